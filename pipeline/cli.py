@@ -1,0 +1,191 @@
+"""The `pipeline` command: backfill, sync, verify, demo and local services."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+
+import luigi
+
+from pipeline.config import ConfigError, source_uris, storage_location, warehouse_url
+from pipeline.sources import SourceError, ping
+from pipeline.warehouse import WarehouseError
+from pipeline.windows import check_window_minutes, parse_moment, utcnow
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
+class CommandError(RuntimeError):
+    """A command cannot go on; its message is printed as one line."""
+
+
+def _moment(setting: str):
+    def parse(text: str) -> dt.datetime:
+        try:
+            return parse_moment(text, setting)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _window_minutes(text: str) -> int:
+    try:
+        return check_window_minutes(int(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--window-minutes: {error}") from None
+
+
+def preflight() -> None:
+    """Validate the configuration and reach every service before scheduling anything."""
+    uris = source_uris()
+    storage_location()
+    url = warehouse_url()
+    for region, uri in uris.items():
+        ping(region, uri)
+    from pipeline.tasks.common import warehouse_connection
+
+    try:
+        warehouse_connection()
+    except WarehouseError:
+        raise
+    except Exception as error:  # DDL failures surface here with the driver's message
+        raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: schema set-up on {url} failed: "
+                             f"{str(error).splitlines()[0]}") from None
+
+
+def run_tasks(tasks: list[luigi.Task], args: argparse.Namespace) -> None:
+    """Run tasks with Luigi; a failed run raises CommandError with Luigi's one-line verdict."""
+    result = luigi.build(
+        tasks, workers=args.workers, local_scheduler=args.local_scheduler, detailed_summary=True,
+        log_level="DEBUG" if args.verbose else "WARNING",
+    )
+    if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
+        print(result.summary_text, file=sys.stderr)
+        raise CommandError(f"run did not succeed: {result.status.value}")
+
+
+def cmd_backfill(args: argparse.Namespace) -> None:
+    from pipeline.tasks import Backfill
+
+    if args.end <= args.start:
+        raise CommandError("--end must be after --start (it is exclusive)")
+    preflight()
+    run_tasks([Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes)], args)
+    print(f"backfill {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} done")
+
+
+def cmd_sync(args: argparse.Namespace) -> None:
+    from pipeline.tasks import Sync
+
+    preflight()
+    now = args.now or utcnow()
+    task = Sync(now=now.replace(second=0, microsecond=0))
+    windows = len(task.requires())
+    run_tasks([task], args)
+    print(f"sync up to {task.now:%Y-%m-%d %H:%M}: {windows} region-windows scheduled")
+
+
+def cmd_verify(args: argparse.Namespace) -> None:
+    from pipeline.verify import format_report, verify_range
+
+    preflight()
+    report = verify_range(args.start, args.end, args.window_minutes)
+    print(format_report(report))
+    if any(not line.ok for line in report):
+        raise CommandError(f"{sum(not line.ok for line in report)} window(s) do not reconcile")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from pipeline.demo import run_demo
+
+    run_demo(args.root, days=args.days, conversations_per_day=args.conversations_per_day,
+             workers=args.workers)
+
+
+def cmd_demo_data(args: argparse.Namespace) -> None:
+    from pipeline.demo import seed_sources
+
+    counts = seed_sources(args.start, days=args.days, conversations_per_day=args.conversations_per_day)
+    for region, per_collection in counts.items():
+        print(f"{region}: " + ", ".join(f"{n} {name}" for name, n in per_collection.items()))
+
+
+def cmd_services(args: argparse.Namespace) -> None:
+    from pipeline.demo import serve_forever
+
+    serve_forever(args.root)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="Luigi's debug log")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def luigi_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--workers", type=int, default=2, help="Luigi worker processes (default 2)")
+        command.add_argument("--local-scheduler", action="store_true",
+                             help="run without luigid (default: the [core] scheduler URL)")
+
+    def range_options(command: argparse.ArgumentParser, minutes_help: str) -> None:
+        command.add_argument("--start", type=_moment("--start"), required=True, help="UTC date or timestamp")
+        command.add_argument("--end", type=_moment("--end"), required=True,
+                             help="UTC date or timestamp, exclusive: --start 2026-11-20 --end 2026-11-21 is the 20th")
+        command.add_argument("--window-minutes", type=_window_minutes, default=None, help=minutes_help)
+
+    backfill = commands.add_parser("backfill", help="extract, load and transform any range (idempotent)")
+    range_options(backfill, "window length (default [windows] backfill_minutes: whole days)")
+    luigi_options(backfill)
+    backfill.set_defaults(handler=cmd_backfill)
+
+    sync = commands.add_parser("sync", help="process the closed windows since the last load")
+    sync.add_argument("--now", type=_moment("--now"), default=None, help="override the current UTC time")
+    luigi_options(sync)
+    sync.set_defaults(handler=cmd_sync)
+
+    verify = commands.add_parser("verify", help="compare source, warehouse and quarantine counts per window")
+    range_options(verify, "window length to report by (default [windows] backfill_minutes)")
+    verify.set_defaults(handler=cmd_verify)
+
+    demo = commands.add_parser("demo", help="embedded services + demo data + the pipeline, then a summary")
+    demo.add_argument("--root", default="var/demo", help="where the demo keeps its services' data")
+    demo.add_argument("--days", type=int, default=3)
+    demo.add_argument("--conversations-per-day", type=int, default=1500)
+    demo.add_argument("--workers", type=int, default=2)
+    demo.set_defaults(handler=cmd_demo)
+
+    demo_data = commands.add_parser("demo-data", help="seed the configured MongoDB sources with demo data")
+    demo_data.add_argument("--start", type=_moment("--start"), required=True, help="first UTC day")
+    demo_data.add_argument("--days", type=int, default=3)
+    demo_data.add_argument("--conversations-per-day", type=int, default=2000)
+    demo_data.set_defaults(handler=cmd_demo_data)
+
+    services = commands.add_parser("services", help="run the embedded services until Ctrl-C, print their env")
+    services.add_argument("--root", default="var/demo", help="where the services keep their data")
+    services.set_defaults(handler=cmd_services)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        args.handler(args)
+    except ConfigError as error:
+        print(f"pipeline: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SourceError, WarehouseError, CommandError) as error:
+        print(f"pipeline: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("pipeline: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

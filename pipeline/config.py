@@ -1,0 +1,185 @@
+"""Typed settings: luigi.cfg defaults, overridden by the PIPELINE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import luigi
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the setting and the expected form."""
+
+    def __init__(self, setting: str, problem: str, expected: str = ""):
+        self.setting = setting
+        message = f"{setting}: {problem}"
+        if expected:
+            message += f" (expected {expected})"
+        super().__init__(message)
+
+
+class sources(luigi.Config):
+    """Where the regional MongoDB clusters are (env PIPELINE_SOURCES overrides)."""
+
+    uris = luigi.Parameter(
+        default="",
+        description="comma-separated region=mongodb-uri pairs, database name in the URI path",
+    )
+    server_selection_timeout_ms = luigi.IntParameter(
+        default=5000, description="how long to wait for a MongoDB server before failing"
+    )
+
+
+class storage(luigi.Config):
+    """Object store for extracted part files (env PIPELINE_STORAGE_URL overrides)."""
+
+    url = luigi.Parameter(default="var/lake", description="s3://bucket/prefix or a local directory")
+
+
+class warehouse(luigi.Config):
+    """Warehouse connection (env PIPELINE_WAREHOUSE_URL overrides)."""
+
+    url = luigi.Parameter(default="", description="postgresql://... or redshift://...")
+    iam_role = luigi.Parameter(
+        default="", description="Redshift: IAM role ARN used by COPY (else the AWS keys from the environment)"
+    )
+
+
+class windows(luigi.Config):
+    """How time is cut into extract/load windows."""
+
+    sync_minutes = luigi.IntParameter(default=15, description="window length used by `pipeline sync`")
+    backfill_minutes = luigi.IntParameter(default=1440, description="window length used by `pipeline backfill`")
+    lag_minutes = luigi.IntParameter(
+        default=5, description="a window is processed only once it ended this long ago (late writes)"
+    )
+    initial_lookback_hours = luigi.IntParameter(
+        default=24, description="where `pipeline sync` starts when nothing was loaded yet"
+    )
+    max_windows_per_run = luigi.IntParameter(
+        default=96, description="upper bound of windows one `pipeline sync` schedules (catch-up in slices)"
+    )
+
+
+class extract(luigi.Config):
+    """Extract tuning."""
+
+    part_rows = luigi.IntParameter(default=250_000, description="rows per part file before rotating")
+    batch_size = luigi.IntParameter(default=5000, description="MongoDB cursor batch size")
+    compress_level = luigi.IntParameter(default=3, description="gzip level of part files (1 fast .. 9 small)")
+
+
+_SOURCE_PAIR = re.compile(r"^(?P<region>[a-z][a-z0-9_]{0,30})=(?P<uri>mongodb(\+srv)?://\S+)$")
+SOURCES_FORM = "region=mongodb://host:port/database pairs separated by commas"
+STORAGE_FORM = "s3://bucket/prefix or a local directory path"
+WAREHOUSE_FORM = "postgresql://user@host:port/db, postgresql:///db?host=/socket/dir or redshift://user@host:5439/db"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, safe for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def parse_sources(text: str, setting: str = "PIPELINE_SOURCES") -> dict[str, str]:
+    """Parse `us=mongodb://...,eu=mongodb://...` into {region: uri}; the database must be in the path."""
+    if not text.strip():
+        raise ConfigError(setting, "no MongoDB source configured", SOURCES_FORM)
+    result: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(",")):
+        match = _SOURCE_PAIR.match(pair)
+        if not match:
+            raise ConfigError(setting, f"malformed pair {redact_url(pair.partition('=')[2]) or pair!r}",
+                              SOURCES_FORM)
+        region, uri = match["region"], match["uri"]
+        if region in result:
+            raise ConfigError(setting, f"region {region!r} given twice", SOURCES_FORM)
+        if not urlsplit(uri).path.strip("/"):
+            raise ConfigError(setting, f"no database name in the URI of region {region!r}", SOURCES_FORM)
+        result[region] = uri
+    return result
+
+
+@dataclass(frozen=True)
+class StorageLocation:
+    """Where part files live: an S3 bucket and key prefix, or a local directory."""
+
+    scheme: str  # "s3" or "file"
+    bucket: str
+    prefix: str  # no leading or trailing slash; for "file" an absolute directory
+
+    def url(self, relative: str) -> str:
+        if self.scheme == "s3":
+            key = f"{self.prefix}/{relative}" if self.prefix else relative
+            return f"s3://{self.bucket}/{key}"
+        return os.path.join(self.prefix, relative)
+
+
+def parse_storage_url(text: str, setting: str = "PIPELINE_STORAGE_URL") -> StorageLocation:
+    """Parse an s3:// URL or a local path (made absolute)."""
+    text = text.strip()
+    if not text:
+        raise ConfigError(setting, "empty", STORAGE_FORM)
+    if text.startswith("s3://"):
+        parts = urlsplit(text)
+        if not parts.netloc:
+            raise ConfigError(setting, f"no bucket in {text!r}", STORAGE_FORM)
+        return StorageLocation("s3", parts.netloc, parts.path.strip("/"))
+    if "://" in text:
+        raise ConfigError(setting, f"unsupported scheme in {text.split('://')[0]!r}", STORAGE_FORM)
+    return StorageLocation("file", "", os.path.abspath(text).rstrip("/"))
+
+
+@dataclass(frozen=True)
+class WarehouseUrl:
+    """A validated warehouse URL; `kind` picks the driver."""
+
+    kind: str  # "postgresql" or "redshift"
+    url: str
+
+    def __str__(self) -> str:
+        return redact_url(self.url)
+
+
+def parse_warehouse_url(text: str, setting: str = "PIPELINE_WAREHOUSE_URL") -> WarehouseUrl:
+    """Accept postgresql:// (also postgres://) and redshift:// URLs; anything else names the setting."""
+    text = text.strip()
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in ("postgresql", "postgres"):
+        return WarehouseUrl("postgresql", text)
+    if scheme == "redshift":
+        parts = urlsplit(text)
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ConfigError(setting, "redshift URL needs a host and a database", WAREHOUSE_FORM)
+        return WarehouseUrl("redshift", text)
+    shown = f"scheme {scheme!r}" if scheme else "no URL scheme"
+    raise ConfigError(setting, f"unsupported warehouse, got {shown}", WAREHOUSE_FORM)
+
+
+def _setting(env_var: str, configured: str) -> tuple[str, str]:
+    """The value and the name to blame for it: the environment variable if set, else luigi.cfg."""
+    value = os.environ.get(env_var)
+    if value is not None and value.strip():
+        return value, env_var
+    return configured, env_var + " (or luigi.cfg)"
+
+
+def source_uris() -> dict[str, str]:
+    value, name = _setting("PIPELINE_SOURCES", sources().uris)
+    return parse_sources(value, name)
+
+
+def storage_location() -> StorageLocation:
+    value, name = _setting("PIPELINE_STORAGE_URL", storage().url)
+    return parse_storage_url(value, name)
+
+
+def warehouse_url() -> WarehouseUrl:
+    value, name = _setting("PIPELINE_WAREHOUSE_URL", warehouse().url)
+    return parse_warehouse_url(value, name)

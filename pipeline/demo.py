@@ -1,0 +1,131 @@
+"""`pipeline demo`: embedded services, a few days of demo data in two regions, the pipeline, a summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import luigi
+
+from pipeline.config import source_uris, warehouse_url
+from pipeline.demo_data import DemoDataSpec, seed_database
+from pipeline.sources import client
+from pipeline.windows import utcnow
+
+DEMO_REGIONS = ("us", "eu")
+QUESTIONS = (
+    ("demo/conversations_started.sql", "Conversations started, and how many got a chatter response"),
+    ("demo/mobile_conversations.sql", "Conversations on a mobile device"),
+    ("demo/top_answers_french.sql", "Most used bot answers for French speakers"),
+)
+
+
+@contextmanager
+def _environment(overrides: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def seed_sources(start: dt.datetime, *, days: int, conversations_per_day: int) -> dict[str, dict[str, int]]:
+    """Insert demo documents into every configured source region."""
+    counts = {}
+    for seed, (region, uri) in enumerate(source_uris().items(), start=7):
+        database = client(uri).get_default_database()
+        spec = DemoDataSpec(region=region, start=start, days=days, conversations_per_day=conversations_per_day,
+                            seed=seed)
+        counts[region] = seed_database(database, spec)
+    return counts
+
+
+def answer_questions() -> list[tuple[str, list[str], list[tuple]]]:
+    """The demo's three questions, answered from the analytics tables."""
+    from pipeline.tasks.common import warehouse_connection
+    from pipeline.warehouse.sql import read_sql, statements
+
+    answers = []
+    for relative, title in QUESTIONS:
+        (statement,) = statements(read_sql(relative))
+        rows = warehouse_connection().query(statement, {})
+        answers.append((title, statement, rows))
+    return answers
+
+
+def _table(rows: list[tuple]) -> str:
+    text_rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in text_rows) for i in range(len(text_rows[0]))] if text_rows else []
+    return "\n".join("    " + "  ".join(v.rjust(w) if v.replace(".", "").isdigit() else v.ljust(w)
+                                       for v, w in zip(row, widths)) for row in text_rows)
+
+
+def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) -> None:
+    from pipeline.services import local_stack
+    from pipeline.tasks import Backfill
+
+    root_path = Path(root).resolve()
+    shutil.rmtree(root_path, ignore_errors=True)  # a demo starts from nothing, every time
+    root_path.mkdir(parents=True)
+    end = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - dt.timedelta(days=days)
+    started = time.monotonic()
+    with local_stack(root_path, regions=DEMO_REGIONS) as stack, _environment(stack.env()):
+        print(f"Embedded services up in {time.monotonic() - started:.1f}s: SecantusDB per region, "
+              f"PostgreSQL, object store in {stack.storage_url}")
+        counts = seed_sources(start, days=days, conversations_per_day=conversations_per_day)
+        for region, per_collection in counts.items():
+            print(f"  seeded {region}: " + ", ".join(f"{n:,} {name}" for name, n in per_collection.items()))
+        from pipeline.cli import preflight
+
+        preflight()
+        began = time.monotonic()
+        result = luigi.build([Backfill(start=start, end=end)], workers=workers, local_scheduler=True,
+                             detailed_summary=True, log_level="WARNING")
+        if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
+            print(result.summary_text)
+            raise RuntimeError(f"demo pipeline run failed: {result.status.value}")
+        documents = sum(sum(c.values()) for c in counts.values())
+        elapsed = time.monotonic() - began
+        print(f"Pipeline: backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d} (exclusive), {documents:,} documents "
+              f"in {elapsed:.1f}s ({documents / elapsed:,.0f} docs/s) with {workers} Luigi workers\n")
+        for title, _, rows in answer_questions():
+            print(f"{title}:\n{_table(rows) if rows else '    (no rows)'}\n")
+        print(f"Where things live (under {root_path}):\n"
+              f"  MongoDB data (SecantusDB):  {root_path / 'mongo'}\n"
+              f"  extracted parts, manifests: {stack.storage_url}\n"
+              f"  warehouse (PostgreSQL):     {root_path / 'postgres'}  schemas raw, analytics\n"
+              f"Query it: `pipeline services --root {root}` brings the same services back and prints their\n"
+              f"environment; then psql \"$PIPELINE_WAREHOUSE_URL\" -c 'select * from analytics.conversations "
+              f"limit 5'.\nThe SQL behind each answer is in sql/demo/.")
+
+
+def serve_forever(root: str) -> None:
+    """Run the embedded services on `root` until interrupted; print the environment that points at them."""
+    from pipeline.services import local_stack
+
+    root_path = Path(root).resolve()
+    root_path.mkdir(parents=True, exist_ok=True)
+    with local_stack(root_path, regions=DEMO_REGIONS) as stack:
+        for key, value in stack.env().items():
+            print(f"export {key}='{value}'")
+        print(f"# warehouse: {warehouse_url_text(stack.postgres_url)}; Ctrl-C stops the services", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while True:
+            time.sleep(3600)
+
+
+def warehouse_url_text(url: str) -> str:
+    with _environment({"PIPELINE_WAREHOUSE_URL": url}):
+        return str(warehouse_url())

@@ -1,0 +1,128 @@
+"""Extract one (region, collection, window): documents -> gzip CSV parts, quarantine file, manifest last."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO
+
+from pipeline import paths
+from pipeline.catalog import Collection
+from pipeline.convert import ConversionStats, RowConverter, quarantine_line
+from pipeline.storage import ObjectStore
+from pipeline.warehouse.redshift import copy_manifest
+from pipeline.windows import Window
+
+MANIFEST_VERSION = 1
+Progress = Callable[[int, str], None]
+
+
+class _CountingWriter(io.RawIOBase):
+    """Counts the compressed bytes on their way to the store (COPY manifests need each part's size)."""
+
+    def __init__(self, target: IO[bytes]):
+        self.target = target
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self.target.write(data)
+        self.written += len(data)
+        return len(data)
+
+
+@dataclass
+class _Part:
+    path: str
+    rows: int
+    bytes: int
+
+
+class PartWriter:
+    """Writes rows to gzip CSV part files, starting a new part every `part_rows` rows."""
+
+    def __init__(self, store: ObjectStore, prefix: str, part_rows: int, compress_level: int):
+        self.store, self.prefix = store, prefix
+        self.part_rows, self.compress_level = part_rows, compress_level
+        self.parts: list[_Part] = []
+
+    def write_all(self, rows: Iterable[list[str]], progress: Progress | None = None) -> None:
+        iterator = iter(rows)
+        while True:
+            first = next(iterator, None)
+            if first is None:
+                return
+            path = paths.part_path(self.prefix, len(self.parts))
+            with self.store.open_write(path) as target:
+                counter = _CountingWriter(target)
+                with gzip.GzipFile(fileobj=counter, mode="wb", compresslevel=self.compress_level, mtime=0) as gz:
+                    text = io.TextIOWrapper(gz, encoding="utf-8", newline="", write_through=False)
+                    writer = csv.writer(text, lineterminator="\n")
+                    writer.writerow(first)
+                    count = 1
+                    for row in iterator:
+                        writer.writerow(row)
+                        count += 1
+                        if count == self.part_rows:
+                            break
+                    text.flush()
+                    text.detach()
+            self.parts.append(_Part(path, count, counter.written))
+            if progress:
+                progress(sum(p.rows for p in self.parts), path)
+            if count < self.part_rows:
+                return
+
+
+def extract_window(documents: Iterable[dict], collection: Collection, region: str, window: Window,
+                   store: ObjectStore, *, part_rows: int, compress_level: int,
+                   progress: Progress | None = None) -> dict:
+    """Convert and write one window; the manifest, written last, is returned and marks completion."""
+    prefix = paths.window_prefix(region, collection.name, window)
+    stats = ConversionStats()
+    converter = RowConverter(collection, region, window.start)
+    writer = PartWriter(store, prefix, part_rows, compress_level)
+    writer.write_all(converter.rows(documents, stats), progress)
+
+    quarantine = None
+    if stats.quarantined:
+        quarantine = paths.quarantine_path(prefix)
+        lines = "".join(quarantine_line(item) + "\n" for item in stats.quarantined)
+        store.write_bytes(quarantine, gzip.compress(lines.encode("utf-8"), mtime=0))
+
+    copy_manifest_path = paths.copy_manifest_path(prefix)
+    store.write_bytes(copy_manifest_path, json.dumps(
+        copy_manifest([(store.url(p.path), p.bytes) for p in writer.parts]), indent=1).encode())
+
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "region": region,
+        "collection": collection.name,
+        "table": collection.table,
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "columns": list(collection.file_columns),
+        "format": {"type": "csv", "compression": "gzip", "null": "\\N", "header": False},
+        "extracted": stats.extracted,
+        "written": stats.written,
+        "quarantined": len(stats.quarantined),
+        "quarantine": quarantine,
+        "quarantine_reasons": sorted({item.reason for item in stats.quarantined})[:20],
+        "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes} for p in writer.parts],
+        "copy_manifest": copy_manifest_path,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    store.write_bytes(paths.manifest_path(prefix), json.dumps(manifest, indent=1).encode())
+    return manifest
+
+
+def read_manifest(store: ObjectStore, region: str, collection: str, window: Window) -> dict:
+    prefix = paths.window_prefix(region, collection, window)
+    return json.loads(store.read_bytes(paths.manifest_path(prefix)))

@@ -1,0 +1,28 @@
+"""The one place that names objects in the store, from a task's family and parameters."""
+
+from __future__ import annotations
+
+from pipeline.windows import Window
+
+
+def window_prefix(region: str, collection: str, window: Window) -> str:
+    """raw/<region>/<collection>/dt=YYYY-MM-DD/HHMM-<minutes>m"""
+    return f"raw/{region}/{collection}/dt={window.start:%Y-%m-%d}/{window.start:%H%M}-{window.minutes}m"
+
+
+def part_path(prefix: str, index: int) -> str:
+    return f"{prefix}/part-{index:05d}.csv.gz"
+
+
+def manifest_path(prefix: str) -> str:
+    """Written last: its presence means the window's extract is complete."""
+    return f"{prefix}/manifest.json"
+
+
+def copy_manifest_path(prefix: str) -> str:
+    """The part list in the format Redshift's COPY ... MANIFEST reads."""
+    return f"{prefix}/copy.manifest"
+
+
+def quarantine_path(prefix: str) -> str:
+    return f"{prefix}/quarantine.jsonl.gz"

@@ -1,0 +1,63 @@
+"""The object store for part files and manifests: S3 (any endpoint) or a local directory, as Luigi targets."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import IO
+
+import luigi
+import luigi.format
+from luigi.contrib.s3 import S3Client, S3Target
+
+from pipeline.config import StorageLocation, storage_location
+
+
+class ObjectStore:
+    """Reads and writes objects by path relative to the configured location; writes are atomic."""
+
+    def __init__(self, location: StorageLocation):
+        self.location = location
+
+    @classmethod
+    def from_config(cls) -> ObjectStore:
+        return cls(storage_location())
+
+    @cached_property
+    def s3(self) -> S3Client:
+        # Luigi's client reads [s3] from luigi.cfg; boto3 adds AWS_ENDPOINT_URL_S3 and the key variables.
+        return S3Client()
+
+    def url(self, relative: str) -> str:
+        return self.location.url(relative)
+
+    def target(self, relative: str) -> luigi.target.FileSystemTarget:
+        url = self.url(relative)
+        if self.location.scheme == "s3":
+            return S3Target(url, format=luigi.format.Nop, client=self.s3)
+        return luigi.LocalTarget(url, format=luigi.format.Nop)
+
+    def exists(self, relative: str) -> bool:
+        return self.target(relative).exists()
+
+    def open_write(self, relative: str) -> IO[bytes]:
+        """A binary file that appears at `relative` only when closed without error."""
+        if self.location.scheme == "file":
+            os.makedirs(os.path.dirname(self.url(relative)), exist_ok=True)
+        return self.target(relative).open("w")
+
+    def open_read(self, relative: str) -> IO[bytes]:
+        return self.target(relative).open("r")
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        with self.open_write(relative) as out:
+            out.write(data)
+
+    def read_bytes(self, relative: str) -> bytes:
+        with self.open_read(relative) as stream:
+            return stream.read()
+
+    def size(self, relative: str) -> int:
+        if self.location.scheme == "s3":
+            return self.s3.get_key(self.url(relative)).content_length
+        return os.path.getsize(self.url(relative))

@@ -1,0 +1,8 @@
+"""Luigi tasks of the pipeline; `luigi --module pipeline.tasks Backfill --start ... --end ...` works."""
+
+from pipeline.tasks.extract import ExtractWindow
+from pipeline.tasks.flow import Backfill, Sync
+from pipeline.tasks.load import LoadWindow
+from pipeline.tasks.transform import TransformWindow
+
+__all__ = ["Backfill", "ExtractWindow", "LoadWindow", "Sync", "TransformWindow"]

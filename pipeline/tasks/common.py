@@ -1,0 +1,60 @@
+"""Parameters and targets shared by the window tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+import luigi
+
+from pipeline import warehouse as warehouse_module
+from pipeline.windows import Window, window_at
+
+
+class WindowTask(luigi.Task):
+    """A task about one (region, window): the window is aligned and half-open, in UTC."""
+
+    region = luigi.Parameter(description="region name, as in PIPELINE_SOURCES")
+    window_start = luigi.DateMinuteParameter(description="UTC start of the window")
+    window_minutes = luigi.IntParameter(description="window length in minutes")
+
+    @cached_property
+    def window(self) -> Window:
+        return window_at(self.window_start, self.window_minutes)
+
+    def window_params(self) -> dict[str, Any]:
+        return {"region": self.region, "window_start": self.window_start, "window_minutes": self.window_minutes}
+
+
+_connections: dict[int, warehouse_module.Warehouse] = {}
+_schema_ready: set[int] = set()
+
+
+def warehouse_connection() -> warehouse_module.Warehouse:
+    """One connection per process (Luigi forks workers), with the schema created once."""
+    import os
+
+    pid = os.getpid()
+    if pid not in _connections:
+        _connections[pid] = warehouse_module.connect()
+    if pid not in _schema_ready:
+        _connections[pid].ensure_schema()
+        _schema_ready.add(pid)
+    return _connections[pid]
+
+
+class WarehouseMarker(luigi.Target):
+    """Exists when a marker query over an audit table counts at least one row."""
+
+    def __init__(self, query_file: str, params: Mapping[str, Any]):
+        self.query_file = query_file
+        self.params = dict(params)
+
+    def exists(self) -> bool:
+        return warehouse_connection().count(self.query_file, self.params) > 0
+
+
+def window_bounds(window: Window) -> dict[str, dt.datetime]:
+    return {"window_start": window.start, "window_end": window.end}

@@ -1,0 +1,112 @@
+"""The warehouse interface: what the load and transform stages need, and the dialect-neutral parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.catalog import Collection
+from pipeline.config import WarehouseUrl
+from pipeline.storage import ObjectStore
+from pipeline.warehouse.sql import read_sql, render, schema_files, statements, transform_files
+
+logger = logging.getLogger(__name__)
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed; the message says which and never contains credentials."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    staged: int
+    inserted: int
+
+    @property
+    def kept_newer(self) -> int:
+        """Staged rows not inserted because a newer version of the document was already loaded."""
+        return self.staged - self.inserted
+
+
+class Warehouse(ABC):
+    """One connection to a warehouse. Subclasses supply the driver, transactions and COPY."""
+
+    kind: str
+
+    def __init__(self, url: WarehouseUrl):
+        self.url = url
+
+    # -- driver-specific -------------------------------------------------------------------------------
+    @abstractmethod
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one statement; return its row count."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        """Run one query; return all its rows."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit what runs inside on success, roll it all back on any error."""
+
+    @abstractmethod
+    def copy_parts(self, table: str, collection: Collection, manifest: Mapping[str, Any],
+                   store: ObjectStore) -> int:
+        """COPY the window's part files into `table`; return the rows copied."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- shared ------------------------------------------------------------------------------------
+    def run_file(self, relative: str, params: Mapping[str, Any] | None = None, **identifiers: Any) -> list[int]:
+        """Run each statement of a SQL file; return their row counts."""
+        text = read_sql(relative)
+        if identifiers:
+            text = render(text, **identifiers)
+        return [self.execute(statement, params or {}) for statement in statements(text)]
+
+    def ensure_schema(self) -> None:
+        """Create schemas, tables and helper functions that do not exist yet (idempotent)."""
+        with self.transaction():
+            for relative in schema_files(self.kind):
+                self.run_file(relative)
+
+    def count(self, relative: str, params: Mapping[str, Any]) -> int:
+        (statement,) = statements(read_sql(relative))
+        return int(self.query(statement, params)[0][0])
+
+    def load_window(self, collection: Collection, manifest: Mapping[str, Any], store: ObjectStore,
+                    audit: Mapping[str, Any]) -> LoadResult:
+        """COPY into a private staging table, then merge and record the load in one transaction."""
+        stage = f"stage_{collection.name}"
+        loaded_at = audit["loaded_at"]
+        with self.transaction():
+            # A temp table is private to this connection, so parallel loads never share staging.
+            self.execute(render("create temp table {stage} (like {target})", stage=stage,
+                                target=collection.table))
+            staged = self.copy_parts(stage, collection, manifest, store) if manifest["parts"] else 0
+            counts = self.run_file(
+                "load/merge.sql", {"loaded_at": loaded_at}, target=collection.table,
+                target_name=collection.table.split(".")[-1], stage=stage, columns=list(collection.file_columns),
+            )
+            result = LoadResult(staged=staged, inserted=counts[-1])  # merge.sql ends with the insert
+            self.run_file("load/record_load.sql", {**audit, "staged": result.staged,
+                                                   "inserted": result.inserted,
+                                                   "kept_newer": result.kept_newer})
+            self.execute(render("drop table {stage}", stage=stage))
+        return result
+
+    def transform_window(self, region: str, window_start: dt.datetime, window_end: dt.datetime,
+                         transformed_at: dt.datetime) -> None:
+        """Rebuild what the window touched in every analytics model, and record it, in one transaction."""
+        params = {"region": region, "window_start": window_start, "window_end": window_end,
+                  "transformed_at": transformed_at}
+        with self.transaction():
+            for relative in transform_files():
+                self.run_file(relative, params)

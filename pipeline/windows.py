@@ -1,0 +1,79 @@
+"""Fixed, half-open UTC time windows [start, end) on a collection's cursor field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+DAY_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    start: dt.datetime  # naive UTC
+    end: dt.datetime
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+    def __str__(self) -> str:
+        return f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M})"
+
+
+def check_window_minutes(minutes: int) -> int:
+    """Windows must tile a day (or be whole days) so every run cuts time at the same boundaries."""
+    if minutes <= 0 or (DAY_MINUTES % minutes and minutes % DAY_MINUTES):
+        raise ValueError(f"window length {minutes} min must divide a day (1440 min) or be whole days")
+    return minutes
+
+
+def floor_time(moment: dt.datetime, minutes: int) -> dt.datetime:
+    """The start of the aligned window containing `moment`."""
+    check_window_minutes(minutes)
+    midnight = dt.datetime(moment.year, moment.month, moment.day)
+    if minutes >= DAY_MINUTES:
+        days_since_epoch = (midnight - dt.datetime(1970, 1, 1)).days
+        return midnight - dt.timedelta(days=days_since_epoch % (minutes // DAY_MINUTES))
+    into_day = int((moment - midnight).total_seconds() // 60)
+    return midnight + dt.timedelta(minutes=into_day - into_day % minutes)
+
+
+def window_at(start: dt.datetime, minutes: int) -> Window:
+    if floor_time(start, minutes) != start:
+        raise ValueError(f"{start:%Y-%m-%d %H:%M} is not on a {minutes}-minute window boundary")
+    return Window(start, start + dt.timedelta(minutes=minutes))
+
+
+def windows_between(start: dt.datetime, end: dt.datetime, minutes: int) -> list[Window]:
+    """Aligned windows covering [start, end): the first starts at or before `start`, the last ends at or
+    after `end`."""
+    step = dt.timedelta(minutes=minutes)
+    cursor = floor_time(start, minutes)
+    result = []
+    while cursor < end:
+        result.append(Window(cursor, cursor + step))
+        cursor += step
+    return result
+
+
+def closed_windows(since: dt.datetime, now: dt.datetime, minutes: int, lag_minutes: int) -> list[Window]:
+    """Windows from `since` whose end is at least `lag_minutes` before `now`: no late write can still land."""
+    horizon = now - dt.timedelta(minutes=lag_minutes)
+    return [w for w in windows_between(since, horizon, minutes) if w.end <= horizon]
+
+
+def parse_moment(text: str, setting: str) -> dt.datetime:
+    """A UTC date (`2026-11-20`) or timestamp (`2026-11-20T10:15`, `...Z`, `...+00:00`) as naive UTC."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{setting}: {text!r} is not a date or timestamp (expected 2026-11-20 or "
+                         f"2026-11-20T10:15Z)") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,52 @@
+-- Model analytics.conversations: one row per conversation with its dimensions and message counts.
+-- Grain: conversation. Key: (region, conversation_id).
+-- Inputs: raw.conversations, raw.messages; touched_conversations (00_touched.sql).
+-- Incremental: only the touched conversations are deleted and rebuilt. Parameters: region.
+delete from analytics.conversations
+where region = %(region)s
+  and conversation_id in (select conversation_id from touched_conversations);
+
+insert into analytics.conversations
+    (conversation_id, region, client_id, language, device, platform, country, started_at, started_date,
+     message_count, bot_message_count, chatter_message_count, chatter_responded, first_chatter_message_at)
+with touched as (
+    select conversation_id from touched_conversations
+),
+
+conversations as (
+    select c.*
+    from raw.conversations as c
+    inner join touched as t on t.conversation_id = c._id
+    where c.region = %(region)s
+),
+
+message_counts as (
+    select
+        m.conversation_id,
+        count(*) as message_count,
+        sum(case when m.sender = 'bot' then 1 else 0 end) as bot_message_count,
+        sum(case when m.sender = 'chatter' then 1 else 0 end) as chatter_message_count,
+        min(case when m.sender = 'chatter' then m.created_at end) as first_chatter_message_at
+    from raw.messages as m
+    inner join touched as t on t.conversation_id = m.conversation_id
+    where m.region = %(region)s
+    group by m.conversation_id
+)
+
+select
+    c._id as conversation_id,
+    c.region,
+    c.client_id,
+    c.language,
+    c.device,
+    c.platform,
+    nullif(json_extract_path_text(c.meta, 'country'), '') as country,
+    c.created_at as started_at,
+    cast(c.created_at as date) as started_date,
+    coalesce(mc.message_count, 0) as message_count,
+    coalesce(mc.bot_message_count, 0) as bot_message_count,
+    coalesce(mc.chatter_message_count, 0) as chatter_message_count,
+    case when coalesce(mc.chatter_message_count, 0) > 0 then true else false end as chatter_responded,
+    mc.first_chatter_message_at
+from conversations as c
+left join message_counts as mc on mc.conversation_id = c._id;

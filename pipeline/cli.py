@@ -74,6 +74,10 @@ def cmd_backfill(args: argparse.Namespace) -> None:
     if args.end <= args.start:
         raise CommandError("--end must be after --start (it is exclusive)")
     preflight()
+    if args.rerun:
+        from pipeline.tasks.flow import forget_windows
+
+        print(f"rerun: forgot {forget_windows(args.start, args.end, args.window_minutes)} region-windows")
     run_tasks([Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes)], args)
     print(f"backfill {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} done")
 
@@ -138,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     backfill = commands.add_parser("backfill", help="extract, load and transform any range (idempotent)")
     range_options(backfill, "window length (default [windows] backfill_minutes: whole days)")
+    backfill.add_argument("--rerun", action="store_true",
+                          help="redo windows already done: re-extract from the source, merge again")
     luigi_options(backfill)
     backfill.set_defaults(handler=cmd_backfill)
 

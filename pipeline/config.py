@@ -132,7 +132,7 @@ def parse_storage_url(text: str, setting: str = "PIPELINE_STORAGE_URL") -> Stora
             raise ConfigError(setting, f"no bucket in {text!r}", STORAGE_FORM)
         return StorageLocation("s3", parts.netloc, parts.path.strip("/"))
     if "://" in text:
-        raise ConfigError(setting, f"unsupported scheme in {text.split('://')[0]!r}", STORAGE_FORM)
+        raise ConfigError(setting, f"unsupported scheme {text.split('://')[0]!r}", STORAGE_FORM)
     return StorageLocation("file", "", os.path.abspath(text).rstrip("/"))
 
 

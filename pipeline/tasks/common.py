@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import luigi
 
 from pipeline import warehouse as warehouse_module
+from pipeline.config import warehouse_url
 from pipeline.windows import Window, window_at
 
 
@@ -28,21 +30,17 @@ class WindowTask(luigi.Task):
         return {"region": self.region, "window_start": self.window_start, "window_minutes": self.window_minutes}
 
 
-_connections: dict[int, warehouse_module.Warehouse] = {}
-_schema_ready: set[int] = set()
+_connections: dict[tuple[int, str], warehouse_module.Warehouse] = {}
 
 
 def warehouse_connection() -> warehouse_module.Warehouse:
-    """One connection per process (Luigi forks workers), with the schema created once."""
-    import os
-
-    pid = os.getpid()
-    if pid not in _connections:
-        _connections[pid] = warehouse_module.connect()
-    if pid not in _schema_ready:
-        _connections[pid].ensure_schema()
-        _schema_ready.add(pid)
-    return _connections[pid]
+    """One connection per process and URL (Luigi forks workers), its schema ensured on first use."""
+    key = (os.getpid(), warehouse_url().url)
+    if key not in _connections:
+        connection = warehouse_module.connect()
+        connection.ensure_schema()
+        _connections[key] = connection
+    return _connections[key]
 
 
 class WarehouseMarker(luigi.Target):

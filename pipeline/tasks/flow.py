@@ -6,6 +6,10 @@ import datetime as dt
 
 import luigi
 
+from pipeline.catalog import CATALOG
+from pipeline.paths import manifest_path, window_prefix
+from pipeline.storage import ObjectStore
+
 from pipeline.config import source_uris, windows
 from pipeline.tasks.common import warehouse_connection
 from pipeline.tasks.transform import TransformWindow
@@ -27,6 +31,25 @@ class Backfill(luigi.WrapperTask):
             for window in windows_between(self.start, self.end, minutes)
             for region in source_uris()
         ]
+
+
+def forget_windows(start: dt.datetime, end: dt.datetime, window_minutes: int | None) -> int:
+    """Drop the completion markers of every window in [start, end) so the next run redoes them from
+    the source: manifests in the store, audit rows in the warehouse. Returns the windows forgotten."""
+    minutes = window_minutes or windows().backfill_minutes
+    store = ObjectStore.from_config()
+    connection = warehouse_connection()
+    due = windows_between(start, end, minutes)
+    for region in source_uris():
+        for window in due:
+            for name in CATALOG:
+                manifest = store.target(manifest_path(window_prefix(region, name, window)))
+                if manifest.exists():
+                    manifest.remove()
+            with connection.transaction():
+                connection.run_file("load/forget_window.sql",
+                                    {"region": region, "window_start": window.start, "window_end": window.end})
+    return len(due) * len(source_uris())
 
 
 def last_synced(region: str) -> dt.datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -72,10 +73,23 @@ class Warehouse(ABC):
         return [self.execute(statement, params or {}) for statement in statements(text)]
 
     def ensure_schema(self) -> None:
-        """Create schemas, tables and helper functions that do not exist yet (idempotent)."""
-        with self.transaction():
-            for relative in schema_files(self.kind):
-                self.run_file(relative)
+        """Create schemas, tables and helper functions unless every table exists already.
+
+        Parallel workers may all get here on a new warehouse; one wins, the others retry and find it done."""
+        files = schema_files(self.kind)
+        expected = sum(read_sql(f).lower().count("create table") for f in files)
+        for attempt in range(3):
+            if self.count("load/schema_tables.sql", {}) >= expected:
+                return
+            try:
+                with self.transaction():
+                    for relative in files:
+                        self.run_file(relative)
+                return
+            except Exception:  # a concurrent CREATE: the next check sees the winner's tables
+                if attempt == 2:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
 
     def count(self, relative: str, params: Mapping[str, Any]) -> int:
         (statement,) = statements(read_sql(relative))

@@ -1,0 +1,68 @@
+"""Session-wide real services (SecantusDB per region, PostgreSQL, moto S3) and a fresh namespace per test."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from pipeline.services import LocalStack, local_stack
+
+REGIONS = ("us", "eu")
+BUCKET = "lake"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> LocalStack:
+    with local_stack(tmp_path_factory.mktemp("services"), regions=REGIONS, s3_bucket=BUCKET) as running:
+        yield running
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@dataclass
+class PipelineEnv:
+    """One test's own MongoDB databases, warehouse database and object-store prefix."""
+
+    mongo_uris: dict[str, str]
+    warehouse_url: str
+    storage_url: str
+    env: dict[str, str]
+
+    def warehouse(self) -> psycopg.Connection:
+        return psycopg.connect(self.warehouse_url, autocommit=True)
+
+
+def make_env(stack: LocalStack, monkeypatch, storage_url: str | None = None) -> PipelineEnv:
+    """Fresh databases for this test; parts under `storage_url`, or a fresh prefix of the S3 bucket."""
+    n = next(_counter)
+    database = f"test_{n}"
+    with psycopg.connect(stack.postgres_url, autocommit=True) as admin:
+        admin.execute(f'create database "{database}"')
+    mongo_uris = {region: _with_database(uri, f"ada_{region}_{n}") for region, uri in stack.mongo_uris.items()}
+    env = dict(stack.env())
+    env["PIPELINE_SOURCES"] = ",".join(f"{region}={uri}" for region, uri in mongo_uris.items())
+    env["PIPELINE_WAREHOUSE_URL"] = _with_database(stack.postgres_url, database)
+    env["PIPELINE_STORAGE_URL"] = storage_url or f"s3://{BUCKET}/test-{n}"
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return PipelineEnv(mongo_uris, env["PIPELINE_WAREHOUSE_URL"], env["PIPELINE_STORAGE_URL"], env)
+
+
+@pytest.fixture
+def s3_env(stack, monkeypatch) -> PipelineEnv:
+    """Parts in S3 (moto server)."""
+    return make_env(stack, monkeypatch)
+
+
+@pytest.fixture
+def local_env(stack, monkeypatch, tmp_path) -> PipelineEnv:
+    """Parts in a local directory."""
+    return make_env(stack, monkeypatch, str(tmp_path / "lake"))

@@ -1,0 +1,61 @@
+import pytest
+
+from pipeline.config import (
+    ConfigError, parse_sources, parse_storage_url, parse_warehouse_url, redact_url, storage_location,
+    warehouse_url,
+)
+
+
+def test_sources_are_region_uri_pairs_with_a_database():
+    assert parse_sources("us=mongodb://127.0.0.1:27017/ada,eu=mongodb://127.0.0.1:27018/ada") == {
+        "us": "mongodb://127.0.0.1:27017/ada", "eu": "mongodb://127.0.0.1:27018/ada"}
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("", "no MongoDB source"),
+    ("us=http://x/ada", "malformed pair"),
+    ("us=mongodb://h:1", "no database name"),
+    ("us=mongodb://h/a,us=mongodb://h/b", "given twice"),
+])
+def test_bad_sources_name_the_variable_and_the_form(text, problem):
+    with pytest.raises(ConfigError, match=problem) as error:
+        parse_sources(text)
+    assert str(error.value).startswith("PIPELINE_SOURCES:")
+    assert "region=mongodb://host:port/database" in str(error.value)
+
+
+def test_secrets_in_bad_sources_are_not_echoed():
+    with pytest.raises(ConfigError) as error:
+        parse_sources("us=mongodb://admin:s3cret@h:1")
+    assert "s3cret" not in str(error.value)
+
+
+def test_storage_is_s3_or_a_local_directory(tmp_path):
+    s3 = parse_storage_url("s3://bucket/some/prefix/")
+    assert (s3.scheme, s3.bucket, s3.prefix) == ("s3", "bucket", "some/prefix")
+    assert s3.url("raw/x.gz") == "s3://bucket/some/prefix/raw/x.gz"
+    local = parse_storage_url(str(tmp_path))
+    assert local.url("raw/x.gz") == str(tmp_path / "raw/x.gz")
+    with pytest.raises(ConfigError, match="PIPELINE_STORAGE_URL: unsupported scheme 'gs'"):
+        parse_storage_url("gs://bucket")
+
+
+def test_warehouse_url_kinds_and_bad_scheme():
+    assert parse_warehouse_url("postgresql:///analytics?host=/tmp/pg").kind == "postgresql"
+    assert parse_warehouse_url("redshift://loader:pw@cluster.example:5439/dw").kind == "redshift"
+    with pytest.raises(ConfigError, match=r"PIPELINE_WAREHOUSE_URL: unsupported warehouse, got scheme 'mysql'"):
+        parse_warehouse_url("mysql://x")
+
+
+def test_password_is_redacted_when_shown():
+    url = parse_warehouse_url("postgresql://loader:hunter2@db:5432/dw")
+    assert "hunter2" not in str(url) and "***" in str(url)
+    assert redact_url("postgresql://db/dw") == "postgresql://db/dw"
+
+
+def test_environment_overrides_luigi_cfg(monkeypatch, tmp_path):
+    monkeypatch.setenv("PIPELINE_STORAGE_URL", str(tmp_path))
+    monkeypatch.setenv("PIPELINE_WAREHOUSE_URL", "mysql://x")
+    assert storage_location().prefix == str(tmp_path)
+    with pytest.raises(ConfigError, match="^PIPELINE_WAREHOUSE_URL"):
+        warehouse_url()

@@ -54,6 +54,8 @@ def ping(region: str, uri: str) -> None:
 def window_documents(source: MongoCollection, collection: Collection, window: Window,
                      batch_size: int, projection: dict | None = None) -> Iterator[dict]:
     """The documents whose cursor lies in [start, end), by an indexed range query: no skip, no count."""
+    if source.name not in source.database.list_collection_names(filter={"name": source.name}):
+        return  # nothing written yet (a new region); a hint on a missing collection would fail
     query = {collection.cursor: {"$gte": window.start, "$lt": window.end}}
     cursor = source.find(query, projection, batch_size=batch_size).hint([(collection.cursor, 1)])
     try:

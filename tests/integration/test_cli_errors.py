@@ -1,0 +1,57 @@
+"""Bad settings and unreachable services end the command with one line naming the culprit, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.services import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+BACKFILL = ("backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler")
+
+
+def test_bad_warehouse_url_names_the_variable(local_env):
+    result = run_cli(*BACKFILL, PIPELINE_WAREHOUSE_URL="mysql://admin:hunter2@db/x")
+    assert_one_line_error(result, "PIPELINE_WAREHOUSE_URL", "mysql", "postgresql://")
+    assert "hunter2" not in result.stderr
+
+
+def test_unreachable_mongodb_names_the_setting_region_and_host(local_env, tmp_path):
+    port = free_port()
+    config = tmp_path / "fast.cfg"
+    config.write_text("[sources]\nserver_selection_timeout_ms = 300\n")
+    result = run_cli(*BACKFILL, PIPELINE_SOURCES=f"us=mongodb://127.0.0.1:{port}/ada",
+                     LUIGI_CONFIG_PATH=str(config))
+    assert_one_line_error(result, "PIPELINE_SOURCES", "'us'", f"127.0.0.1:{port}")
+
+
+def test_unreachable_warehouse_names_the_variable_and_host(local_env):
+    port = free_port()
+    result = run_cli(*BACKFILL, PIPELINE_WAREHOUSE_URL=f"postgresql://loader:hunter2@127.0.0.1:{port}/dw")
+    assert_one_line_error(result, "PIPELINE_WAREHOUSE_URL", f"127.0.0.1:{port}")
+    assert "hunter2" not in result.stderr
+
+
+def test_bad_dates_are_usage_errors(local_env):
+    result = run_cli("backfill", "--start", "yesterday", "--end", "2026-11-21")
+    assert result.returncode == 2 and "--start: 'yesterday'" in result.stderr

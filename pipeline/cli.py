@@ -12,6 +12,7 @@ import luigi
 
 from pipeline.config import ConfigError, source_uris, storage_location, warehouse_url
 from pipeline.sources import SourceError, ping
+from pipeline.services import ServiceError
 from pipeline.warehouse import WarehouseError
 from pipeline.windows import check_window_minutes, parse_moment, utcnow
 
@@ -41,18 +42,18 @@ def _window_minutes(text: str) -> int:
 
 def preflight() -> None:
     """Validate the configuration and reach every service before scheduling anything."""
+    from pipeline.tasks.common import warehouse_connection
+
     uris = source_uris()
     storage_location()
     url = warehouse_url()
     for region, uri in uris.items():
         ping(region, uri)
-    from pipeline.tasks.common import warehouse_connection
-
     try:
-        warehouse_connection()
+        warehouse_connection()  # connects, and creates the schema on a new warehouse
     except WarehouseError:
         raise
-    except Exception as error:  # DDL failures surface here with the driver's message
+    except Exception as error:  # a DDL failure: the driver's first line says what
         raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: schema set-up on {url} failed: "
                              f"{str(error).splitlines()[0]}") from None
 
@@ -184,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"pipeline: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SourceError, WarehouseError, CommandError) as error:
+    except (SourceError, WarehouseError, ServiceError, CommandError) as error:
         print(f"pipeline: error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

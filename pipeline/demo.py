@@ -52,20 +52,20 @@ def seed_sources(start: dt.datetime, *, days: int, conversations_per_day: int) -
 
 
 def answer_questions() -> list[tuple[str, list[str], list[tuple]]]:
-    """The demo's three questions, answered from the analytics tables."""
+    """(question, column names, rows) for each demo question, from the analytics tables."""
     from pipeline.tasks.common import warehouse_connection
     from pipeline.warehouse.sql import read_sql, statements
 
     answers = []
     for relative, title in QUESTIONS:
         (statement,) = statements(read_sql(relative))
-        rows = warehouse_connection().query(statement, {})
-        answers.append((title, statement, rows))
+        columns, rows = warehouse_connection().query_table(statement, {})
+        answers.append((title, columns, rows))
     return answers
 
 
-def _table(rows: list[tuple]) -> str:
-    text_rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+def _table(columns: list[str], rows: list[tuple]) -> str:
+    text_rows = [columns] + [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in text_rows) for i in range(len(text_rows[0]))] if text_rows else []
     return "\n".join("    " + "  ".join(v.rjust(w) if v.replace(".", "").isdigit() else v.ljust(w)
                                        for v, w in zip(row, widths)) for row in text_rows)
@@ -100,8 +100,8 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
         elapsed = time.monotonic() - began
         print(f"Pipeline: backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d} (exclusive), {documents:,} documents "
               f"in {elapsed:.1f}s ({documents / elapsed:,.0f} docs/s) with {workers} Luigi workers\n")
-        for title, _, rows in answer_questions():
-            print(f"{title}:\n{_table(rows) if rows else '    (no rows)'}\n")
+        for title, columns, rows in answer_questions():
+            print(f"{title}:\n{_table(columns, rows) if rows else '    (no rows)'}\n")
         print(f"Where things live (under {root_path}):\n"
               f"  MongoDB data (SecantusDB):  {root_path / 'mongo'}\n"
               f"  extracted parts, manifests: {stack.storage_url}\n"
@@ -121,9 +121,13 @@ def serve_forever(root: str) -> None:
         for key, value in stack.env().items():
             print(f"export {key}='{value}'")
         print(f"# warehouse: {warehouse_url_text(stack.postgres_url)}; Ctrl-C stops the services", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _interrupt)  # stop the services on `kill` as on Ctrl-C
         while True:
             time.sleep(3600)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def warehouse_url_text(url: str) -> str:

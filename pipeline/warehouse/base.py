@@ -52,6 +52,10 @@ class Warehouse(ABC):
         """Run one query; return all its rows."""
 
     @abstractmethod
+    def query_table(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
+        """Run one query; return its column names and rows."""
+
+    @abstractmethod
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Commit what runs inside on success, roll it all back on any error."""

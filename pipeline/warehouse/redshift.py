@@ -95,11 +95,15 @@ class RedshiftWarehouse(Warehouse):
         return cursor.rowcount
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        return self.query_table(sql, params)[1]
+
+    def query_table(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
         cursor = self._cursor()
         cursor.execute(sql, params or None)
+        columns = [column[0] for column in cursor.description or ()]
         rows = [tuple(row) for row in cursor.fetchall()]
         self._conn.commit()  # end the implicit transaction the query opened
-        return rows
+        return columns, rows
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -1,0 +1,32 @@
+"""`pipeline demo` (what `make demo` runs) exits 0 and answers the three questions from the warehouse."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_runs_on_embedded_services_and_prints_the_summary(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "demo", "--root", str(tmp_path / "demo"), "--days", "2",
+         "--conversations-per-day", "150"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    for heading in ("Conversations started, and how many got a chatter response:",
+                    "Conversations on a mobile device:", "Most used bot answers for French speakers:"):
+        assert heading in out
+    started = out.split("chatter response:\n")[1].split("\n\n")[0].splitlines()
+    assert started[0].split() == ["region", "conversations_started", "chatter_responded", "responded_pct"]
+    assert {line.split()[0] for line in started[1:]} == {"eu", "us"}
+    assert all(int(line.split()[1]) > 250 for line in started[1:])  # ~2 days x 150, minus spill-over
+    french = out.split("French speakers:\n")[1].split("\n\n")[0].splitlines()
+    assert len(french) >= 2 and "(no rows)" not in french[0]
+    assert "Where things live" in out and str(tmp_path / "demo") in out

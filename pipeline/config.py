@@ -68,6 +68,7 @@ class extract(luigi.Config):
     """Extract tuning."""
 
     part_rows = luigi.IntParameter(default=250_000, description="rows per part file before rotating")
+    part_mb = luigi.IntParameter(default=64, description="compressed MiB per part file before rotating")
     batch_size = luigi.IntParameter(default=5000, description="MongoDB cursor batch size")
     compress_level = luigi.IntParameter(default=3, description="gzip level of part files (1 fast .. 9 small)")
 

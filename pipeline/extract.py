@@ -46,11 +46,12 @@ class _Part:
 
 
 class PartWriter:
-    """Writes rows to gzip CSV part files, starting a new part every `part_rows` rows."""
+    """Writes rows to gzip CSV part files, starting a new part after `part_rows` rows or `part_bytes`
+    compressed bytes, whichever comes first (bounded parts keep uploads and COPY retries small)."""
 
-    def __init__(self, store: ObjectStore, prefix: str, part_rows: int, compress_level: int):
+    def __init__(self, store: ObjectStore, prefix: str, part_rows: int, part_bytes: int, compress_level: int):
         self.store, self.prefix = store, prefix
-        self.part_rows, self.compress_level = part_rows, compress_level
+        self.part_rows, self.part_bytes, self.compress_level = part_rows, part_bytes, compress_level
         self.parts: list[_Part] = []
 
     def write_all(self, rows: Iterable[list[str]], progress: Progress | None = None) -> None:
@@ -70,25 +71,25 @@ class PartWriter:
                     for row in iterator:
                         writer.writerow(row)
                         count += 1
-                        if count == self.part_rows:
+                        if count == self.part_rows or (count % 1000 == 0 and counter.written >= self.part_bytes):
                             break
                     text.flush()
                     text.detach()
             self.parts.append(_Part(path, count, counter.written))
             if progress:
                 progress(sum(p.rows for p in self.parts), path)
-            if count < self.part_rows:
+            if count < self.part_rows and counter.written < self.part_bytes:
                 return
 
 
 def extract_window(documents: Iterable[dict], collection: Collection, region: str, window: Window,
-                   store: ObjectStore, *, part_rows: int, compress_level: int,
+                   store: ObjectStore, *, part_rows: int, part_bytes: int, compress_level: int,
                    progress: Progress | None = None) -> dict:
     """Convert and write one window; the manifest, written last, is returned and marks completion."""
     prefix = paths.window_prefix(region, collection.name, window)
     stats = ConversionStats()
     converter = RowConverter(collection, region, window.start)
-    writer = PartWriter(store, prefix, part_rows, compress_level)
+    writer = PartWriter(store, prefix, part_rows, part_bytes, compress_level)
     writer.write_all(converter.rows(documents, stats), progress)
 
     quarantine = None

@@ -30,7 +30,8 @@ class ExtractWindow(WindowTask):
         documents = window_documents(source, spec, self.window, settings.batch_size)
         manifest = extract_window(
             documents, spec, self.region, self.window, ObjectStore.from_config(),
-            part_rows=settings.part_rows, compress_level=settings.compress_level, progress=self._progress,
+            part_rows=settings.part_rows, part_bytes=settings.part_mb * 2**20,
+            compress_level=settings.compress_level, progress=self._progress,
         )
         self.set_status_message(f"{manifest['written']} rows in {len(manifest['parts'])} parts, "
                                 f"{manifest['quarantined']} quarantined")

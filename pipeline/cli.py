@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import luigi
 
 from pipeline.config import ConfigError, source_uris, storage_location, warehouse_url
+from pipeline.exports.definitions import ExportConfigError
 from pipeline.sources import SourceError, ping
 from pipeline.services import ServiceError
 from pipeline.warehouse import WarehouseError
@@ -125,6 +126,43 @@ def cmd_services(args: argparse.Namespace) -> None:
     serve_forever(args.root)
 
 
+def cmd_export_list(args: argparse.Namespace) -> None:
+    from pipeline.exports.tasks import definitions
+
+    for name, definition in sorted(definitions().items()):
+        print(f"{name:<32} {definition.format:<5} {str(definition.schedule):<18} {definition.interval:<15} "
+              f"{', '.join(definition.recipients)}  -- {definition.description}")
+
+
+def cmd_export_preview(args: argparse.Namespace) -> None:
+    from pipeline.config import parse_storage_url
+    from pipeline.exports.definitions import find
+    from pipeline.exports.schedule import interval_for
+    from pipeline.exports.tasks import definitions, render_export
+    from pipeline.storage import ObjectStore
+
+    definition = find(definitions(), args.name)
+    interval = interval_for(definition.interval, args.date.date())
+    preflight()
+    rendered = render_export(definition, interval, ObjectStore(parse_storage_url(args.out, "--out")))
+    print(f"{definition.name} for {interval}: {rendered.rows:,} rows -> {rendered.url} (nothing sent)")
+
+
+def cmd_export_run(args: argparse.Namespace) -> None:
+    from pipeline.exports.tasks import ExportsDue, definitions, run_dates
+
+    definitions()  # a bad definitions file fails here, before anything runs
+    if args.start or args.end:
+        if not (args.start and args.end) or args.date:
+            raise CommandError("give --date, or both --start and --end")
+        dates = run_dates(args.start.date(), args.end.date())
+    else:
+        dates = [(args.date or utcnow()).date()]
+    preflight()
+    run_tasks([ExportsDue(date=date, names=tuple(args.name)) for date in dates], args)
+    print(f"exports due {dates[0]:%Y-%m-%d}" + (f" .. {dates[-1]:%Y-%m-%d}" if len(dates) > 1 else "") + " done")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="Luigi's debug log")
@@ -170,6 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo_data.add_argument("--conversations-per-day", type=int, default=2000)
     demo_data.set_defaults(handler=cmd_demo_data)
 
+    export = commands.add_parser("export", help="scheduled client exports (exports.yml)")
+    export_commands = export.add_subparsers(dest="export_command", required=True)
+    export_commands.add_parser("list", help="the defined exports").set_defaults(handler=cmd_export_list)
+    preview = export_commands.add_parser("preview", help="render one export to a local folder, send nothing")
+    preview.add_argument("name")
+    preview.add_argument("--date", type=_moment("--date"), required=True, help="run date (UTC)")
+    preview.add_argument("--out", default="var/exports-preview", help="local folder for the file")
+    preview.set_defaults(handler=cmd_export_preview)
+    export_run = export_commands.add_parser("run", help="render and e-mail the exports due, each interval once")
+    export_run.add_argument("--date", type=_moment("--date"), help="run date (default: today, UTC)")
+    export_run.add_argument("--start", type=_moment("--start"), help="catch up run dates from here ...")
+    export_run.add_argument("--end", type=_moment("--end"), help="... to here (exclusive)")
+    export_run.add_argument("--name", action="append", default=[], help="only this export (repeatable)")
+    luigi_options(export_run)
+    export_run.set_defaults(handler=cmd_export_run)
+
     services = commands.add_parser("services", help="run the embedded services until Ctrl-C, print their env")
     services.add_argument("--root", default="var/demo", help="where the services keep their data")
     services.set_defaults(handler=cmd_services)
@@ -182,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         args.handler(args)
-    except ConfigError as error:
+    except (ConfigError, ExportConfigError) as error:
         print(f"pipeline: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (SourceError, WarehouseError, ServiceError, CommandError) as error:

@@ -81,7 +81,7 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
     end = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - dt.timedelta(days=days)
     started = time.monotonic()
-    with local_stack(root_path, regions=DEMO_REGIONS) as stack, _environment(stack.env()):
+    with local_stack(root_path, regions=DEMO_REGIONS, smtp=True) as stack, _environment(stack.env()):
         print(f"Embedded services up in {time.monotonic() - started:.1f}s: SecantusDB per region, "
               f"PostgreSQL, object store in {stack.storage_url}")
         counts = seed_sources(start, days=days, conversations_per_day=conversations_per_day)
@@ -102,13 +102,39 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
               f"in {elapsed:.1f}s ({documents / elapsed:,.0f} docs/s) with {workers} Luigi workers\n")
         for title, columns, rows in answer_questions():
             print(f"{title}:\n{_table(columns, rows) if rows else '    (no rows)'}\n")
+        outbox = deliver_demo_exports(stack.smtp, last_day=end.date() - dt.timedelta(days=1),
+                                      outbox=root_path / "outbox", workers=workers)
         print(f"Where things live (under {root_path}):\n"
               f"  MongoDB data (SecantusDB):  {root_path / 'mongo'}\n"
               f"  extracted parts, manifests: {stack.storage_url}\n"
-              f"  warehouse (PostgreSQL):     {root_path / 'postgres'}  schemas raw, analytics\n"
+              f"  warehouse (PostgreSQL):     {root_path / 'postgres'}  schemas raw, analytics, exports\n"
+              f"  e-mailed exports (.eml):    {outbox}\n"
               f"Query it: `pipeline services --root {root}` brings the same services back and prints their\n"
               f"environment; then psql \"$PIPELINE_WAREHOUSE_URL\" -c 'select * from analytics.conversations "
               f"limit 5'.\nThe SQL behind each answer is in sql/demo/.")
+
+
+def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, workers: int) -> Path:
+    """Render and e-mail every defined export for the first run date whose interval covers the demo's
+    last day, to the embedded SMTP server; save what it received as .eml files."""
+    from pipeline.exports.tasks import DeliverExport, definitions
+
+    config = luigi.configuration.get_config()
+    config.set("smtp", "host", smtp_service.host)
+    config.set("smtp", "port", str(smtp_service.port))
+    tasks = [DeliverExport(name=name, date=definition.schedule.next_run_date(last_day))
+             for name, definition in sorted(definitions().items())]
+    result = luigi.build(tasks, workers=workers, local_scheduler=True, detailed_summary=True, log_level="WARNING")
+    if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
+        print(result.summary_text)
+        raise RuntimeError(f"demo exports failed: {result.status.value}")
+    print("Exports (exports.yml), e-mailed to the embedded SMTP server:")
+    for task in tasks:
+        print(f"    {task.name:<30} run date {task.date:%Y-%m-%d}, covers {task.interval}")
+    for path in smtp_service.save_eml(outbox):
+        print(f"    saved {path.name}")
+    print()
+    return outbox
 
 
 def serve_forever(root: str) -> None:

@@ -57,6 +57,14 @@ class ObjectStore:
         with self.open_read(relative) as stream:
             return stream.read()
 
+    def link(self, relative: str, expires_seconds: int) -> str:
+        """A URL to download the object: presigned (time-limited) on S3, a file URL on a local store."""
+        if self.location.scheme == "s3":
+            key = self.url(relative).split("/", 3)[3]
+            return self.s3.s3.meta.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.location.bucket, "Key": key}, ExpiresIn=expires_seconds)
+        return "file://" + self.url(relative)
+
     def size(self, relative: str) -> int:
         if self.location.scheme == "s3":
             return self.s3.get_key(self.url(relative)).content_length

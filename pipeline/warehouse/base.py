@@ -57,6 +57,13 @@ class Warehouse(ABC):
 
     @abstractmethod
     @contextmanager
+    def stream(self, sql: str, params: Mapping[str, Any], batch_size: int
+               ) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
+        """Run one query and yield its column names and an iterator of row batches, holding at most one
+        batch in memory where the driver allows it."""
+
+    @abstractmethod
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         """Commit what runs inside on success, roll it all back on any error."""
 

@@ -44,6 +44,16 @@ class PostgresWarehouse(Warehouse):
             return [column.name for column in cursor.description], cursor.fetchall()
 
     @contextmanager
+    def stream(self, sql: str, params: Mapping[str, Any], batch_size: int
+               ) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
+        # A named (server-side) cursor sends rows batch by batch; it needs a transaction around it.
+        with self._conn.transaction(), self._conn.cursor(name="pipeline_stream") as cursor:
+            cursor.itersize = batch_size
+            cursor.execute(sql, params)
+            columns = [column.name for column in cursor.description]
+            yield columns, iter(lambda: cursor.fetchmany(batch_size), [])
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         with self._conn.transaction():
             yield

@@ -106,6 +106,18 @@ class RedshiftWarehouse(Warehouse):
         return columns, rows
 
     @contextmanager
+    def stream(self, sql: str, params: Mapping[str, Any], batch_size: int
+               ) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
+        # redshift-connector buffers a result client-side; very large exports belong in UNLOAD instead.
+        cursor = self._cursor()
+        cursor.execute(sql, params or None)
+        columns = [column[0] for column in cursor.description or ()]
+        try:
+            yield columns, iter(lambda: [tuple(row) for row in cursor.fetchmany(batch_size)], [])
+        finally:
+            self._conn.commit()
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         try:
             yield

@@ -1,0 +1,146 @@
+"""Export tasks: RenderExport (file in the object store), DeliverExport (e-mail, recorded), ExportsDue(date)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from functools import cached_property
+
+import luigi
+
+from pipeline.exports.definitions import ExportDefinition, find, load_definitions
+from pipeline.exports.deliver import Rendered, build_message, send, smtp
+from pipeline.exports.render import write_csv, write_xlsx
+from pipeline.exports.schedule import Interval, interval_for
+from pipeline.storage import ObjectStore
+from pipeline.tasks.common import WarehouseMarker, warehouse_connection
+from pipeline.warehouse.sql import read_sql, statements
+from pipeline.windows import utcnow
+
+
+class exports(luigi.Config):
+    """Where export definitions live and how files are sent."""
+
+    definitions = luigi.Parameter(default="exports.yml", description="the YAML file of export definitions")
+    attachment_limit_mb = luigi.FloatParameter(default=10.0,
+                                               description="larger files are sent as a time-limited link")
+    link_expiry_hours = luigi.IntParameter(default=72, description="validity of a download link (S3: max 168)")
+    batch_rows = luigi.IntParameter(default=5000, description="rows fetched from the warehouse per batch")
+
+
+def definitions() -> dict[str, ExportDefinition]:
+    return load_definitions(exports().definitions)
+
+
+def export_path(definition: ExportDefinition, interval: Interval) -> str:
+    """exports/<name>/<interval>.<format>"""
+    return f"exports/{definition.name}/{interval.label}.{definition.format}"
+
+
+def render_export(definition: ExportDefinition, interval: Interval, store: ObjectStore) -> Rendered:
+    """Run the export's query for the interval and stream its rows into a file in the store."""
+    (query,) = statements(read_sql(definition.query_file))
+    params = {**definition.params, "start": interval.start, "end": interval.end}
+    path = export_path(definition, interval)
+    with warehouse_connection().stream(query, params, exports().batch_rows) as (columns, batches):
+        if definition.format == "csv":
+            with store.open_write(path) as out:
+                rows = write_csv(columns, batches, out)
+        else:
+            # openpyxl writes a zip, which needs a seekable file: a local temp file, then into the store.
+            with tempfile.TemporaryDirectory() as folder:
+                local = os.path.join(folder, "export.xlsx")
+                rows = write_xlsx(columns, batches, local, sheet_title=definition.name)
+                with open(local, "rb") as source, store.open_write(path) as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+    return Rendered(path=path, url=store.url(path), rows=rows, bytes=store.size(path), columns=tuple(columns))
+
+
+class ExportTask(luigi.Task):
+    """One export on one run date; the interval it covers follows from the definition."""
+
+    name = luigi.Parameter(description="export name, as in the definitions file")
+    date = luigi.DateParameter(description="run date (UTC); the interval ends before it")
+
+    @cached_property
+    def definition(self) -> ExportDefinition:
+        return find(definitions(), self.name)
+
+    @cached_property
+    def interval(self) -> Interval:
+        return interval_for(self.definition.interval, self.date)
+
+
+class RenderExport(ExportTask):
+    """Outputs exports/<name>/<interval>.<format>.json (written after the file): rows, bytes, columns."""
+
+    def output(self) -> luigi.Target:
+        return ObjectStore.from_config().target(export_path(self.definition, self.interval) + ".json")
+
+    def run(self) -> None:
+        self.set_status_message(f"rendering {self.definition.name} for {self.interval}")
+        rendered = render_export(self.definition, self.interval, ObjectStore.from_config())
+        with self.output().open("w") as out:
+            out.write(json.dumps(rendered.__dict__).encode())
+        self.set_status_message(f"{rendered.rows} rows, {rendered.bytes} bytes")
+
+
+def deliver_export(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore) -> dict:
+    """Send the e-mail (unless skipped as empty) and return the delivery record."""
+    record = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end,
+              "recipients": ", ".join((*definition.recipients, *definition.cc)), "row_count": rendered.rows,
+              "file_url": rendered.url, "message_id": None, "attached": False, "status": "skipped_empty"}
+    if rendered.rows == 0 and definition.skip_if_empty:
+        return record
+    settings = exports()
+    attach = rendered.bytes <= settings.attachment_limit_mb * 2**20
+    attachment = store.read_bytes(rendered.path) if attach else None
+    link = None if attach else store.link(rendered.path, settings.link_expiry_hours * 3600)
+    message = build_message(definition, interval, rendered, smtp().sender, attachment, link)
+    send(message)
+    return {**record, "status": "sent", "message_id": message["Message-ID"], "attached": attach}
+
+
+class DeliverExport(ExportTask):
+    """Outputs the exports.deliveries row for (export, interval): an interval is never e-mailed twice,
+    and a failed send leaves no row, so the next run retries it."""
+
+    def requires(self) -> luigi.Task:
+        return RenderExport(name=self.name, date=self.date)
+
+    def output(self) -> luigi.Target:
+        return WarehouseMarker("delivery/delivered.sql", {
+            "export_name": self.name, "interval_start": self.interval.start, "interval_end": self.interval.end})
+
+    def run(self) -> None:
+        store = ObjectStore.from_config()
+        with self.input().open("r") as manifest:
+            described = json.loads(manifest.read())
+        rendered = Rendered(**{**described, "columns": tuple(described["columns"])})
+        record = deliver_export(self.definition, self.interval, rendered, store)
+        connection = warehouse_connection()
+        with connection.transaction():
+            connection.run_file("delivery/record_delivery.sql", {**record, "delivered_at": utcnow()})
+        self.set_status_message(f"{record['status']}: {rendered.rows} rows to {record['recipients']}")
+
+
+class ExportsDue(luigi.WrapperTask):
+    """Every export whose schedule falls on `date` (optionally only the named ones)."""
+
+    date = luigi.DateParameter(description="run date (UTC)")
+    names = luigi.ListParameter(default=(), description="only these exports (default: all)")
+
+    def requires(self) -> list[luigi.Task]:
+        chosen = definitions()
+        for name in self.names:
+            find(chosen, name)  # an unknown name fails here, naming it
+        return [DeliverExport(name=name, date=self.date) for name, definition in sorted(chosen.items())
+                if (not self.names or name in self.names) and definition.schedule.is_due(self.date)]
+
+
+def run_dates(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Each date of [start, end): a catch-up run delivers every interval it missed, once."""
+    return [start + dt.timedelta(days=offset) for offset in range((end - start).days)]

@@ -15,25 +15,31 @@ What it does, in one run (about 5 minutes on 2 cores for the defaults):
    (a) raw drain: pymongo with `document_class=RawBSONDocument` running the pipeline's window
        query (`{updated_at: {$gte: day, $lt: day+1}}`, hint on updated_at, batch_size 5000) on the
        three collections and only iterating: the floor any extractor pays to the source.
-   (b) `python -m pipeline.cli backfill --start D --end D+1 --local-scheduler --workers 2`, end to
-       end (interpreter start, extract, load, transform), once on the big and once on the small
-       data set, each into a fresh warehouse database and object store.
+   (b) `python -m pipeline.cli -v backfill --start D --end D+1 --local-scheduler --workers 2`, end
+       to end (interpreter start, extract, load, transform), once on the big and once on the small
+       data set, each into a fresh warehouse database and object store. `-v` only turns on Luigi's
+       log, whose "running" / "done" lines (stamped as they arrive) give each task's time, so the
+       split between extract, load and transform comes from the measured run itself.
+   (b') the big backfill once more (fresh database) with PGOPTIONS='-c enable_nestloop=off'. On
+       tables that were never analyzed (fresh raw tables, autovacuum not yet round) PostgreSQL picks
+       a nested-loop plan for sql/transforms/30_answer_usage_daily.sql that is quadratic in the
+       window's messages; whether autovacuum gets there first is luck, so (b) varies from run to
+       run. (b') shows the time with a sane plan, i.e. with ANALYZE after the load. Skip it with
+       --no-plan-check.
    (c) dlt: the same documents, read with the same range queries and yielded as plain dicts
        (ObjectId and Decimal128 turned into str), loaded by `pipeline.run` with
        `write_disposition="merge"`, `primary_key="_id"` into another database of the same
        PostgreSQL server. `max_table_nesting=0` keeps `meta` / `variables` as JSON columns, as the
        pipeline does (flattening them would only make dlt slower). Times the whole `pipeline.run`.
+       dlt does no transform: the comparison favours it.
    Memory: psutil polls the measured process and all its descendants (Luigi forks one process per
    running task) every 50 ms. "RSS sum" is the peak of the summed RSS, "RSS max" the peak of the
    largest single process, "PSS sum" the peak of the summed proportional set size (a forked child's
    pages shared with its parent count once, so this is the tree's real footprint).
-4. Prints a table and the ratios against their targets:
-   (b)/(a) time <= 1.5, dlt/(b) time >= 3, peak RSS sum (b) big / (b) small <= 1.3.
+4. Prints a table, the ratios against their targets:
+   (b)/(a) time <= 1.5, dlt/(b) time >= 3, peak RSS sum (b) big / (b) small <= 1.3,
+   and per backfill run the time of every Luigi task and when autovacuum analyzed the raw tables.
    Nothing is asserted: this is a report, not a test.
-
-With --stages, (b) on the big data set runs a second time (fresh database, `pipeline -v`) to time
-every Luigi task from its "running" / "done" log lines, and prints the split between extract, load
-and transform.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import argparse
 import datetime as dt
 import multiprocessing
 import os
+import queue
 import re
 import subprocess
 import sys
@@ -252,22 +259,29 @@ def load_with_dlt(mongo_uri: str, postgres_url: str, pipelines_dir: str) -> tupl
 # --- running a function in its own process ------------------------------------------------------
 
 
-def _child(function: Callable[..., Any], args: tuple, queue: Any) -> None:
+def _child(function: Callable[..., Any], args: tuple, results: Any) -> None:
     try:
-        queue.put(("ok", function(*args)))
-    except BaseException as error:  # report it to the parent, which raises it there
-        queue.put(("error", f"{type(error).__name__}: {error}"))
+        results.put(("ok", function(*args)))
+    except Exception as error:  # noqa: BLE001 - the parent raises it, with its message
+        results.put(("error", f"{type(error).__name__}: {error}"))
 
 
 def in_own_process(function: Callable[..., tuple[int, float]], *args: Any) -> tuple[int, float, Peak]:
     """Run function(*args) in a fresh (spawned) interpreter; return its result and the tree's peak memory."""
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(function, args, queue))
+    results = context.Queue()
+    process = context.Process(target=_child, args=(function, args, results))
     process.start()
     memory = TreeMemory(process.pid)
     memory.start()
-    status, value = queue.get()
+    while True:
+        try:
+            status, value = results.get(timeout=1)
+            break
+        except queue.Empty:
+            if not process.is_alive():
+                status, value = "error", f"the process died with exit code {process.exitcode}"
+                break
     process.join()
     peak = memory.stop()
     if status != "ok":
@@ -287,15 +301,15 @@ class BackfillRun:
     output: str  # stderr + stdout
 
 
-def run_backfill(env: dict[str, str], *, verbose: bool = False) -> BackfillRun:
-    """`python -m pipeline.cli backfill` of DAY in a subprocess, its process tree polled for memory."""
-    command = [sys.executable, "-m", "pipeline.cli", *(["-v"] if verbose else []), "backfill",
+def run_backfill(env: dict[str, str]) -> BackfillRun:
+    """`python -m pipeline.cli -v backfill` of DAY in a subprocess, its process tree polled for memory."""
+    command = [sys.executable, "-m", "pipeline.cli", "-v", "backfill",
                "--start", f"{DAY:%Y-%m-%d}", "--end", f"{DAY + dt.timedelta(days=1):%Y-%m-%d}",
                "--local-scheduler", "--workers", "2"]
     lines: list[str] = []
     started_at = time.time()
     started = time.perf_counter()
-    # cwd=REPO: Luigi reads ./luigi.cfg. Output is read line by line, stamped on arrival (--stages).
+    # cwd=REPO: Luigi reads ./luigi.cfg. Output is read line by line, stamped on arrival.
     process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, bufsize=1)
     memory = TreeMemory(process.pid)
@@ -323,11 +337,31 @@ def load_audit(postgres_url: str) -> list[tuple]:
             "where region = %s and window_start = %s order by collection", (REGION, DAY)).fetchall()
 
 
-def backfill_figure(label: str, env: dict[str, str]) -> tuple[Figure, BackfillRun, list[tuple]]:
+def last_analyzed(postgres_url: str) -> dict[str, float | None]:
+    """{raw table: epoch seconds of its latest (auto)analyze, or None}."""
+    import psycopg
+
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute(
+            "select relname, greatest(last_autoanalyze, last_analyze) from pg_stat_user_tables "
+            "where schemaname = 'raw' and relname = any(%s) order by relname", (list(COLLECTIONS),)).fetchall()
+    return {f"raw.{name}": (at.timestamp() if at else None) for name, at in rows}
+
+
+@dataclass
+class Backfill:
+    figure: Figure
+    run: BackfillRun
+    audit: list[tuple]
+    analyzed: dict[str, float | None]
+
+
+def measure_backfill(label: str, env: dict[str, str]) -> Backfill:
     run = run_backfill(env)
-    audit = load_audit(env["PIPELINE_WAREHOUSE_URL"])
+    url = env["PIPELINE_WAREHOUSE_URL"]
+    audit = load_audit(url)
     docs = sum(row[1] for row in audit)
-    return Figure(label, docs, run.seconds, run.peak), run, audit
+    return Backfill(Figure(label, docs, run.seconds, run.peak), run, audit, last_analyzed(url))
 
 
 _TASK_LINE = re.compile(r"^(?P<at>\d+\.\d+) .*Worker\(.*?\) (?P<event>running|done)\s+"
@@ -349,7 +383,8 @@ def task_intervals(run: BackfillRun) -> dict[str, tuple[float, float]]:
     return {label: (starts[label], ends[label]) for label in starts if label in ends}
 
 
-def print_stages(run: BackfillRun) -> None:
+def print_stages(backfill: Backfill) -> None:
+    run = backfill.run
     intervals = task_intervals(run)
     if not intervals:
         print("  (no Luigi task lines found in the -v output)")
@@ -369,6 +404,9 @@ def print_stages(run: BackfillRun) -> None:
     last = max(end for _, end in intervals.values())
     print(f"    before the first task (start-up, preflight, scheduling): {first:.2f} s; "
           f"after the last: {run.seconds - last:.2f} s")
+    analyzed = ", ".join(f"{table} at {at - run.started_at:+.1f} s" if at else f"{table} never"
+                         for table, at in backfill.analyzed.items())
+    print(f"  raw tables (auto)analyzed: {analyzed}")
 
 
 # --- services ------------------------------------------------------------------------------------
@@ -409,11 +447,11 @@ def print_table(figures: list[Figure]) -> None:
               f"{f.peak.processes:>5}")
 
 
-def print_ratios(raw: Figure, ours: Figure, small: Figure, dlt: Figure | None) -> None:
+def print_ratios(raw: Figure, ours: Figure, small: Figure, dlt: Figure | None, heading: str = "ratios:") -> None:
     def line(name: str, value: float, target: str, met: bool) -> None:
         print(f"  {name:<44} {value:6.2f}   target {target:<7} {'MET' if met else 'NOT MET'}")
 
-    print("ratios:")
+    print(heading)
     ratio = ours.seconds / raw.seconds
     line("(b) backfill time / (a) raw drain time", ratio, f"<= {TARGETS['time_vs_raw']}",
          ratio <= TARGETS["time_vs_raw"])
@@ -438,8 +476,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small-docs", type=int, default=20_000,
                         help="documents in the small day, for the memory-scaling ratio (default 20000)")
     parser.add_argument("--no-dlt", action="store_true", help="skip (c), e.g. when dlt is not installed")
-    parser.add_argument("--stages", action="store_true",
-                        help="run (b) once more with pipeline -v and print the time per Luigi task")
+    parser.add_argument("--no-plan-check", action="store_true",
+                        help="skip (b'), the big backfill again with PGOPTIONS='-c enable_nestloop=off'")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (its path is printed)")
     return parser.parse_args(argv)
 
@@ -471,20 +509,29 @@ def main(argv: list[str] | None = None) -> int:
             figures.append(raw)
             print(f"(a) done in {seconds:.1f} s")
 
-            ours, run, audit = backfill_figure(
-                "(b) pipeline backfill", pipeline_env(mongo, postgres, root / "lake"))
+            big = measure_backfill("(b) pipeline backfill", pipeline_env(mongo, postgres, root / "lake"))
+            ours = big.figure
             figures.append(ours)
             print(f"(b) done in {ours.seconds:.1f} s; load_audit: "
                   + ", ".join(f"{c} extracted {e} quarantined {q} staged {s} inserted {i}"
-                              for c, e, q, s, i, _ in audit))
+                              for c, e, q, s, i, _ in big.audit))
             if ours.docs != raw.docs:
                 print(f"  note: backfill extracted {ours.docs} docs, the raw drain read {raw.docs}")
 
-            small, _, _ = backfill_figure(
-                "(b) pipeline backfill, small", pipeline_env(
-                    small_mongo, create_database(postgres, "analytics_small"), root / "lake_small"))
+            little = measure_backfill("(b) pipeline backfill, small", pipeline_env(
+                small_mongo, create_database(postgres, "analytics_small"), root / "lake_small"))
+            small = little.figure
             figures.append(small)
             print(f"(b) small done in {small.seconds:.1f} s")
+
+            sane = None
+            if not args.no_plan_check:
+                sane = measure_backfill("(b') backfill, enable_nestloop=off", {
+                    **pipeline_env(mongo, create_database(postgres, "analytics_plan"), root / "lake_plan"),
+                    "PGOPTIONS": "-c enable_nestloop=off",  # libpq passes it to the server at connect
+                })
+                figures.append(sane.figure)
+                print(f"(b') done in {sane.figure.seconds:.1f} s")
 
             dlt_figure = None
             if not args.no_dlt:
@@ -494,20 +541,17 @@ def main(argv: list[str] | None = None) -> int:
                 figures.append(dlt_figure)
                 print(f"(c) done in {seconds:.1f} s")
 
-            stage_run = None
-            if args.stages:
-                stage_run = run_backfill(pipeline_env(
-                    mongo, create_database(postgres, "analytics_stages"), root / "lake_stages"), verbose=True)
-                print(f"(b) again with -v for the stage split: {stage_run.seconds:.1f} s")
-
             print()
             print_table(figures)
             print()
             print_ratios(raw, ours, small, dlt_figure)
-            if stage_run is not None:
-                print()
-                print(f"stage split of (b) (second run, pipeline -v, {stage_run.seconds:.1f} s):")
-                print_stages(stage_run)
+            if sane is not None:
+                print_ratios(raw, sane.figure, small, dlt_figure, heading="ratios with (b') in place of (b):")
+            for title, backfill in (("(b)", big), ("(b) small", little), ("(b')", sane)):
+                if backfill is not None:
+                    print()
+                    print(f"tasks of {title}, {backfill.figure.docs} docs, {backfill.figure.seconds:.1f} s:")
+                    print_stages(backfill)
     finally:
         if not args.keep:
             import shutil

@@ -149,9 +149,12 @@ def cmd_export_preview(args: argparse.Namespace) -> None:
 
 
 def cmd_export_run(args: argparse.Namespace) -> None:
+    from pipeline.exports.definitions import find
     from pipeline.exports.tasks import ExportsDue, definitions, run_dates
 
-    definitions()  # a bad definitions file fails here, before anything runs
+    defined = definitions()  # a bad definitions file or name fails here, before anything runs
+    for name in args.name:
+        find(defined, name)
     if args.start or args.end:
         if not (args.start and args.end) or args.date:
             raise CommandError("give --date, or both --start and --end")

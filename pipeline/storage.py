@@ -60,12 +60,17 @@ class ObjectStore:
     def link(self, relative: str, expires_seconds: int) -> str:
         """A URL to download the object: presigned (time-limited) on S3, a file URL on a local store."""
         if self.location.scheme == "s3":
+            import boto3
+            from botocore.config import Config
+
+            # SigV4 links: SigV2 ones are refused by newer regions and cannot say how long they last.
+            client = boto3.client("s3", config=Config(signature_version="s3v4"))
             key = self.url(relative).split("/", 3)[3]
-            return self.s3.s3.meta.client.generate_presigned_url(
+            return client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.location.bucket, "Key": key}, ExpiresIn=expires_seconds)
         return "file://" + self.url(relative)
 
     def size(self, relative: str) -> int:
         if self.location.scheme == "s3":
-            return self.s3.get_key(self.url(relative)).content_length
+            return self.s3.get_key(self.url(relative)).size
         return os.path.getsize(self.url(relative))

@@ -66,3 +66,35 @@ def s3_env(stack, monkeypatch) -> PipelineEnv:
 def local_env(stack, monkeypatch, tmp_path) -> PipelineEnv:
     """Parts in a local directory."""
     return make_env(stack, monkeypatch, str(tmp_path / "lake"))
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    from pipeline.services import start_smtp
+
+    server = start_smtp()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def luigi_settings():
+    """Set luigi.cfg values for one test; the previous values come back afterwards."""
+    import luigi.configuration
+
+    config = luigi.configuration.get_config()
+    saved = []
+
+    def set_option(section: str, option: str, value: str) -> None:
+        previous = config.get(section, option, None) if config.has_section(section) else None
+        saved.append((section, option, previous))
+        if not config.has_section(section):
+            config.add_section(section)
+        config.set(section, option, value)
+
+    yield set_option
+    for section, option, previous in reversed(saved):
+        if previous is None:
+            config.remove_option(section, option)
+        else:
+            config.set(section, option, previous)

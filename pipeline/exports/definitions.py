@@ -17,8 +17,7 @@ FORMATS = ("csv", "xlsx")
 BUILTIN_PARAMS = ("start", "end")  # bound by the run: the interval's first day and the day after its last
 TEMPLATE_FIELDS = ("name", "description", "start", "end", "interval", "rows", "format", "file", "link")
 DEFAULT_SUBJECT = "$description: $interval"
-DEFAULT_BODY = ("Hello,\n\n$description for $interval ($rows rows) is $file.\n\n"
-                "-- analytics-pipeline (reply to this address for questions)")
+DEFAULT_BODY = "Hello,\n\n$description for $interval: $rows rows, $file\n\n-- analytics-pipeline\n"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")

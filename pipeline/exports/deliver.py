@@ -54,13 +54,15 @@ def message_id(definition: ExportDefinition, interval: Interval, sender: str) ->
 def build_message(definition: ExportDefinition, interval: Interval, rendered: Rendered, sender: str,
                   attachment: bytes | None, link: str | None) -> EmailMessage:
     """The e-mail for one export run: the file attached, or (too large) a link to it."""
-    filename = rendered.path.rsplit("/", 1)[-1]
+    filename = f"{definition.name}_{rendered.path.rsplit('/', 1)[-1]}"
     values = {
         "name": definition.name, "description": definition.description, "start": f"{interval.start:%Y-%m-%d}",
         "end": f"{interval.end:%Y-%m-%d}", "interval": str(interval), "rows": f"{rendered.rows:,}",
-        "format": definition.format.upper(), "file": f"attached as {filename}" if attachment is not None
-        else f"too large to attach ({rendered.bytes / 2**20:.1f} MiB); download it within the link's "
-             f"validity: {link}", "link": link or "",
+        "format": definition.format.upper(),
+        "file": f"attached as {filename}." if attachment is not None
+        else f"too large to attach ({rendered.bytes / 2**20:.1f} MiB); download it from this time-limited "
+             f"link:\n\n{link}\n",
+        "link": link or "",
     }
     message = EmailMessage()
     message["Subject"] = string.Template(definition.subject).safe_substitute(values)

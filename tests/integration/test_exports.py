@@ -1,0 +1,214 @@
+"""Exports against the real warehouse and a real SMTP server (aiosmtpd): content, once-only, retry, links."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import urllib.request
+
+import openpyxl
+import psycopg
+import pytest
+
+from pipeline.cli import main
+from pipeline.tasks.common import warehouse_connection
+
+pytestmark = pytest.mark.integration
+
+RUN_DATE = "2026-11-30"  # a Monday: the daily and the weekly export are due
+DEFINITIONS = textwrap.dedent("""
+    exports:
+      - name: acme_daily
+        description: Acme conversations
+        query: daily_client_conversations.sql
+        params: {client_id: acme}
+        format: csv
+        schedule: daily
+        recipients: [cs-acme@example.com]
+      - name: acme_weekly
+        description: Acme engagement
+        query: weekly_client_engagement.sql
+        params: {client_id: acme}
+        format: xlsx
+        schedule: weekly on monday
+        recipients: [cs-acme@example.com]
+        cc: [am@example.com]
+      - name: acme_monthly_empty
+        description: Nothing this month
+        query: monthly_top_answers.sql
+        params: {client_id: nobody}
+        format: xlsx
+        schedule: monthly on 1
+        recipients: [cs@example.com]
+        skip_if_empty: true
+""")
+
+
+def conversation_rows(count: int, day: dt.date, client: str = "acme"):
+    started = dt.datetime.combine(day, dt.time(8))
+    return [(f"{i:024x}", "eu", client, ("fr", "en", "de")[i % 3], ("mobile", "desktop")[i % 2], "web", "FR",
+             started + dt.timedelta(minutes=i), day, 3, 2 if i % 4 else 1, 1 if i % 4 else 0, bool(i % 4))
+            for i in range(count)]
+
+
+@pytest.fixture
+def exports_env(local_env, smtp_server, luigi_settings, tmp_path):
+    definitions = tmp_path / "exports.yml"
+    definitions.write_text(DEFINITIONS)
+    luigi_settings("exports", "definitions", str(definitions))
+    luigi_settings("smtp", "host", smtp_server.host)
+    luigi_settings("smtp", "port", str(smtp_server.port))
+    smtp_server.messages.clear()
+    warehouse_connection()  # creates the schema
+    with local_env.warehouse() as connection:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "insert into analytics.conversations values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " null)", conversation_rows(40, dt.date(2026, 11, 29)) + conversation_rows(5, dt.date(2026, 11, 29),
+                                                                                         client="globex"))
+            cursor.execute(
+                "insert into analytics.daily_conversation_metrics values"
+                " ('2026-11-24', 'eu', 'acme', 'fr', 'mobile', 'web', 10, 4, 31),"
+                " ('2026-11-29', 'eu', 'acme', 'en', 'desktop', 'ios', 3, 0, 3),"
+                " ('2026-11-30', 'eu', 'acme', 'en', 'desktop', 'ios', 99, 0, 3)")
+    return local_env
+
+
+def query_rows(env, sql_file: str, params: dict) -> tuple[list[str], list[tuple]]:
+    with open(f"sql/exports/{sql_file}") as handle, env.warehouse() as connection:
+        cursor = connection.execute(handle.read(), params)
+        return [c.name for c in cursor.description], cursor.fetchall()
+
+
+def deliveries(env) -> list[tuple]:
+    with env.warehouse() as connection:
+        return connection.execute("select export_name, interval_start, status, row_count, attached from "
+                                  "exports.deliveries order by export_name").fetchall()
+
+
+def test_due_exports_arrive_with_the_query_rows_once(exports_env, smtp_server):
+    assert main(["export", "run", "--date", RUN_DATE, "--local-scheduler"]) == 0
+    messages = {m["Subject"].split(":")[0]: m for m in smtp_server.messages}
+    assert set(messages) == {"Acme conversations", "Acme engagement"}
+
+    daily = messages["Acme conversations"]
+    (attachment,) = daily.iter_attachments()
+    assert attachment.get_filename() == "acme_daily_2026-11-29.csv"
+    received = list(csv.reader(io.StringIO(attachment.get_content())))
+    columns, rows = query_rows(exports_env, "daily_client_conversations.sql",
+                               {"client_id": "acme", "start": dt.date(2026, 11, 29), "end": dt.date(2026, 11, 30)})
+    assert received[0] == columns
+    assert len(received) - 1 == len(rows) == 40
+    assert received[1:] == [[("" if v is None else str(v)) for v in row] for row in rows]
+    assert "40 rows, attached as acme_daily_2026-11-29.csv." in daily.get_body(("plain",)).get_content()
+
+    weekly = messages["Acme engagement"]
+    assert weekly["Cc"] == "am@example.com"
+    (attachment,) = weekly.iter_attachments()
+    sheet = openpyxl.load_workbook(io.BytesIO(attachment.get_content())).active
+    columns, rows = query_rows(exports_env, "weekly_client_engagement.sql",
+                               {"client_id": "acme", "start": dt.date(2026, 11, 23), "end": dt.date(2026, 11, 30)})
+    values = [tuple(cell.value for cell in row) for row in sheet.iter_rows()]
+    assert list(values[0]) == columns
+    assert values[1:] == [tuple(float(v) if hasattr(v, "as_tuple") else v for v in row) for row in rows]
+
+    assert main(["export", "run", "--date", RUN_DATE, "--local-scheduler"]) == 0
+    assert len(smtp_server.messages) == 2  # the same date again sends nothing
+    assert [d[0] for d in deliveries(exports_env)] == ["acme_daily", "acme_weekly"]
+
+
+def test_empty_export_is_skipped_when_asked_and_recorded(exports_env, smtp_server):
+    assert main(["export", "run", "--date", "2026-12-01", "--name", "acme_monthly_empty", "--local-scheduler"]) == 0
+    assert smtp_server.messages == []
+    assert deliveries(exports_env) == [("acme_monthly_empty", dt.date(2026, 11, 1), "skipped_empty", 0, False)]
+
+
+def test_failing_smtp_leaves_it_undelivered_and_a_later_run_delivers(exports_env, smtp_server):
+    smtp_server.fail_next(1)
+    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]) == 1
+    assert deliveries(exports_env) == [] and smtp_server.messages == []
+    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]) == 0
+    assert len(smtp_server.messages) == 1 and len(deliveries(exports_env)) == 1
+
+
+def test_catch_up_delivers_each_missed_interval_once(exports_env, smtp_server):
+    args = ["export", "run", "--start", "2026-11-28", "--end", "2026-12-01", "--name", "acme_daily",
+            "--local-scheduler"]
+    assert main(args) == 0 and main(args) == 0
+    assert sorted(m["Subject"] for m in smtp_server.messages) == [
+        "Acme conversations: 2026-11-27", "Acme conversations: 2026-11-28", "Acme conversations: 2026-11-29"]
+
+
+def test_large_file_is_sent_as_a_presigned_link(s3_env, smtp_server, luigi_settings, tmp_path):
+    definitions = tmp_path / "exports.yml"
+    definitions.write_text(DEFINITIONS)
+    luigi_settings("exports", "definitions", str(definitions))
+    luigi_settings("exports", "attachment_limit_mb", "0.0001")  # ~100 bytes
+    luigi_settings("smtp", "host", smtp_server.host)
+    luigi_settings("smtp", "port", str(smtp_server.port))
+    smtp_server.messages.clear()
+    warehouse_connection()
+    with psycopg.connect(s3_env.warehouse_url, autocommit=True) as connection:
+        connection.cursor().executemany(
+            "insert into analytics.conversations values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, null)",
+            conversation_rows(20, dt.date(2026, 11, 29)))
+    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]) == 0
+    (message,) = smtp_server.messages
+    assert list(message.iter_attachments()) == []
+    body = message.get_content()
+    link = next(word for word in body.split() if word.startswith("http"))
+    assert "X-Amz-Expires=259200" in link and "testing" not in link.split("?")[0]
+    downloaded = urllib.request.urlopen(link, timeout=10).read().decode()
+    assert downloaded.splitlines()[0].startswith("started_at,conversation_id")
+    assert len(downloaded.splitlines()) == 21
+
+
+def test_bad_export_name_is_a_clear_error(exports_env):
+    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_dialy", "--local-scheduler"]) == 2
+
+
+RENDER_200K = textwrap.dedent("""
+    import datetime as dt, json, sys, time
+    from pipeline.exports.definitions import parse_definitions
+    from pipeline.exports.schedule import interval_for
+    from pipeline.exports.tasks import render_export
+    from pipeline.storage import ObjectStore
+    from pipeline.config import parse_storage_url
+    def peak_rss_mb():
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (pytest) across exec.
+        status = open("/proc/self/status").read()
+        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+    definitions = parse_definitions(sys.argv[1], "test")
+    definition = definitions["acme_daily"]
+    began = time.monotonic()
+    rendered = render_export(definition, interval_for("previous_day", dt.date(2026, 11, 30)),
+                             ObjectStore(parse_storage_url(sys.argv[2])))
+    print(json.dumps({"rows": rendered.rows, "bytes": rendered.bytes, "seconds": time.monotonic() - began,
+                      "peak_rss_mb": peak_rss_mb()}))
+""")
+
+
+def test_a_200k_row_xlsx_renders_in_flat_memory(local_env, tmp_path):
+    warehouse_connection()
+    with local_env.warehouse() as connection:
+        connection.execute(
+            "insert into analytics.conversations select lpad(to_hex(i), 24, '0'), 'eu', 'acme', 'fr', 'mobile',"
+            " 'web', 'FR', timestamp '2026-11-29' + i * interval '100 milliseconds', date '2026-11-29', 5, 3, 2,"
+            " true, null from generate_series(1, 200000) as i")
+    definitions = DEFINITIONS.replace("format: csv", "format: xlsx")
+    result = subprocess.run([sys.executable, "-c", RENDER_200K, definitions, str(tmp_path / "out")],
+                            env={**os.environ}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout)
+    print(f"200k-row XLSX: {figures}")
+    assert figures["rows"] == 200_000
+    assert figures["peak_rss_mb"] < 150
+    sheet = openpyxl.load_workbook(tmp_path / "out/exports/acme_daily/2026-11-29.xlsx", read_only=True).active
+    assert sum(1 for _ in sheet.iter_rows(values_only=True)) == 200_001

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
+import socket
 import sys
+import tempfile
 from collections.abc import Sequence
 
 import luigi
@@ -59,8 +62,20 @@ def preflight() -> None:
                              f"{str(error).splitlines()[0]}") from None
 
 
+def check_scheduler() -> None:
+    """Fail in a second, not after Luigi's minutes of retries, when luigid is not there."""
+    from pipeline.scheduler import scheduler_url, scheduler_reachable
+
+    url = scheduler_url()
+    if not scheduler_reachable(url):
+        raise CommandError(f"no Luigi scheduler at {url}: start it with `pipeline scheduler`, set [core] "
+                           f"scheduler_url, or pass --local-scheduler")
+
+
 def run_tasks(tasks: list[luigi.Task], args: argparse.Namespace) -> None:
     """Run tasks with Luigi; a failed run raises CommandError with Luigi's one-line verdict."""
+    if not args.local_scheduler:
+        check_scheduler()
     result = luigi.build(
         tasks, workers=args.workers, local_scheduler=args.local_scheduler, detailed_summary=True,
         log_level="DEBUG" if args.verbose else "WARNING",
@@ -166,6 +181,42 @@ def cmd_export_run(args: argparse.Namespace) -> None:
     print(f"exports due {dates[0]:%Y-%m-%d}" + (f" .. {dates[-1]:%Y-%m-%d}" if len(dates) > 1 else "") + " done")
 
 
+def cmd_status(args: argparse.Namespace) -> None:
+    from pipeline.alerts import alert
+    from pipeline.status import format_lag, format_status, stale, table_statuses
+    from pipeline.tasks.common import warehouse_connection
+    from pipeline.warehouse.sql import read_sql, statements
+
+    now = args.now or utcnow()
+    (query,) = statements(read_sql("ops/status.sql"))
+    rows = warehouse_connection().query(query, {"now": now, "day_ago": now - dt.timedelta(days=1)})
+    statuses = table_statuses(rows, list(source_uris()), now)
+    print(f"status at {now:%Y-%m-%d %H:%M} UTC")
+    print(format_status(statuses))
+    if args.alert_after is not None:
+        late = stale(statuses, args.alert_after)
+        if late:
+            subject = f"analytics-pipeline: {len(late)} table(s) stale for more than {format_lag(args.alert_after)}"
+            lines = [f"- {s.region}.{s.collection}: {format_lag(s.lag)} behind" for s in late]
+            sent = alert(subject, subject + "\n" + "\n".join(lines))
+            print(f"stale: alert sent via {', '.join(sent) or 'no configured channel'}")
+
+
+def cmd_scheduler(args: argparse.Namespace) -> None:
+    from pipeline.scheduler import run_luigid
+
+    run_luigid(args.state_dir, host=args.host, port=args.port)
+
+
+def _duration(text: str) -> dt.timedelta:
+    from pipeline.status import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="Luigi's debug log")
@@ -227,28 +278,89 @@ def build_parser() -> argparse.ArgumentParser:
     luigi_options(export_run)
     export_run.set_defaults(handler=cmd_export_run)
 
+    status = commands.add_parser("status", help="freshness per region and table; alert when stale")
+    status.add_argument("--now", type=_moment("--now"), default=None, help="override the current UTC time")
+    status.add_argument("--alert-after", type=_duration, default=None,
+                        help="send an alert when a table's lag exceeds this (e.g. 30m)")
+    status.set_defaults(handler=cmd_status)
+
+    scheduler = commands.add_parser("scheduler", help="run luigid with task history and persisted state")
+    scheduler.add_argument("--state-dir", default="var/luigid", help="state pickle, history database, logs")
+    scheduler.add_argument("--host", default="127.0.0.1")
+    scheduler.add_argument("--port", type=int, default=8082)
+    scheduler.set_defaults(handler=cmd_scheduler)
+
     services = commands.add_parser("services", help="run the embedded services until Ctrl-C, print their env")
     services.add_argument("--root", default="var/demo", help="where the services keep their data")
     services.set_defaults(handler=cmd_services)
     return parser
 
 
+ALERTED_COMMANDS = ("backfill", "sync", "verify", "export")
+
+
+def report_failure(args: argparse.Namespace, message: str, failure_log: str) -> None:
+    """One alert for the whole failed run; task failures are also recorded for `pipeline status`."""
+    from pipeline.alerts import Failure, alert, describe, first_line, read_failures
+
+    command = " ".join(part for part in (args.command, getattr(args, "export_command", None)) if part)
+    task_failures = read_failures(failure_log)
+    failures = task_failures or [Failure(f"pipeline {command}", {}, first_line(message), socket.gethostname())]
+    subject, text = describe(command, failures, alerts_limit())
+    alert(subject, text)
+    if task_failures:
+        try:
+            record_failures(command, task_failures)
+        except Exception as error:  # the warehouse may be what failed; the alert has gone out regardless
+            logging.getLogger(__name__).info("could not record failures: %s", first_line(error))
+
+
+def alerts_limit() -> int:
+    from pipeline.alerts import alerts
+
+    return alerts().max_listed
+
+
+def record_failures(command: str, failures) -> None:
+    from pipeline.tasks.common import warehouse_connection
+
+    connection = warehouse_connection()
+    with connection.transaction():
+        for failure in failures:
+            connection.run_file("ops/record_failure.sql", {
+                "failed_at": utcnow(), "command": command, "task_family": failure.task,
+                "region": failure.params.get("region"), "collection": failure.params.get("collection"),
+                "window_start": parse_moment(failure.params["window_start"], "window_start")
+                if failure.params.get("window_start") else None,
+                "error": failure.error[:4000], "host": failure.host})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from pipeline.alerts import FAILURE_LOG_ENV
+
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        args.handler(args)
-    except (ConfigError, ExportConfigError) as error:
-        print(f"pipeline: configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except (SourceError, WarehouseError, ServiceError, CommandError) as error:
-        print(f"pipeline: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("pipeline: interrupted", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
+    alerted = args.command in ALERTED_COMMANDS and getattr(args, "export_command", "run") == "run"
+    with tempfile.TemporaryDirectory(prefix="pipeline-run-") as folder:
+        failure_log = os.path.join(folder, "failures.jsonl")
+        os.environ[FAILURE_LOG_ENV] = failure_log  # Luigi's forked workers inherit it
+        code, message = 0, ""
+        try:
+            args.handler(args)
+        except (ConfigError, ExportConfigError) as error:
+            code, message = EXIT_USAGE, f"configuration error: {error}"
+        except (SourceError, WarehouseError, ServiceError, CommandError) as error:
+            code, message = EXIT_FAILED, f"error: {error}"
+        except KeyboardInterrupt:
+            return EXIT_FAILED
+        finally:
+            os.environ.pop(FAILURE_LOG_ENV, None)
+        if code:
+            print(f"pipeline: {message}", file=sys.stderr)
+            if alerted:
+                report_failure(args, message, failure_log)
+    return code
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pipeline.storage import ObjectStore
 from pipeline.tasks.common import WarehouseMarker, warehouse_connection
 from pipeline.warehouse.sql import read_sql, statements
 from pipeline.windows import utcnow
+from pipeline.retry import retries_transient
 
 
 class exports(luigi.Config):
@@ -80,6 +81,7 @@ class RenderExport(ExportTask):
     def output(self) -> luigi.Target:
         return ObjectStore.from_config().target(export_path(self.definition, self.interval) + ".json")
 
+    @retries_transient
     def run(self) -> None:
         self.set_status_message(f"rendering {self.definition.name} for {self.interval}")
         rendered = render_export(self.definition, self.interval, ObjectStore.from_config())
@@ -115,6 +117,7 @@ class DeliverExport(ExportTask):
         return WarehouseMarker("delivery/delivered.sql", {
             "export_name": self.name, "interval_start": self.interval.start, "interval_end": self.interval.end})
 
+    @retries_transient
     def run(self) -> None:
         store = ObjectStore.from_config()
         with self.input().open("r") as manifest:

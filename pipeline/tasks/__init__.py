@@ -1,5 +1,6 @@
 """Luigi tasks of the pipeline; `luigi --module pipeline.tasks Backfill --start ... --end ...` works."""
 
+import pipeline.alerts  # noqa: F401  (registers the failure handler that feeds batched alerts)
 from pipeline.tasks.extract import ExtractWindow
 from pipeline.tasks.flow import Backfill, Sync
 from pipeline.tasks.load import LoadWindow

@@ -36,6 +36,8 @@ _connections: dict[tuple[int, str], warehouse_module.Warehouse] = {}
 def warehouse_connection() -> warehouse_module.Warehouse:
     """One connection per process and URL (Luigi forks workers), its schema ensured on first use."""
     key = (os.getpid(), warehouse_url().url)
+    if key in _connections and not _connections[key].usable():
+        del _connections[key]  # broken by a network error: a retry needs a fresh connection
     if key not in _connections:
         connection = warehouse_module.connect()
         connection.ensure_schema()

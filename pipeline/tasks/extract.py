@@ -12,6 +12,7 @@ from pipeline.extract import extract_window
 from pipeline.sources import source_collection, window_documents
 from pipeline.storage import ObjectStore
 from pipeline.tasks.common import WindowTask
+from pipeline.retry import retries_transient
 
 
 class ExtractWindow(WindowTask):
@@ -23,6 +24,7 @@ class ExtractWindow(WindowTask):
         prefix = paths.window_prefix(self.region, self.collection, self.window)
         return ObjectStore.from_config().target(paths.manifest_path(prefix))
 
+    @retries_transient
     def run(self) -> None:
         settings = extract_config()
         spec = collection(self.collection)

@@ -10,6 +10,7 @@ from pipeline.storage import ObjectStore
 from pipeline.tasks.common import WarehouseMarker, WindowTask, warehouse_connection, window_bounds
 from pipeline.tasks.extract import ExtractWindow
 from pipeline.windows import utcnow
+from pipeline.retry import retries_transient
 
 
 class LoadWindow(WindowTask):
@@ -26,6 +27,7 @@ class LoadWindow(WindowTask):
     def _audit_key(self) -> dict:
         return {"region": self.region, "collection": self.collection, **window_bounds(self.window)}
 
+    @retries_transient
     def run(self) -> None:
         store = ObjectStore.from_config()
         manifest = read_manifest(store, self.region, self.collection, self.window)

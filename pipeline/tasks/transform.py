@@ -8,6 +8,7 @@ from pipeline.catalog import CATALOG
 from pipeline.tasks.common import WarehouseMarker, WindowTask, warehouse_connection, window_bounds
 from pipeline.tasks.load import LoadWindow
 from pipeline.windows import utcnow
+from pipeline.retry import retries_transient
 
 
 class TransformWindow(WindowTask):
@@ -19,5 +20,6 @@ class TransformWindow(WindowTask):
     def output(self) -> luigi.Target:
         return WarehouseMarker("load/transform_done.sql", {"region": self.region, **window_bounds(self.window)})
 
+    @retries_transient
     def run(self) -> None:
         warehouse_connection().transform_window(self.region, self.window.start, self.window.end, utcnow())

@@ -75,6 +75,10 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def usable(self) -> bool:
+        """False once the connection broke; callers then open a new one."""
+        return True
+
     # -- shared ------------------------------------------------------------------------------------
     def run_file(self, relative: str, params: Mapping[str, Any] | None = None, **identifiers: Any) -> list[int]:
         """Run each statement of a SQL file; return their row counts."""

@@ -72,3 +72,6 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self._conn.close()
+
+    def usable(self) -> bool:
+        return not (self._conn.closed or self._conn.broken)

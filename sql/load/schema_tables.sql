@@ -2,4 +2,4 @@
 -- workers do not race on CREATE statements. Works on PostgreSQL and Redshift.
 select count(*)
 from information_schema.tables
-where table_schema in ('raw', 'analytics', 'exports');
+where table_schema in ('raw', 'analytics', 'exports', 'ops');

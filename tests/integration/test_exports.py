@@ -129,8 +129,16 @@ def test_empty_export_is_skipped_when_asked_and_recorded(exports_env, smtp_serve
     assert deliveries(exports_env) == [("acme_monthly_empty", dt.date(2026, 11, 1), "skipped_empty", 0, False)]
 
 
-def test_failing_smtp_leaves_it_undelivered_and_a_later_run_delivers(exports_env, smtp_server):
-    smtp_server.fail_next(1)
+def test_a_temporary_smtp_refusal_is_retried_within_the_run(exports_env, smtp_server, luigi_settings):
+    luigi_settings("retry", "base_delay_seconds", "0.01")
+    smtp_server.fail_next(2)  # 451 twice: transient, so the task's own retries get it through
+    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]) == 0
+    assert len(smtp_server.messages) == 1 and len(deliveries(exports_env)) == 1
+
+
+def test_failing_smtp_leaves_it_undelivered_and_a_later_run_delivers(exports_env, smtp_server, luigi_settings):
+    luigi_settings("retry", "base_delay_seconds", "0.01")
+    smtp_server.fail_next(4)  # every attempt of the run fails
     assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]) == 1
     assert deliveries(exports_env) == [] and smtp_server.messages == []
     assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]) == 0

@@ -1,0 +1,146 @@
+"""Failure alerts: one Slack message and one e-mail per failed run, listing every failed task."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from email.message import EmailMessage
+
+import luigi
+
+logger = logging.getLogger(__name__)
+FAILURE_LOG_ENV = "PIPELINE_FAILURE_LOG"  # set by the CLI for its run; workers append one line per failure
+_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PIPELINE_SMTP_PASSWORD", "PIPELINE_SLACK_TOKEN",
+               "PIPELINE_SLACK_WEBHOOK_URL")
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
+
+
+class alerts(luigi.Config):
+    """Where failure and staleness alerts go. Webhook URL and token are secrets: environment only."""
+
+    slack_webhook_env = luigi.Parameter(default="PIPELINE_SLACK_WEBHOOK_URL",
+                                        description="environment variable holding a Slack incoming-webhook URL")
+    slack_token_env = luigi.Parameter(default="PIPELINE_SLACK_TOKEN",
+                                      description="environment variable holding a Slack bot token")
+    slack_channel = luigi.Parameter(default="#data-alerts", description="channel for the bot token")
+    slack_base_url = luigi.Parameter(default="", description="Slack API base URL (blank: Slack's own)")
+    email_to = luigi.Parameter(default="", description="comma-separated alert recipients (blank: no e-mail)")
+    max_listed = luigi.IntParameter(default=10, description="failed tasks listed in one alert; the rest counted")
+
+
+@dataclass(frozen=True)
+class Failure:
+    task: str  # family
+    params: dict
+    error: str  # first line
+    host: str
+
+
+def redact(text: str) -> str:
+    """Remove URL passwords and the values of secret environment variables from text bound for alerts."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    for name in (*_SECRET_ENV, alerts().slack_webhook_env, alerts().slack_token_env):
+        value = os.environ.get(name)
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
+
+
+def first_line(error: BaseException | str) -> str:
+    text = error if isinstance(error, str) else (f"{type(error).__name__}: {error}" if str(error)
+                                                 else type(error).__name__)
+    return redact(text.strip().splitlines()[0] if text.strip() else text)
+
+
+def failure_of(task: luigi.Task, error: BaseException) -> Failure:
+    params = {name: str(value) for name, value in task.param_kwargs.items()}
+    return Failure(task.get_task_family(), params, first_line(error), socket.gethostname())
+
+
+@luigi.Task.event_handler(luigi.Event.FAILURE)
+def _record_failure(task: luigi.Task, error: BaseException) -> None:
+    """Runs in the worker process (forked ones too): one JSON line appended to the run's failure log."""
+    path = os.environ.get(FAILURE_LOG_ENV)
+    if not path:
+        return
+    line = json.dumps(asdict(failure_of(task, error))) + "\n"
+    with open(path, "a", encoding="utf-8") as log:  # one short append per line: safe across processes
+        log.write(line)
+
+
+def read_failures(path: str) -> list[Failure]:
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as log:
+        return [Failure(**json.loads(line)) for line in log if line.strip()]
+
+
+def describe(command: str, failures: list[Failure], limit: int) -> tuple[str, str]:
+    """(subject, text) of one alert for a failed run."""
+    host = failures[0].host if failures else socket.gethostname()
+    subject = f"analytics-pipeline: `{command}` failed on {host}: {len(failures)} failure(s)"
+    lines = []
+    for failure in failures[:limit]:
+        params = ", ".join(f"{k}={v}" for k, v in failure.params.items())
+        lines.append(f"- {failure.task}({params}): {failure.error}")
+    if len(failures) > limit:
+        lines.append(f"- ... and {len(failures) - limit} more")
+    return subject, redact(subject + "\n" + "\n".join(lines))
+
+
+def send_slack(text: str) -> bool:
+    """Post to the webhook or, with a bot token, to the channel; False when neither is configured."""
+    settings = alerts()
+    webhook = os.environ.get(settings.slack_webhook_env)
+    token = os.environ.get(settings.slack_token_env)
+    if webhook:
+        from slack_sdk.webhook import WebhookClient
+
+        response = WebhookClient(webhook, timeout=10).send(text=text)
+        if response.status_code != 200:
+            raise RuntimeError(f"Slack webhook answered {response.status_code}")
+        return True
+    if token:
+        from slack_sdk import WebClient
+
+        kwargs = {"base_url": settings.slack_base_url} if settings.slack_base_url else {}
+        WebClient(token=token, timeout=10, **kwargs).chat_postMessage(channel=settings.slack_channel, text=text)
+        return True
+    return False
+
+
+def send_email(subject: str, text: str) -> bool:
+    """Through the [smtp] server, from Luigi's [email] sender; False when [alerts] email_to is blank."""
+    from pipeline.exports.deliver import send
+
+    recipients = [a.strip() for a in alerts().email_to.split(",") if a.strip()]
+    if not recipients:
+        return False
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = luigi.configuration.get_config().get("email", "sender", "analytics-pipeline@localhost")
+    message["To"] = ", ".join(recipients)
+    message.set_content(text)
+    send(message)
+    return True
+
+
+def alert(subject: str, text: str) -> list[str]:
+    """Send on every configured channel; a channel that fails is logged, never masks the others."""
+    sent = []
+    for name, channel in (("slack", lambda: send_slack(text)), ("email", lambda: send_email(subject, text))):
+        try:
+            if channel():
+                sent.append(name)
+        except Exception as error:  # an alert channel down must not hide the original failure
+            logger.error("alert via %s failed: %s", name, first_line(error))
+    return sent
+
+
+def failures_summary(failures: Iterable[Failure]) -> str:
+    return "; ".join(f"{f.task}: {f.error}" for f in failures)

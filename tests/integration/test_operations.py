@@ -1,0 +1,174 @@
+"""Operations against real services: luigid, alerts to a local Slack capture and aiosmtpd, status, retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from pymongo import MongoClient
+
+from pipeline.cli import main
+from pipeline.demo_data import DemoDataSpec, seed_database
+from pipeline.services import free_port
+from tests.integration.slack_capture import SlackCapture
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def luigid(tmp_path_factory):
+    """The real luigid, started by `pipeline scheduler`, with task history in SQLite."""
+    state = tmp_path_factory.mktemp("luigid")
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "scheduler", "--state-dir", str(state),
+                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/task_list?data=%7B%7D", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("luigid did not start")
+    yield url, state
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def slack():
+    capture = SlackCapture()
+    yield capture
+    capture.stop()
+
+
+def scheduler_config(tmp_path, url: str, extra: str = "") -> str:
+    path = tmp_path / "luigi-ops.cfg"
+    path.write_text(f"[core]\nscheduler_url = {url}\n{extra}")
+    return str(path)
+
+
+def seed(env, days=1, per_day=60):
+    for seed_value, (region, uri) in enumerate(env.mongo_uris.items(), start=1):
+        seed_database(MongoClient(uri).get_default_database(),
+                      DemoDataSpec(region=region, start=dt.datetime(2026, 11, 20), days=days,
+                                   conversations_per_day=per_day, seed=seed_value))
+
+
+def task_list(url: str, status: str) -> dict:
+    query = urllib.parse.quote(json.dumps({"status": status}))
+    with urllib.request.urlopen(f"{url}/api/task_list?data={query}", timeout=5) as response:
+        return json.loads(response.read())["response"]
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_sync_through_luigid_shows_its_tasks_done(local_env, luigid, tmp_path):
+    url, _ = luigid
+    seed(local_env)
+    result = run_cli("sync", "--now", "2026-11-20T02:00", "--workers", "2",
+                     LUIGI_CONFIG_PATH=scheduler_config(tmp_path, url, "[windows]\ninitial_lookback_hours = 2\n"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    done = task_list(url, "DONE")
+    families = {task["name"] for task in done.values()}
+    assert {"ExtractWindow", "LoadWindow", "TransformWindow", "Sync"} <= families
+    windows = {(t["params"]["region"], t["params"]["window_start"]) for t in done.values()
+               if t["name"] == "TransformWindow"}
+    assert len(windows) == 2 * 7  # two regions, 15-minute windows from 00:00 to 01:45 (lag 5 min)
+
+
+def test_two_workers_on_the_same_window_run_each_task_once(local_env, luigid, tmp_path):
+    url, state = luigid
+    seed(local_env, per_day=800)
+    config = scheduler_config(tmp_path, url)
+    args = [sys.executable, "-m", "pipeline.cli", "backfill", "--start", "2026-11-20", "--end", "2026-11-21",
+            "--workers", "1"]
+    env = {**os.environ, "LUIGI_CONFIG_PATH": config}
+    first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outputs = [process.communicate(timeout=300) for process in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outputs
+    history = sqlite3.connect(state / "history.sqlite")
+    runs = history.execute(
+        "select t.name, count(*) from task_events e join tasks t on t.id = e.task_id"
+        " where e.event_name = 'RUNNING' and t.name in ('ExtractWindow', 'LoadWindow', 'TransformWindow')"
+        " and t.id in (select task_id from task_parameters where name = 'window_start' and value = '2026-11-20T0000')"
+        " and t.id in (select task_id from task_parameters where name = 'window_minutes' and value = '1440')"
+        " group by t.name").fetchall()
+    assert dict(runs) == {"ExtractWindow": 6, "LoadWindow": 6, "TransformWindow": 2}
+    with local_env.warehouse() as connection:
+        assert connection.execute("select count(*) from raw.load_audit").fetchone()[0] == 6
+
+
+def test_failures_send_one_slack_message_and_one_email_without_secrets(local_env, slack, smtp_server, tmp_path):
+    smtp_server.messages.clear()
+    # Three windows fail in region us: its conversations have no index on the cursor field.
+    us_uri = local_env.mongo_uris["us"]
+    MongoClient(us_uri).get_default_database().conversations.insert_many(
+        [{"client_id": "acme", "updated_at": dt.datetime(2026, 11, 20 + day, 3)} for day in range(3)])
+    config = tmp_path / "alerts.cfg"
+    config.write_text(f"[alerts]\nemail_to = oncall@example.com\n[smtp]\nhost = {smtp_server.host}\n"
+                      f"port = {smtp_server.port}\n[retry]\nbase_delay_seconds = 0.01\n")
+    result = run_cli("backfill", "--start", "2026-11-20", "--end", "2026-11-23", "--local-scheduler",
+                     LUIGI_CONFIG_PATH=str(config), PIPELINE_SLACK_WEBHOOK_URL=f"{slack.url}/hook/T000/B000/s3cr3t",
+                     AWS_SECRET_ACCESS_KEY="aws-secret-value")
+    assert result.returncode == 1
+    assert len(slack.payloads) == 1 and len(smtp_server.messages) == 1
+    text = slack.payloads[0]["text"]
+    assert "3 failure(s)" in text and text.count("ExtractWindow(") == 3 and "region=us" in text
+    assert "no index on 'updated_at'" in text
+    email_text = smtp_server.messages[0].get_content()
+    for secret in ("s3cr3t", "aws-secret-value", "testing"):
+        assert secret not in text and secret not in email_text
+    with local_env.warehouse() as connection:
+        recorded = connection.execute("select count(*) from ops.task_failures where region = 'us'").fetchone()[0]
+    assert recorded == 3
+
+
+def test_an_unreachable_warehouse_alerts_once_without_the_password(local_env, slack, smtp_server, tmp_path):
+    smtp_server.messages.clear()
+    config = tmp_path / "alerts.cfg"
+    config.write_text(f"[alerts]\nemail_to = oncall@example.com\n[smtp]\nhost = {smtp_server.host}\n"
+                      f"port = {smtp_server.port}\n")
+    port = free_port()
+    result = run_cli("sync", "--local-scheduler", LUIGI_CONFIG_PATH=str(config),
+                     PIPELINE_SLACK_WEBHOOK_URL=f"{slack.url}/hook/x",
+                     PIPELINE_WAREHOUSE_URL=f"postgresql://loader:hunter2@127.0.0.1:{port}/dw")
+    assert result.returncode == 1
+    assert len(slack.payloads) == 1 and len(smtp_server.messages) == 1
+    text = slack.payloads[0]["text"]
+    assert "pipeline sync" in text and f"127.0.0.1:{port}" in text and "hunter2" not in text
+    assert "hunter2" not in smtp_server.messages[0].get_content()
+
+
+def test_status_reports_lag_and_alerts_when_stale(local_env, slack, capsys, monkeypatch, luigi_settings):
+    luigi_settings("windows", "initial_lookback_hours", "2")
+    seed(local_env)
+    assert main(["sync", "--now", "2026-11-20T02:00", "--local-scheduler", "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["status", "--now", "2026-11-20T02:00"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    us_messages = next(line for line in lines if line.startswith("us ") and " messages " in line)
+    assert "2026-11-20 01:45" in us_messages and "0h 15m" in us_messages
+
+    monkeypatch.setenv("PIPELINE_SLACK_WEBHOOK_URL", f"{slack.url}/hook/x")
+    assert main(["status", "--now", "2026-11-20T02:10", "--alert-after", "30m"]) == 0
+    assert slack.payloads == []  # 25 minutes behind the 01:45 window end: fresh enough
+    assert main(["status", "--now", "2026-11-20T04:00", "--alert-after", "30m"]) == 0
+    (payload,) = slack.payloads
+    assert "6 table(s) stale" in payload["text"] and "2h 15m behind" in payload["text"]

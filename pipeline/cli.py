@@ -118,8 +118,11 @@ def cmd_sync(args: argparse.Namespace) -> None:
 def cmd_verify(args: argparse.Namespace) -> None:
     from pipeline.verify import format_report, verify_range
 
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    start = args.start or today - dt.timedelta(days=1)
+    end = args.end or start + dt.timedelta(days=1)
     preflight()
-    report = verify_range(args.start, args.end, args.window_minutes)
+    report = verify_range(start, end, args.window_minutes)
     print(format_report(report))
     if any(not line.ok for line in report):
         raise CommandError(f"{sum(not line.ok for line in report)} window(s) do not reconcile")
@@ -175,12 +178,14 @@ def cmd_export_run(args: argparse.Namespace) -> None:
     defined = definitions()  # a bad definitions file or name fails here, before anything runs
     for name in args.name:
         find(defined, name)
+    today = (args.date or utcnow()).date()
     if args.start or args.end:
-        if not (args.start and args.end) or args.date:
-            raise CommandError("give --date, or both --start and --end")
+        if not (args.start and args.end) or args.date or args.catch_up_days:
+            raise CommandError("give --date (with --catch-up-days), or both --start and --end")
         dates = run_dates(args.start.date(), args.end.date())
     else:
-        dates = [(args.date or utcnow()).date()]
+        # Missed runs (the cron was down) are caught up: already delivered intervals are no-ops.
+        dates = run_dates(today - dt.timedelta(days=args.catch_up_days), today + dt.timedelta(days=1))
     preflight()
     run_tasks([ExportsDue(date=date, names=tuple(args.name)) for date in dates], args)
     print(f"exports due {dates[0]:%Y-%m-%d}" + (f" .. {dates[-1]:%Y-%m-%d}" if len(dates) > 1 else "") + " done")
@@ -232,9 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--local-scheduler", action="store_true",
                              help="run without luigid (default: the [core] scheduler URL)")
 
-    def range_options(command: argparse.ArgumentParser, minutes_help: str) -> None:
-        command.add_argument("--start", type=_moment("--start"), required=True, help="UTC date or timestamp")
-        command.add_argument("--end", type=_moment("--end"), required=True,
+    def range_options(command: argparse.ArgumentParser, minutes_help: str, required: bool = True) -> None:
+        command.add_argument("--start", type=_moment("--start"), required=required,
+                             help="UTC date or timestamp" + ("" if required else " (default: yesterday)"))
+        command.add_argument("--end", type=_moment("--end"), required=required,
                              help="UTC date or timestamp, exclusive: --start 2026-11-20 --end 2026-11-21 is the 20th")
         command.add_argument("--window-minutes", type=_window_minutes, default=None, help=minutes_help)
 
@@ -251,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(handler=cmd_sync)
 
     verify = commands.add_parser("verify", help="compare source, warehouse and quarantine counts per window")
-    range_options(verify, "window length to report by (default [windows] backfill_minutes)")
+    range_options(verify, "window length to report by (default [windows] backfill_minutes)", required=False)
     verify.set_defaults(handler=cmd_verify)
 
     demo = commands.add_parser("demo", help="embedded services + demo data + the pipeline, then a summary")
@@ -279,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     export_run.add_argument("--date", type=_moment("--date"), help="run date (default: today, UTC)")
     export_run.add_argument("--start", type=_moment("--start"), help="catch up run dates from here ...")
     export_run.add_argument("--end", type=_moment("--end"), help="... to here (exclusive)")
+    export_run.add_argument("--catch-up-days", type=int, default=0,
+                            help="also the N run dates before --date, for runs the scheduler missed")
     export_run.add_argument("--name", action="append", default=[], help="only this export (repeatable)")
     luigi_options(export_run)
     export_run.set_defaults(handler=cmd_export_run)

@@ -1,0 +1,101 @@
+"""deploy/: manifests parse with the expected kinds, reference secrets only, and run real CLI commands."""
+
+import configparser
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from pipeline.cli import build_parser
+from pipeline.warehouse.sql import statements
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+SECRET_NAMES = re.compile(r"PASSWORD|SECRET|TOKEN|WEBHOOK|SOURCES|WAREHOUSE_URL|HISTORY_URL|ACCESS_KEY")
+
+
+def documents():
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        yield from (doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+
+
+def containers(doc):
+    spec = doc["spec"]
+    if doc["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return spec["template"]["spec"]["containers"]
+
+
+def test_manifests_parse_with_the_expected_kinds():
+    kinds = [doc["kind"] for doc in documents()]
+    assert sorted(set(kinds)) == ["ConfigMap", "CronJob", "Deployment", "PersistentVolumeClaim", "Service"]
+    assert kinds.count("CronJob") == 4
+
+
+def test_workloads_reference_secrets_never_literal_values_and_request_resources():
+    for doc in documents():
+        if doc["kind"] not in ("Deployment", "CronJob"):
+            continue
+        for container in containers(doc):
+            assert container["resources"]["requests"], doc["metadata"]["name"]
+            for variable in container.get("env", []):
+                if SECRET_NAMES.search(variable["name"]):
+                    assert "value" not in variable and "secretKeyRef" in variable["valueFrom"], variable["name"]
+
+
+def test_cronjobs_run_real_commands_on_the_expected_schedules():
+    parser = build_parser()
+    schedules = {}
+    for doc in documents():
+        if doc["kind"] == "CronJob":
+            (container,) = containers(doc)
+            args = parser.parse_args(container["args"])
+            schedules[args.command] = doc["spec"]["schedule"]
+            assert doc["spec"]["concurrencyPolicy"] == "Forbid"
+    assert schedules == {"sync": "*/10 * * * *", "export": "30 6 * * *", "verify": "15 2 * * *",
+                         "status": "*/15 * * * *"}
+
+
+def test_configmap_holds_a_valid_luigi_cfg_without_secrets():
+    (config_map,) = [doc for doc in documents() if doc["kind"] == "ConfigMap"]
+    parser = configparser.ConfigParser()
+    parser.read_string(config_map["data"]["luigi.cfg"])
+    assert parser.get("core", "scheduler_url").startswith("http://luigid.")
+    assert "password" not in config_map["data"]["luigi.cfg"].lower()
+    assert yaml.safe_load(config_map["data"]["exports.yml"]) == {"exports": []}
+
+
+def test_crontab_lines_are_real_commands():
+    parser = build_parser()
+    commands = [line.split("&&", 1)[1] for line in (DEPLOY / "crontab").read_text().splitlines()
+                if "&& pipeline" in line]
+    parsed = {parser.parse_args(shlex.split(command.split(">")[0])[1:]).command for command in commands}
+    assert parsed == {"sync", "export", "verify", "status"}
+
+
+def test_redshift_wlm_has_the_two_queues():
+    queues = json.loads((DEPLOY / "redshift/wlm.json").read_text())
+    assert [(q.get("user_group"), q["query_concurrency"], q["memory_percent_to_use"]) for q in queues] == [
+        (["dashboard"], 10, 30), (None, 5, 70)]
+
+
+def test_redshift_users_have_least_privilege():
+    sql = (DEPLOY / "redshift/users.sql").read_text().lower()
+    assert "password '" not in sql  # no literal passwords
+    dashboard_grants = [" ".join(s.split()) for s in statements(sql) if "grant" in s and "group dashboard" in s]
+    assert len(dashboard_grants) == 3
+    for grant in dashboard_grants:
+        assert "schema analytics" in grant and not re.search(r"insert|update|delete|all privileges", grant)
+
+
+def test_the_images_entrypoint_runs_here():
+    text = (DEPLOY / "Dockerfile").read_text()
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", text, re.M).group(1))
+    command = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))
+    assert entrypoint == ["pipeline"] and re.search(r"^USER pipeline$", text, re.M)
+    executable = str(Path(sys.executable).parent / entrypoint[0])
+    result = subprocess.run([executable, *command], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("usage: pipeline")

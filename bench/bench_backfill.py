@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import multiprocessing
 import os
 import queue
@@ -534,7 +535,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"(b') done in {sane.figure.seconds:.1f} s")
 
             dlt_figure = None
-            if not args.no_dlt:
+            if not args.no_dlt and importlib.util.find_spec("dlt") is None:
+                print("(c) skipped: dlt is not installed (pip install -e '.[bench]')")
+            elif not args.no_dlt:
                 dlt_url = create_database(postgres, "dlt_bench")
                 docs, seconds, peak = in_own_process(load_with_dlt, mongo, dlt_url, str(root / "dlt"))
                 dlt_figure = Figure("(c) dlt merge into postgres", docs, seconds, peak)

@@ -15,8 +15,8 @@ import luigi
 
 from pipeline.config import ConfigError, source_uris, storage_location, warehouse_url
 from pipeline.exports.definitions import ExportConfigError
-from pipeline.sources import SourceError, ping
 from pipeline.services import ServiceError
+from pipeline.sources import SourceError, ping
 from pipeline.warehouse import WarehouseError
 from pipeline.windows import check_window_minutes, parse_moment, utcnow
 
@@ -64,7 +64,7 @@ def preflight() -> None:
 
 def check_scheduler() -> None:
     """Fail in a second, not after Luigi's minutes of retries, when luigid is not there."""
-    from pipeline.scheduler import scheduler_url, scheduler_reachable
+    from pipeline.scheduler import scheduler_reachable, scheduler_url
 
     url = scheduler_url()
     if not scheduler_reachable(url):

@@ -77,7 +77,7 @@ def to_text(value: Any) -> str:
 def to_timestamp(value: Any) -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.isoformat(sep=" ")
     if isinstance(value, str):
         try:
@@ -155,7 +155,7 @@ def _json_default(value: Any) -> Any:
         return str(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.isoformat(timespec="milliseconds") + "Z"
     if isinstance(value, Decimal128):
         return str(value.to_decimal())

@@ -118,7 +118,7 @@ def extract_window(documents: Iterable[dict], collection: Collection, region: st
         "quarantine_reasons": sorted({item.reason for item in stats.quarantined})[:20],
         "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes} for p in writer.parts],
         "copy_manifest": copy_manifest_path,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     store.write_bytes(paths.manifest_path(prefix), json.dumps(manifest, indent=1).encode())
     return manifest

@@ -28,7 +28,8 @@ def is_transient(error: BaseException) -> bool:
     """Errors that a later attempt can fix by itself. Bad SQL, bad config, bad data are not among them."""
     import psycopg
     import pymongo.errors
-    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError
+    from botocore.exceptions import ClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
 
     if isinstance(error, (ConnectionError, TimeoutError, pymongo.errors.AutoReconnect,
                           pymongo.errors.NetworkTimeout, pymongo.errors.ServerSelectionTimeoutError,

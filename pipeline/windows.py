@@ -71,9 +71,9 @@ def parse_moment(text: str, setting: str) -> dt.datetime:
         raise ValueError(f"{setting}: {text!r} is not a date or timestamp (expected 2026-11-20 or "
                          f"2026-11-20T10:15Z)") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

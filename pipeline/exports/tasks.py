@@ -15,11 +15,11 @@ from pipeline.exports.definitions import ExportDefinition, find, load_definition
 from pipeline.exports.deliver import Rendered, build_message, send, smtp
 from pipeline.exports.render import write_csv, write_xlsx
 from pipeline.exports.schedule import Interval, interval_for
+from pipeline.retry import retries_transient
 from pipeline.storage import ObjectStore
 from pipeline.tasks.common import WarehouseMarker, warehouse_connection
 from pipeline.warehouse.sql import read_sql, statements
 from pipeline.windows import utcnow
-from pipeline.retry import retries_transient
 
 
 class exports(luigi.Config):

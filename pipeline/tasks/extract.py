@@ -9,10 +9,10 @@ from pipeline.catalog import CATALOG, collection
 from pipeline.config import extract as extract_config
 from pipeline.config import source_uris
 from pipeline.extract import extract_window
+from pipeline.retry import retries_transient
 from pipeline.sources import source_collection, window_documents
 from pipeline.storage import ObjectStore
 from pipeline.tasks.common import WindowTask
-from pipeline.retry import retries_transient
 
 
 class ExtractWindow(WindowTask):

@@ -7,10 +7,9 @@ import datetime as dt
 import luigi
 
 from pipeline.catalog import CATALOG
+from pipeline.config import source_uris, windows
 from pipeline.paths import manifest_path, window_prefix
 from pipeline.storage import ObjectStore
-
-from pipeline.config import source_uris, windows
 from pipeline.tasks.common import warehouse_connection
 from pipeline.tasks.transform import TransformWindow
 from pipeline.warehouse.sql import read_sql, statements

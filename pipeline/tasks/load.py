@@ -6,11 +6,11 @@ import luigi
 
 from pipeline.catalog import CATALOG, collection
 from pipeline.extract import read_manifest
+from pipeline.retry import retries_transient
 from pipeline.storage import ObjectStore
 from pipeline.tasks.common import WarehouseMarker, WindowTask, warehouse_connection, window_bounds
 from pipeline.tasks.extract import ExtractWindow
 from pipeline.windows import utcnow
-from pipeline.retry import retries_transient
 
 
 class LoadWindow(WindowTask):

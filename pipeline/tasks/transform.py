@@ -5,10 +5,10 @@ from __future__ import annotations
 import luigi
 
 from pipeline.catalog import CATALOG
+from pipeline.retry import retries_transient
 from pipeline.tasks.common import WarehouseMarker, WindowTask, warehouse_connection, window_bounds
 from pipeline.tasks.load import LoadWindow
 from pipeline.windows import utcnow
-from pipeline.retry import retries_transient
 
 
 class TransformWindow(WindowTask):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -16,7 +16,7 @@ def sql_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "sql"
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_sql(relative: str) -> str:
     path = sql_dir() / relative
     if not path.is_file():

@@ -79,7 +79,8 @@ def test_awkward_documents_are_loaded_or_quarantined_and_counts_reconcile(local_
 
     capsys.readouterr()
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith(f"{region} ") and "messages" in l)
+    line = next(row for row in capsys.readouterr().out.splitlines()
+                if row.startswith(f"{region} ") and "messages" in row)
     assert line.split()[-4:] == ["8", "5", "3", "ok"]
 
 

@@ -1,7 +1,12 @@
 import pytest
 
 from pipeline.config import (
-    ConfigError, parse_sources, parse_storage_url, parse_warehouse_url, redact_url, storage_location,
+    ConfigError,
+    parse_sources,
+    parse_storage_url,
+    parse_warehouse_url,
+    redact_url,
+    storage_location,
     warehouse_url,
 )
 

@@ -8,8 +8,20 @@ from bson import Decimal128, Int64, ObjectId
 
 from pipeline.catalog import CATALOG
 from pipeline.convert import (
-    MAX_VALUE_BYTES, NULL, ConversionStats, Rejected, RowConverter, quarantine_line, to_bool, to_float, to_int,
-    to_json, to_numeric, to_objectid, to_text, to_timestamp,
+    MAX_VALUE_BYTES,
+    NULL,
+    ConversionStats,
+    Rejected,
+    RowConverter,
+    quarantine_line,
+    to_bool,
+    to_float,
+    to_int,
+    to_json,
+    to_numeric,
+    to_objectid,
+    to_text,
+    to_timestamp,
 )
 
 WINDOW = dt.datetime(2026, 11, 20)

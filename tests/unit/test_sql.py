@@ -9,7 +9,14 @@ from sqlglot import exp
 from pipeline.catalog import CATALOG
 from pipeline.warehouse.redshift import CopyAuthorization, copy_manifest, copy_sql
 from pipeline.warehouse.sql import (
-    quote_ident, quote_literal, read_sql, render, schema_files, sql_dir, statements, transform_files,
+    quote_ident,
+    quote_literal,
+    read_sql,
+    render,
+    schema_files,
+    sql_dir,
+    statements,
+    transform_files,
 )
 
 NEUTRAL_FILES = [*schema_files("redshift"), *transform_files(), "load/merge.sql", "load/record_load.sql",

@@ -3,7 +3,13 @@ import datetime as dt
 import pytest
 
 from pipeline.windows import (
-    Window, check_window_minutes, closed_windows, floor_time, parse_moment, window_at, windows_between,
+    Window,
+    check_window_minutes,
+    closed_windows,
+    floor_time,
+    parse_moment,
+    window_at,
+    windows_between,
 )
 
 D = dt.datetime

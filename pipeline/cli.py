@@ -1,4 +1,4 @@
-"""The `pipeline` command: backfill, sync, verify, demo and local services."""
+"""The `pipeline` command: backfill, sync, verify, exports, status, scheduler, demo and local services."""
 
 from __future__ import annotations
 
@@ -73,13 +73,16 @@ def check_scheduler() -> None:
 
 
 def run_tasks(tasks: list[luigi.Task], args: argparse.Namespace) -> None:
+    """Run tasks with Luigi as the command line says."""
+    build(tasks, workers=args.workers, local_scheduler=args.local_scheduler, verbose=args.verbose)
+
+
+def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbose: bool = False) -> None:
     """Run tasks with Luigi; a failed run raises CommandError with Luigi's one-line verdict."""
-    if not args.local_scheduler:
+    if not local_scheduler:
         check_scheduler()
-    result = luigi.build(
-        tasks, workers=args.workers, local_scheduler=args.local_scheduler, detailed_summary=True,
-        log_level="DEBUG" if args.verbose else "WARNING",
-    )
+    result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
+                         log_level="DEBUG" if verbose else "WARNING")
     if result.status.name == "NOT_RUN":
         # Another worker (a previous cron run, say) holds some of these tasks: it will finish them, and
         # the central scheduler made sure nothing runs twice. Not a failure of this run.

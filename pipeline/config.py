@@ -70,6 +70,8 @@ class extract(luigi.Config):
     part_rows = luigi.IntParameter(default=250_000, description="rows per part file before rotating")
     part_mb = luigi.IntParameter(default=64, description="compressed MiB per part file before rotating")
     batch_size = luigi.IntParameter(default=5000, description="MongoDB cursor batch size")
+    query_slice_minutes = luigi.IntParameter(
+        default=60, description="a window is read in range queries of this length, the next one prefetched")
     compress_level = luigi.IntParameter(default=3, description="gzip level of part files (1 fast .. 9 small)")
 
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from bson import Binary, Decimal128, ObjectId, Regex, Timestamp
@@ -127,22 +128,35 @@ def to_float(value: Any) -> str:
     raise Rejected(f"expected a number, got {_describe(value)}")
 
 
+@lru_cache(maxsize=1 << 16)
+def _decimal128_numeric(bid: bytes) -> str:
+    # Decimal128 values repeat (scores, prices): converting each distinct one once is ~10x cheaper.
+    return _numeric(Decimal128.from_bid(bid).to_decimal())
+
+
 def to_numeric(value: Any) -> str:
     """Decimal128 (or an exact int/float/str) that fits numeric(18,6) without rounding."""
+    if isinstance(value, Decimal128):
+        return _decimal128_numeric(value.bid)
     try:
-        if isinstance(value, Decimal128):
-            decimal = value.to_decimal()
-        elif isinstance(value, (int, str)) and not isinstance(value, bool):
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
             decimal = Decimal(value)
         elif isinstance(value, float):
             decimal = Decimal(repr(value))
         else:
             raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        raise Rejected(f"expected a decimal number, got {_describe(value)}") from None
+    return _numeric(decimal)
+
+
+def _numeric(decimal: Decimal) -> str:
+    try:
         if not decimal.is_finite():
             raise InvalidOperation
         quantized = decimal.quantize(_NUMERIC_QUANTUM)
-    except (InvalidOperation, ValueError):
-        raise Rejected(f"expected a decimal number, got {_describe(value)}") from None
+    except InvalidOperation:
+        raise Rejected(f"decimal {decimal} does not fit numeric({NUMERIC_PRECISION},{NUMERIC_SCALE})") from None
     if quantized != decimal:
         raise Rejected(f"decimal {decimal} has more than {NUMERIC_SCALE} decimal places")
     if len(quantized.as_tuple().digits) > NUMERIC_PRECISION:

@@ -87,15 +87,11 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
         counts = seed_sources(start, days=days, conversations_per_day=conversations_per_day)
         for region, per_collection in counts.items():
             print(f"  seeded {region}: " + ", ".join(f"{n:,} {name}" for name, n in per_collection.items()))
-        from pipeline.cli import preflight
+        from pipeline.cli import build, preflight
 
         preflight()
         began = time.monotonic()
-        result = luigi.build([Backfill(start=start, end=end)], workers=workers, local_scheduler=True,
-                             detailed_summary=True, log_level="WARNING")
-        if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
-            print(result.summary_text)
-            raise RuntimeError(f"demo pipeline run failed: {result.status.value}")
+        build([Backfill(start=start, end=end)], workers=workers, local_scheduler=True)
         documents = sum(sum(c.values()) for c in counts.values())
         elapsed = time.monotonic() - began
         print(f"Pipeline: backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d} (exclusive), {documents:,} documents "
@@ -117,6 +113,7 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
 def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, workers: int) -> Path:
     """Render and e-mail every defined export for the first run date whose interval covers the demo's
     last day, to the embedded SMTP server; save what it received as .eml files."""
+    from pipeline.cli import build
     from pipeline.exports.tasks import DeliverExport, definitions
 
     config = luigi.configuration.get_config()
@@ -124,10 +121,7 @@ def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, worke
     config.set("smtp", "port", str(smtp_service.port))
     tasks = [DeliverExport(name=name, date=definition.schedule.next_run_date(last_day))
              for name, definition in sorted(definitions().items())]
-    result = luigi.build(tasks, workers=workers, local_scheduler=True, detailed_summary=True, log_level="WARNING")
-    if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
-        print(result.summary_text)
-        raise RuntimeError(f"demo exports failed: {result.status.value}")
+    build(tasks, workers=workers, local_scheduler=True)
     print("Exports (exports.yml), e-mailed to the embedded SMTP server:")
     for task in tasks:
         print(f"    {task.name:<30} run date {task.date:%Y-%m-%d}, covers {task.interval}")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
+from queue import Full, Queue
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pymongo
 from pymongo.collection import Collection as MongoCollection
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from pipeline.catalog import Collection
 from pipeline.config import redact_url, sources
 from pipeline.windows import Window
 
+T = TypeVar("T")
 _clients: dict[tuple[int, str], pymongo.MongoClient] = {}
 
 
@@ -51,19 +56,89 @@ def ping(region: str, uri: str) -> None:
                           f"{reason}") from None
 
 
-def window_documents(source: MongoCollection, collection: Collection, window: Window,
-                     batch_size: int, projection: dict | None = None) -> Iterator[dict]:
-    """The documents whose cursor lies in [start, end), by an indexed range query: no skip, no count."""
+def has_cursor_index(source: MongoCollection, collection: Collection) -> bool:
+    """Whether an index leads with the cursor field. Without one every window query scans the collection."""
+    return any(spec["key"][0][0] == collection.cursor for spec in source.index_information().values())
+
+
+def window_slices(window: Window, slice_minutes: int) -> list[Window]:
+    """The window cut into consecutive slices, queried one by one so that the server prepares the next
+    slice while this process converts the current one."""
+    step = dt.timedelta(minutes=slice_minutes)
+    slices, start = [], window.start
+    while start < window.end:
+        slices.append(Window(start, min(start + step, window.end)))
+        start += step
+    return slices
+
+
+def window_documents(source: MongoCollection, collection: Collection, window: Window, batch_size: int,
+                     projection: dict | None = None, slice_minutes: int | None = None) -> Iterator[dict]:
+    """The documents whose cursor lies in [start, end), by indexed range queries: no skip, no count.
+
+    No hint: the range on the indexed cursor field selects its index anyway, and SecantusDB drops the range
+    bounds from a hinted query (a 15-minute window then walks the whole index)."""
     if source.name not in source.database.list_collection_names(filter={"name": source.name}):
-        return  # nothing written yet (a new region); a hint on a missing collection would fail
-    query = {collection.cursor: {"$gte": window.start, "$lt": window.end}}
-    cursor = source.find(query, projection, batch_size=batch_size).hint([(collection.cursor, 1)])
+        return  # nothing written yet (a new region)
+    if not has_cursor_index(source, collection):
+        raise SourceError(f"{source.database.name}.{source.name} has no index on {collection.cursor!r}; "
+                          f"create it: db.{source.name}.createIndex({{{collection.cursor}: 1}})")
+    slices = window_slices(window, slice_minutes) if slice_minutes else [window]
+
+    def batches() -> Iterator[list[dict]]:
+        for piece in slices:
+            query = {collection.cursor: {"$gte": piece.start, "$lt": piece.end}}
+            with source.find(query, projection, batch_size=batch_size) as cursor:
+                batch = []
+                for document in cursor:
+                    batch.append(document)
+                    if len(batch) == batch_size:
+                        yield batch
+                        batch = []
+                if batch:
+                    yield batch
+
+    for batch in prefetched(batches(), depth=2):
+        yield from batch
+
+
+_DONE = object()
+
+
+def prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
+    """Iterate `items` in a background thread, at most `depth` items ahead. The thread mostly waits on the
+    server's socket (no GIL held), so fetching overlaps the caller's work. Errors surface in the caller."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False  # the consumer left
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as error:  # handed to the consumer, which raises it
+            offer(error)
+
+    thread = threading.Thread(target=produce, name="mongo-prefetch", daemon=True)
+    thread.start()
     try:
-        yield from cursor
-    except OperationFailure as error:
-        if "hint" in str(error).lower() or "index" in str(error).lower():
-            raise SourceError(f"{source.database.name}.{source.name} has no index on {collection.cursor!r}; "
-                              f"create it: db.{source.name}.createIndex({{{collection.cursor}: 1}})") from None
-        raise
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
-        cursor.close()
+        stop.set()
+        thread.join(timeout=5)

@@ -36,7 +36,9 @@ def count_source(region: str, collection: str, window: Window) -> int:
     to be relied on, and a real cluster does the same work for count_documents."""
     spec = CATALOG[collection]
     source = source_collection(source_uris()[region], collection)
-    return sum(1 for _ in window_documents(source, spec, window, extract().batch_size, {"_id": 1}))
+    settings = extract()
+    return sum(1 for _ in window_documents(source, spec, window, settings.batch_size, {"_id": 1},
+                                           settings.query_slice_minutes))
 
 
 def count_warehouse(collection: str, window: Window, region: str) -> int:

@@ -29,7 +29,8 @@ class ExtractWindow(WindowTask):
         settings = extract_config()
         spec = collection(self.collection)
         source = source_collection(source_uris()[self.region], spec.name)
-        documents = window_documents(source, spec, self.window, settings.batch_size)
+        documents = window_documents(source, spec, self.window, settings.batch_size,
+                                     slice_minutes=settings.query_slice_minutes)
         manifest = extract_window(
             documents, spec, self.region, self.window, ObjectStore.from_config(),
             part_rows=settings.part_rows, part_bytes=settings.part_mb * 2**20,

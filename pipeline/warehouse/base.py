@@ -75,6 +75,10 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def refresh_statistics(self, table: str, inserted: int) -> None:  # noqa: B027 (optional hook)
+        """Keep planner statistics in step with large loads (a driver may do nothing: Redshift analyzes
+        by itself)."""
+
     def usable(self) -> bool:
         """False once the connection broke; callers then open a new one."""
         return True
@@ -125,6 +129,7 @@ class Warehouse(ABC):
                 target_name=collection.table.split(".")[-1], stage=stage, columns=list(collection.file_columns),
             )
             result = LoadResult(staged=staged, inserted=counts[-1])  # merge.sql ends with the insert
+            self.refresh_statistics(collection.table, result.inserted)
             self.run_file("load/record_load.sql", {**audit, "staged": result.staged,
                                                    "inserted": result.inserted,
                                                    "kept_newer": result.kept_newer})

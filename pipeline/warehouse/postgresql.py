@@ -73,5 +73,14 @@ class PostgresWarehouse(Warehouse):
     def close(self) -> None:
         self._conn.close()
 
+    def refresh_statistics(self, table: str, inserted: int) -> None:
+        # Without statistics (a new table, or autovacuum not yet round) the planner takes a big table for a
+        # tiny one and the transforms' joins turn into nested loops: 146 s instead of 0.6 s for a 150k-row
+        # day in bench/. So analyze when a load adds a tenth of the table, as autovacuum would, but now.
+        (estimated,) = self.query("select reltuples from pg_class where oid = cast(%(table)s as regclass)",
+                                  {"table": table})[0]
+        if inserted >= max(1000, 0.1 * estimated):
+            self.execute(render("analyze {table}", table=table))
+
     def usable(self) -> bool:
         return not (self._conn.closed or self._conn.broken)

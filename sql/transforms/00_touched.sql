@@ -32,6 +32,10 @@ where a.region = %(region)s
   and a.updated_at >= %(window_start)s
   and a.updated_at < %(window_end)s;
 
+-- Temp tables get no automatic statistics; without them the planner guesses and may nest loops.
+analyze touched_conversations;
+analyze touched_answers;
+
 create temp table touched_metric_dates as
 select distinct ac.started_date as metric_date
 from analytics.conversations as ac

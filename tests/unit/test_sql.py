@@ -57,7 +57,7 @@ def test_identifiers_are_quoted_and_checked():
 def test_shared_sql_parses_in_both_dialects(relative, dialect):
     for statement in statements(filled(relative)):
         parsed = sqlglot.parse_one(bind_literals(statement), read=dialect)
-        if not statement.startswith("lock table"):
+        if not statement.startswith(("lock table", "analyze ")):
             assert not isinstance(parsed, exp.Command), f"{relative}: sqlglot could not parse: {statement[:60]}"
 
 

@@ -3,7 +3,7 @@
 Run it with `make bench` (which runs `python bench/bench_backfill.py`), or directly with the
 virtualenv's python; `--help` lists the flags. Nothing outside a temporary directory is touched.
 
-What it does, in one run (about 5 minutes on 2 cores for the defaults):
+What it does, in one run (about 2 minutes on 2 cores for the defaults):
 
 1. Starts the embedded services with `pipeline.services.local_stack` under a temp dir: one
    SecantusDB (region us), one embedded PostgreSQL, a local-folder object store.
@@ -20,12 +20,6 @@ What it does, in one run (about 5 minutes on 2 cores for the defaults):
        data set, each into a fresh warehouse database and object store. `-v` only turns on Luigi's
        log, whose "running" / "done" lines (stamped as they arrive) give each task's time, so the
        split between extract, load and transform comes from the measured run itself.
-   (b') the big backfill once more (fresh database) with PGOPTIONS='-c enable_nestloop=off'. On
-       tables that were never analyzed (fresh raw tables, autovacuum not yet round) PostgreSQL picks
-       a nested-loop plan for sql/transforms/30_answer_usage_daily.sql that is quadratic in the
-       window's messages; whether autovacuum gets there first is luck, so (b) varies from run to
-       run. (b') shows the time with a sane plan, i.e. with ANALYZE after the load. Skip it with
-       --no-plan-check.
    (c) dlt: the same documents, read with the same range queries and yielded as plain dicts
        (ObjectId and Decimal128 turned into str), loaded by `pipeline.run` with
        `write_disposition="merge"`, `primary_key="_id"` into another database of the same
@@ -477,8 +471,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small-docs", type=int, default=20_000,
                         help="documents in the small day, for the memory-scaling ratio (default 20000)")
     parser.add_argument("--no-dlt", action="store_true", help="skip (c), e.g. when dlt is not installed")
-    parser.add_argument("--no-plan-check", action="store_true",
-                        help="skip (b'), the big backfill again with PGOPTIONS='-c enable_nestloop=off'")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (its path is printed)")
     return parser.parse_args(argv)
 
@@ -525,15 +517,6 @@ def main(argv: list[str] | None = None) -> int:
             figures.append(small)
             print(f"(b) small done in {small.seconds:.1f} s")
 
-            sane = None
-            if not args.no_plan_check:
-                sane = measure_backfill("(b') backfill, enable_nestloop=off", {
-                    **pipeline_env(mongo, create_database(postgres, "analytics_plan"), root / "lake_plan"),
-                    "PGOPTIONS": "-c enable_nestloop=off",  # libpq passes it to the server at connect
-                })
-                figures.append(sane.figure)
-                print(f"(b') done in {sane.figure.seconds:.1f} s")
-
             dlt_figure = None
             if not args.no_dlt and importlib.util.find_spec("dlt") is None:
                 print("(c) skipped: dlt is not installed (pip install -e '.[bench]')")
@@ -548,13 +531,10 @@ def main(argv: list[str] | None = None) -> int:
             print_table(figures)
             print()
             print_ratios(raw, ours, small, dlt_figure)
-            if sane is not None:
-                print_ratios(raw, sane.figure, small, dlt_figure, heading="ratios with (b') in place of (b):")
-            for title, backfill in (("(b)", big), ("(b) small", little), ("(b')", sane)):
-                if backfill is not None:
-                    print()
-                    print(f"tasks of {title}, {backfill.figure.docs} docs, {backfill.figure.seconds:.1f} s:")
-                    print_stages(backfill)
+            for title, backfill in (("(b)", big), ("(b) small", little)):
+                print()
+                print(f"tasks of {title}, {backfill.figure.docs} docs, {backfill.figure.seconds:.1f} s:")
+                print_stages(backfill)
     finally:
         if not args.keep:
             import shutil

@@ -98,3 +98,18 @@ def test_older_version_never_overwrites_newer(local_env):
                                    "and region = %s and window_start = %s", (region, old_window_start)).fetchone()
     assert device == "tablet-new"
     assert kept == 1
+
+
+def test_the_tasks_also_run_through_the_luigi_command(local_env):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    seed(local_env, per_day=40, days=1)
+    luigi_command = Path(sys.executable).parent / "luigi"
+    result = subprocess.run(
+        [str(luigi_command), "--module", "pipeline.tasks", "Backfill", "--start", "2026-11-20T0000",
+         "--end", "2026-11-21T0000", "--local-scheduler"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with local_env.warehouse() as connection:
+        assert connection.execute("select count(*) from analytics.transform_audit").fetchone()[0] == 2

@@ -220,3 +220,13 @@ def test_a_200k_row_xlsx_renders_in_flat_memory(local_env, tmp_path):
     assert figures["peak_rss_mb"] < 150
     sheet = openpyxl.load_workbook(tmp_path / "out/exports/acme_daily/2026-11-29.xlsx", read_only=True).active
     assert sum(1 for _ in sheet.iter_rows(values_only=True)) == 200_001
+
+
+def test_preview_writes_the_file_locally_and_sends_nothing(exports_env, smtp_server, tmp_path, capsys):
+    out = tmp_path / "preview"
+    assert main(["export", "preview", "acme_daily", "--date", RUN_DATE, "--out", str(out)]) == 0
+    path = out / "exports/acme_daily/2026-11-29.csv"
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 41
+    printed = capsys.readouterr().out
+    assert "40 rows" in printed and "nothing sent" in printed
+    assert smtp_server.messages == [] and deliveries(exports_env) == []

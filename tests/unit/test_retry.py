@@ -1,0 +1,69 @@
+"""Which errors are retried, and how: transient ones with doubling waits, permanent ones at once."""
+
+import smtplib
+
+import psycopg
+import pymongo.errors
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from pipeline.retry import is_transient, with_retries
+
+
+@pytest.mark.parametrize("error", [
+    ConnectionResetError(104, "Connection reset by peer"),
+    TimeoutError("timed out"),
+    pymongo.errors.AutoReconnect("connection closed"),
+    pymongo.errors.ServerSelectionTimeoutError("no servers"),
+    EndpointConnectionError(endpoint_url="http://s3"),
+    ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate"}}, "PutObject"),
+    smtplib.SMTPDataError(451, b"try again later"),
+    smtplib.SMTPServerDisconnected("gone"),
+    psycopg.OperationalError("connection to server failed"),
+])
+def test_transient_errors(error):
+    assert is_transient(error)
+
+
+@pytest.mark.parametrize("error", [
+    psycopg.errors.UndefinedTable("relation does not exist"),
+    psycopg.errors.SyntaxError("syntax error at or near"),
+    ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetObject"),
+    smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")}),
+    smtplib.SMTPDataError(554, b"rejected"),
+    ValueError("bad config"),
+    KeyError("region"),
+])
+def test_permanent_errors(error):
+    assert not is_transient(error)
+
+
+def test_transient_errors_are_retried_with_doubling_waits():
+    waits, calls = [], []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionResetError("reset")
+        return "done"
+
+    assert with_retries(flaky, attempts=4, base_delay=0.5, what="t", sleep=waits.append) == "done"
+    assert waits == [0.5, 1.0]
+
+
+def test_permanent_errors_fail_at_once_and_transient_ones_after_the_last_attempt():
+    waits = []
+
+    def bad_sql():
+        raise psycopg.errors.SyntaxError("syntax error")
+
+    with pytest.raises(psycopg.errors.SyntaxError):
+        with_retries(bad_sql, attempts=4, base_delay=1, what="t", sleep=waits.append)
+    assert waits == []
+
+    def down():
+        raise ConnectionRefusedError("refused")
+
+    with pytest.raises(ConnectionRefusedError):
+        with_retries(down, attempts=3, base_delay=1, what="t", sleep=waits.append)
+    assert waits == [1, 2]

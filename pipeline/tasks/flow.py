@@ -21,7 +21,8 @@ class Backfill(luigi.WrapperTask):
 
     start = luigi.DateMinuteParameter(description="UTC start (inclusive)")
     end = luigi.DateMinuteParameter(description="UTC end (exclusive)")
-    window_minutes = luigi.IntParameter(default=None, description="window length; [windows] backfill_minutes")
+    window_minutes = luigi.OptionalIntParameter(default=None,
+                                                description="window length; default [windows] backfill_minutes")
 
     def requires(self) -> list[luigi.Task]:
         minutes = self.window_minutes or windows().backfill_minutes

@@ -84,7 +84,7 @@ WAREHOUSE_FORM = "postgresql://user@host:port/db, postgresql:///db?host=/socket/
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ***, safe for messages and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))

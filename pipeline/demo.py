@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,8 +106,8 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
               f"  extracted parts, manifests: {stack.storage_url}\n"
               f"  warehouse (PostgreSQL):     {root_path / 'postgres'}  schemas raw, analytics, exports\n"
               f"  e-mailed exports (.eml):    {outbox}\n"
-              f"Query it: `pipeline services --root {root}` brings the same services back and prints their\n"
-              f"environment; then psql \"$PIPELINE_WAREHOUSE_URL\" -c 'select * from analytics.conversations "
+              f"Query it: `{_own_command()} services --root {root}` brings the same services back and prints\n"
+              f"their environment; then psql \"$PIPELINE_WAREHOUSE_URL\" -c 'select * from analytics.conversations "
               f"limit 5'.\nThe SQL behind each answer is in sql/demo/.")
 
 
@@ -129,6 +130,12 @@ def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, worke
         print(f"    saved {path.name}")
     print()
     return outbox
+
+
+def _own_command() -> str:
+    """How to call `pipeline` from here: the virtualenv's script, which need not be on PATH."""
+    script = Path(sys.executable).parent / "pipeline"
+    return os.path.relpath(script) if script.exists() else "pipeline"
 
 
 def serve_forever(root: str) -> None:

@@ -55,3 +55,11 @@ def test_unreachable_warehouse_names_the_variable_and_host(local_env):
 def test_bad_dates_are_usage_errors(local_env):
     result = run_cli("backfill", "--start", "yesterday", "--end", "2026-11-21")
     assert result.returncode == 2 and "--start: 'yesterday'" in result.stderr
+
+
+def test_no_scheduler_is_a_one_line_error_unless_local_is_asked(local_env, tmp_path):
+    config = tmp_path / "scheduler.cfg"
+    port = free_port()
+    config.write_text(f"[core]\nscheduler_url = http://127.0.0.1:{port}\n")
+    result = run_cli("sync", "--now", "2026-11-20T00:30", LUIGI_CONFIG_PATH=str(config))
+    assert_one_line_error(result, f"no Luigi scheduler at http://127.0.0.1:{port}", "--local-scheduler")

@@ -57,6 +57,13 @@ class Collection:
     def table_columns(self) -> tuple[str, ...]:
         return (*self.file_columns, LOADED_AT_COLUMN)
 
+    @property
+    def file_column_types(self) -> tuple[tuple[str, str], ...]:
+        """(column, warehouse type) for the part-file columns: what a staging table needs."""
+        declared = tuple((c.name, WAREHOUSE_TYPES[c.type]) for c in self.columns)
+        return ((REGION_COLUMN, "varchar(32)"), *declared, (EXTRA_COLUMN, WAREHOUSE_TYPES["json"]),
+                (WINDOW_COLUMN, "timestamp"))
+
 
 def _columns(*pairs: str) -> tuple[Column, ...]:
     return tuple(Column(*pair.split(":")) for pair in pairs)

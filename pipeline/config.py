@@ -59,6 +59,9 @@ class windows(luigi.Config):
     initial_lookback_hours = luigi.IntParameter(
         default=24, description="where `pipeline sync` starts when nothing was loaded yet"
     )
+    retry_horizon_hours = luigi.IntParameter(
+        default=24, description="`pipeline sync` retries windows that failed within this many hours"
+    )
     max_windows_per_run = luigi.IntParameter(
         default=96, description="upper bound of windows one `pipeline sync` schedules (catch-up in slices)"
     )

@@ -39,6 +39,8 @@ def is_transient(error: BaseException) -> bool:
         return 400 <= error.smtp_code < 500  # 4xx: "try again later"; 5xx: refused for good
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Code") in _THROTTLING
+    if isinstance(error, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)):
+        return True  # the database rolled back one side of a conflict; the same work succeeds alone
     if isinstance(error, psycopg.OperationalError):
         # Connection trouble, not a statement the server refused (those are ProgrammingError and kin).
         return error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))

@@ -9,7 +9,7 @@ create user pipeline_loader in group loaders password disable;
 create user dashboard_reader in group dashboard password disable;
 create user export_reader in group exporters password disable;
 
-create schema if not exists raw authorization pipeline_loader;
+create schema if not exists "raw" authorization pipeline_loader;
 create schema if not exists analytics authorization pipeline_loader;
 create schema if not exists exports authorization pipeline_loader;
 create schema if not exists ops authorization pipeline_loader;
@@ -24,5 +24,5 @@ grant usage on schema exports to group exporters;
 grant select, insert on all tables in schema exports to group exporters;
 alter default privileges for user pipeline_loader in schema exports grant select, insert on tables to group exporters;
 
-revoke all on schema raw from public;
+revoke all on schema "raw" from public;
 revoke all on schema ops from public;

@@ -13,7 +13,7 @@ from pipeline.storage import ObjectStore
 from pipeline.tasks.common import warehouse_connection
 from pipeline.tasks.transform import TransformWindow
 from pipeline.warehouse.sql import read_sql, statements
-from pipeline.windows import closed_windows, floor_time, windows_between
+from pipeline.windows import Window, closed_windows, floor_time, windows_between
 
 
 class Backfill(luigi.WrapperTask):
@@ -52,25 +52,41 @@ def forget_windows(start: dt.datetime, end: dt.datetime, window_minutes: int | N
     return len(due) * len(source_uris())
 
 
-def last_synced(region: str) -> dt.datetime | None:
-    """End of the latest window that every collection of the region has loaded, if any."""
-    (statement,) = statements(read_sql("load/last_synced.sql"))
-    rows = warehouse_connection().query(statement, {"region": region})
-    return rows[0][0] if rows and rows[0][0] else None
+def windows_due(region: str, now: dt.datetime) -> list[Window]:
+    """Closed windows not yet transformed, oldest first, at most max_windows_per_run.
+
+    Nothing transformed yet: from `initial_lookback_hours` ago. Otherwise from the earlier of the latest
+    transformed window's end (catch-up after an outage) and the retry horizon (a window that failed within
+    it is retried, not stepped over), but never before the first transformed window."""
+    config = windows()
+    minutes = config.sync_minutes
+    connection = warehouse_connection()
+    (bounds,) = statements(read_sql("load/sync_bounds.sql"))
+    first, last = connection.query(bounds, {"region": region})[0]
+    if last is None:
+        since = floor_time(now - dt.timedelta(hours=config.initial_lookback_hours), minutes)
+    else:
+        since = max(first, min(last, floor_time(now - dt.timedelta(hours=config.retry_horizon_hours), minutes)))
+    (transformed,) = statements(read_sql("load/transformed_windows.sql"))
+    done = connection.query(transformed, {"region": region, "since": since})
+    due = [w for w in closed_windows(since, now, minutes, config.lag_minutes) if not covered(w, done)]
+    return due[: config.max_windows_per_run]
+
+
+def covered(window: Window, done: list[tuple[dt.datetime, dt.datetime]]) -> bool:
+    """Whether one transformed window contains this one (a backfill's whole day covers its 15 minutes)."""
+    return any(start <= window.start and window.end <= end for start, end in done)
 
 
 class Sync(luigi.WrapperTask):
-    """Closed windows after the last loaded one, up to `now` minus the lag, at most max_windows_per_run."""
+    """Per region, the closed windows not yet transformed, up to `now` minus the lag (see windows_due)."""
 
     now = luigi.DateMinuteParameter(description="the run's notion of now (UTC); fixes which windows are closed")
 
     def requires(self) -> list[luigi.Task]:
-        config = windows()
-        minutes = config.sync_minutes
-        lookback = floor_time(self.now - dt.timedelta(hours=config.initial_lookback_hours), minutes)
-        tasks = []
-        for region in source_uris():
-            since = last_synced(region) or lookback
-            due = closed_windows(since, self.now, minutes, config.lag_minutes)[: config.max_windows_per_run]
-            tasks += [TransformWindow(region=region, window_start=w.start, window_minutes=minutes) for w in due]
-        return tasks
+        # Computed once: as windows get done during the run, a fresh computation would move the goalposts.
+        if not hasattr(self, "_due"):
+            minutes = windows().sync_minutes
+            self._due = [TransformWindow(region=region, window_start=window.start, window_minutes=minutes)
+                         for region in source_uris() for window in windows_due(region, self.now)]
+        return self._due

@@ -14,7 +14,9 @@ from typing import Any
 from pipeline.catalog import Collection
 from pipeline.config import WarehouseUrl
 from pipeline.storage import ObjectStore
-from pipeline.warehouse.sql import read_sql, render, schema_files, statements, transform_files
+from pipeline.warehouse.sql import (
+    create_temp_table, read_sql, render, schema_files, statements, transform_files,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +122,10 @@ class Warehouse(ABC):
         stage = f"stage_{collection.name}"
         loaded_at = audit["loaded_at"]
         with self.transaction():
-            # A temp table is private to this connection, so parallel loads never share staging.
-            self.execute(render("create temp table {stage} (like {target})", stage=stage,
-                                target=collection.table))
+            # A temp table is private to this connection, so parallel loads never share staging. Not
+            # `(like target)`: that holds a lock on the target until commit, and two loads upgrading it
+            # to merge.sql's exclusive lock would deadlock.
+            self.execute(create_temp_table(stage, collection.file_column_types))
             staged = self.copy_parts(stage, collection, manifest, store) if manifest["parts"] else 0
             counts = self.run_file(
                 "load/merge.sql", {"loaded_at": loaded_at}, target=collection.table,

@@ -49,6 +49,18 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+_TYPE = re.compile(r"^[a-z ]+(\(\d+(,\d+)?\))?$")
+
+
+def create_temp_table(name: str, columns: tuple[tuple[str, str], ...]) -> str:
+    """CREATE TEMP TABLE from (column, type) pairs; types come from the catalog's fixed mapping."""
+    for _, column_type in columns:
+        if not _TYPE.match(column_type):
+            raise ValueError(f"not a plain column type: {column_type!r}")
+    definitions = ", ".join(f"{quote_ident(column)} {column_type}" for column, column_type in columns)
+    return f"create temp table {quote_ident(name)} ({definitions})"
+
+
 def render(text: str, **identifiers: str | list[str] | tuple[str, ...]) -> str:
     """Fill {name} placeholders with quoted identifiers (a list becomes a comma-separated list)."""
     quoted = {

@@ -5,7 +5,7 @@ select
     c.started_at,
     c.conversation_id,
     c.region,
-    c.language,
+    c."language",
     c.device,
     c.platform,
     c.country,

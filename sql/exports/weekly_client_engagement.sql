@@ -2,7 +2,7 @@
 -- Grain: (language, device). Input: analytics.daily_conversation_metrics.
 -- Parameters: client_id; start, end (dates, end exclusive: set by each run).
 select
-    dcm.language,
+    dcm."language",
     dcm.device,
     sum(dcm.conversations) as conversations,
     sum(dcm.engaged_conversations) as engaged_conversations,
@@ -12,5 +12,5 @@ from analytics.daily_conversation_metrics as dcm
 where dcm.client_id = %(client_id)s
   and dcm.metric_date >= %(start)s
   and dcm.metric_date < %(end)s
-group by dcm.language, dcm.device
-order by conversations desc, dcm.language, dcm.device;
+group by dcm."language", dcm.device
+order by conversations desc, dcm."language", dcm.device;

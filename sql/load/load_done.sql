@@ -1,6 +1,6 @@
 -- Is this window loaded? LoadWindow.complete() asks. Parameters: region, collection, window_start, window_end.
 select count(*)
-from raw.load_audit
+from "raw".load_audit
 where region = %(region)s
   and collection = %(collection)s
   and window_start = %(window_start)s

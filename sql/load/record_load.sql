@@ -1,13 +1,13 @@
 -- Record a window's load in raw.load_audit: LoadWindow's completion marker, committed with the merge.
 -- A rerun of the same window replaces its row. Parameters: region, collection, window_start, window_end,
 -- extracted, quarantined, staged, inserted, kept_newer, manifest_url, loaded_at.
-delete from raw.load_audit
+delete from "raw".load_audit
 where region = %(region)s
   and collection = %(collection)s
   and window_start = %(window_start)s
   and window_end = %(window_end)s;
 
-insert into raw.load_audit
+insert into "raw".load_audit
     (region, collection, window_start, window_end, extracted, quarantined, staged, inserted, kept_newer,
      manifest_url, loaded_at)
 values

@@ -7,7 +7,7 @@ with loads as (
         max(la.window_end) as last_window_end,
         sum(case when la.loaded_at >= %(day_ago)s and la.loaded_at < %(now)s then la.inserted else 0 end)
             as rows_last_day
-    from raw.load_audit as la
+    from "raw".load_audit as la
     group by la.region, la.collection
 ),
 

@@ -1,14 +1,14 @@
 -- Raw layer: one table per source collection, one row per (region, document _id), newest version wins.
 -- Grain: document. Key: (region, _id). Written only by LoadWindow (COPY -> staging -> delete+insert).
 -- Same DDL on PostgreSQL and Redshift: varchar(65535) rather than text (Redshift reads TEXT as varchar(256)).
-create schema if not exists raw;
+create schema if not exists "raw";
 
-create table if not exists raw.conversations (
+create table if not exists "raw".conversations (
     region varchar(32) not null,
     _id varchar(24) not null,
     client_id varchar(65535),
     chatter_id varchar(65535),
-    language varchar(65535),
+    "language" varchar(65535),
     device varchar(65535),
     platform varchar(65535),
     created_at timestamp,
@@ -20,7 +20,7 @@ create table if not exists raw.conversations (
     _loaded_at timestamp
 );
 
-create table if not exists raw.messages (
+create table if not exists "raw".messages (
     region varchar(32) not null,
     _id varchar(24) not null,
     conversation_id varchar(24),
@@ -37,12 +37,12 @@ create table if not exists raw.messages (
     _loaded_at timestamp
 );
 
-create table if not exists raw.answers (
+create table if not exists "raw".answers (
     region varchar(32) not null,
     _id varchar(24) not null,
     client_id varchar(65535),
     title varchar(65535),
-    language varchar(65535),
+    "language" varchar(65535),
     content varchar(65535),
     active boolean,
     version bigint,
@@ -55,7 +55,7 @@ create table if not exists raw.answers (
 
 -- One row per loaded (region, collection, window): LoadWindow's completion marker, written in the
 -- same transaction as the merge it describes.
-create table if not exists raw.load_audit (
+create table if not exists "raw".load_audit (
     region varchar(32) not null,
     collection varchar(64) not null,
     window_start timestamp not null,

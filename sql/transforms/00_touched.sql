@@ -14,20 +14,20 @@ drop table if exists touched_usage_dates;
 
 create temp table touched_conversations as
 select c._id as conversation_id
-from raw.conversations as c
+from "raw".conversations as c
 where c.region = %(region)s
   and c.updated_at >= %(window_start)s
   and c.updated_at < %(window_end)s
 union
 select m.conversation_id
-from raw.messages as m
+from "raw".messages as m
 where m.region = %(region)s
   and m.updated_at >= %(window_start)s
   and m.updated_at < %(window_end)s;
 
 create temp table touched_answers as
 select a._id as answer_id
-from raw.answers as a
+from "raw".answers as a
 where a.region = %(region)s
   and a.updated_at >= %(window_start)s
   and a.updated_at < %(window_end)s;

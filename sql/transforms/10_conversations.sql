@@ -7,7 +7,7 @@ where region = %(region)s
   and conversation_id in (select conversation_id from touched_conversations);
 
 insert into analytics.conversations
-    (conversation_id, region, client_id, language, device, platform, country, started_at, started_date,
+    (conversation_id, region, client_id, "language", device, platform, country, started_at, started_date,
      message_count, bot_message_count, chatter_message_count, chatter_responded, first_chatter_message_at)
 with touched as (
     select conversation_id from touched_conversations
@@ -15,7 +15,7 @@ with touched as (
 
 conversations as (
     select c.*
-    from raw.conversations as c
+    from "raw".conversations as c
     inner join touched as t on t.conversation_id = c._id
     where c.region = %(region)s
 ),
@@ -27,7 +27,7 @@ message_counts as (
         sum(case when m.sender = 'bot' then 1 else 0 end) as bot_message_count,
         sum(case when m.sender = 'chatter' then 1 else 0 end) as chatter_message_count,
         min(case when m.sender = 'chatter' then m.created_at end) as first_chatter_message_at
-    from raw.messages as m
+    from "raw".messages as m
     inner join touched as t on t.conversation_id = m.conversation_id
     where m.region = %(region)s
     group by m.conversation_id
@@ -37,7 +37,7 @@ select
     c._id as conversation_id,
     c.region,
     c.client_id,
-    c.language,
+    c."language",
     c.device,
     c.platform,
     nullif(json_extract_path_text(c.meta, 'country'), '') as country,

@@ -15,13 +15,13 @@ where region = %(region)s
   and metric_date in (select metric_date from touched_metric_dates);
 
 insert into analytics.daily_conversation_metrics
-    (metric_date, region, client_id, language, device, platform, conversations, engaged_conversations,
+    (metric_date, region, client_id, "language", device, platform, conversations, engaged_conversations,
      messages)
 select
     ac.started_date as metric_date,
     ac.region,
     ac.client_id,
-    ac.language,
+    ac."language",
     ac.device,
     ac.platform,
     count(*) as conversations,
@@ -30,4 +30,4 @@ select
 from analytics.conversations as ac
 where ac.region = %(region)s
   and ac.started_date in (select metric_date from touched_metric_dates)
-group by ac.started_date, ac.region, ac.client_id, ac.language, ac.device, ac.platform;
+group by ac.started_date, ac.region, ac.client_id, ac."language", ac.device, ac.platform;

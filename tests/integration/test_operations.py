@@ -172,3 +172,18 @@ def test_status_reports_lag_and_alerts_when_stale(local_env, slack, capsys, monk
     assert main(["status", "--now", "2026-11-20T04:00", "--alert-after", "30m"]) == 0
     (payload,) = slack.payloads
     assert "6 table(s) stale" in payload["text"] and "2h 15m behind" in payload["text"]
+
+
+def test_sync_retries_a_window_that_failed_instead_of_stepping_over_it(local_env, luigi_settings):
+    luigi_settings("windows", "initial_lookback_hours", "2")
+    seed(local_env)
+    assert main(["sync", "--now", "2026-11-20T02:00", "--local-scheduler", "--workers", "1"]) == 0
+    failed = dt.datetime(2026, 11, 20, 0, 45)
+    with local_env.warehouse() as connection:  # as if that window's transform had failed
+        connection.execute("delete from analytics.transform_audit where window_start = %s", (failed,))
+    assert main(["sync", "--now", "2026-11-20T03:00", "--local-scheduler", "--workers", "1"]) == 0
+    with local_env.warehouse() as connection:
+        starts = {row[0] for row in connection.execute(
+            "select window_start from analytics.transform_audit where region = 'us'").fetchall()}
+    expected = {dt.datetime(2026, 11, 20) + dt.timedelta(minutes=15 * i) for i in range(11)}  # to 02:45
+    assert starts == expected

@@ -84,20 +84,45 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
     result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
                          log_level="DEBUG" if verbose else "WARNING")
     if result.status.name == "NOT_RUN":
-        # Another worker (a previous cron run, say) holds some of these tasks: it will finish them, and
-        # the central scheduler made sure nothing runs twice. Not a failure of this run.
-        print("some tasks are being run by another worker; this run left them to it", file=sys.stderr)
+        refused = refused_tasks(result)
+        if refused:
+            raise CommandError(f"the scheduler refused to run {len(refused)} task(s), e.g. {refused[0]} "
+                               f"(disabled after repeated failures? see the luigid page)")
+        # Another worker held the rest and finished or is finishing them; nothing ran twice.
+        print("some tasks were run by another worker", file=sys.stderr)
         return
     if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
         print(result.summary_text, file=sys.stderr)
         raise CommandError(f"run did not succeed: {result.status.value}")
 
 
+def refused_tasks(result) -> list[luigi.Task]:
+    """Tasks Luigi reports as not granted run permission that are still not complete. Luigi also reports
+    tasks another worker finished meanwhile that way; those are complete and not refused."""
+    from luigi.execution_summary import _summary_dict  # the same partition Luigi's summary prints
+
+    not_run = _summary_dict(result.worker)["not_run"]
+    return sorted((task for task in not_run if not task.complete()), key=str)
+
+
 def cmd_backfill(args: argparse.Namespace) -> None:
     from pipeline.tasks import Backfill
 
+    from pipeline.config import windows
+    from pipeline.tasks.flow import backfill_windows
+    from pipeline.windows import windows_between
+
     if args.end <= args.start:
         raise CommandError("--end must be after --start (it is exclusive)")
+    minutes = args.window_minutes or windows().backfill_minutes
+    closed = backfill_windows(args.start, args.end, minutes)
+    if not closed:
+        raise CommandError(f"no closed {minutes}-minute window in that range yet (a window is processed once "
+                           f"it ended {windows().lag_minutes} minutes ago)")
+    open_windows = len(windows_between(args.start, args.end, minutes)) - len(closed)
+    if open_windows:
+        print(f"note: {open_windows} window(s) from {closed[-1].end:%Y-%m-%d %H:%M} on are still open and left "
+              f"to a later run", file=sys.stderr)
     preflight()
     if args.rerun:
         from pipeline.tasks.flow import forget_windows

@@ -80,17 +80,25 @@ def build_message(definition: ExportDefinition, interval: Interval, rendered: Re
 
 
 def send(message: EmailMessage, settings: smtp | None = None) -> None:
-    """Hand the message to the SMTP server; any refusal raises (the delivery is then not recorded)."""
+    """Hand the message to the SMTP server. Raises only while the message is not yet accepted: a failing
+    QUIT after the server took it is ignored, so a retry never sends the same message twice."""
     settings = settings or smtp()
     password = os.environ.get(settings.password_env, "")
     if settings.user and not password:
         raise ConfigError(settings.password_env, f"[smtp] user is set but {settings.password_env} is empty")
     context = ssl.create_default_context()
-    connection_class = smtplib.SMTP_SSL if settings.security == "ssl" else smtplib.SMTP
-    kwargs = {"context": context} if settings.security == "ssl" else {}
-    with connection_class(settings.host, settings.port, timeout=settings.timeout_seconds, **kwargs) as client:
+    if settings.security == "ssl":
+        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds, context=context)
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+    try:
         if settings.security == "starttls":
             client.starttls(context=context)
         if settings.user:
             client.login(settings.user, password)
         client.send_message(message)
+    finally:
+        try:
+            client.quit()
+        except smtplib.SMTPException:
+            client.close()  # accepted already, or failed already: either way nothing to add

@@ -15,7 +15,7 @@ from pipeline.exports.definitions import ExportDefinition, find, load_definition
 from pipeline.exports.deliver import Rendered, build_message, send, smtp
 from pipeline.exports.render import write_csv, write_xlsx
 from pipeline.exports.schedule import Interval, interval_for
-from pipeline.retry import retries_transient
+from pipeline.retry import retries_transient, retry, with_retries
 from pipeline.storage import ObjectStore
 from pipeline.tasks.common import WarehouseMarker, warehouse_connection
 from pipeline.warehouse.sql import read_sql, statements
@@ -102,7 +102,9 @@ def deliver_export(definition: ExportDefinition, interval: Interval, rendered: R
     attachment = store.read_bytes(rendered.path) if attach else None
     link = None if attach else store.link(rendered.path, settings.link_expiry_hours * 3600)
     message = build_message(definition, interval, rendered, smtp().sender, attachment, link)
-    send(message)
+    settings = retry()
+    with_retries(lambda: send(message), attempts=settings.attempts, base_delay=settings.base_delay_seconds,
+                 what=f"e-mail of {definition.name} for {interval}")
     return {**record, "status": "sent", "message_id": message["Message-ID"], "attached": attach}
 
 
@@ -117,17 +119,24 @@ class DeliverExport(ExportTask):
         return WarehouseMarker("delivery/delivered.sql", {
             "export_name": self.name, "interval_start": self.interval.start, "interval_end": self.interval.end})
 
-    @retries_transient
     def run(self) -> None:
+        # Retries are inside: around the send (only until the server accepts the message) and around the
+        # record, never around both, which could send twice.
         store = ObjectStore.from_config()
         with self.input().open("r") as manifest:
             described = json.loads(manifest.read())
         rendered = Rendered(**{**described, "columns": tuple(described["columns"])})
         record = deliver_export(self.definition, self.interval, rendered, store)
-        connection = warehouse_connection()
-        with connection.transaction():
-            connection.run_file("delivery/record_delivery.sql", {**record, "delivered_at": utcnow()})
+        settings = retry()
+        with_retries(lambda: record_delivery({**record, "delivered_at": utcnow()}), attempts=settings.attempts,
+                     base_delay=settings.base_delay_seconds, what=f"delivery record of {self.name}")
         self.set_status_message(f"{record['status']}: {rendered.rows} rows to {record['recipients']}")
+
+
+def record_delivery(record: dict) -> None:
+    connection = warehouse_connection()
+    with connection.transaction():
+        connection.run_file("delivery/record_delivery.sql", record)
 
 
 class ExportsDue(luigi.WrapperTask):

@@ -13,7 +13,7 @@ from pipeline.storage import ObjectStore
 from pipeline.tasks.common import warehouse_connection
 from pipeline.tasks.transform import TransformWindow
 from pipeline.warehouse.sql import read_sql, statements
-from pipeline.windows import Window, closed_windows, floor_time, windows_between
+from pipeline.windows import Window, closed_windows, floor_time, utcnow, windows_between
 
 
 class Backfill(luigi.WrapperTask):
@@ -26,11 +26,16 @@ class Backfill(luigi.WrapperTask):
 
     def requires(self) -> list[luigi.Task]:
         minutes = self.window_minutes or windows().backfill_minutes
-        return [
-            TransformWindow(region=region, window_start=window.start, window_minutes=minutes)
-            for window in windows_between(self.start, self.end, minutes)
-            for region in source_uris()
-        ]
+        return [TransformWindow(region=region, window_start=window.start, window_minutes=minutes)
+                for window in backfill_windows(self.start, self.end, minutes) for region in source_uris()]
+
+
+def backfill_windows(start: dt.datetime, end: dt.datetime, minutes: int, now: dt.datetime | None = None
+                     ) -> list[Window]:
+    """The windows covering [start, end) that are closed: a window still open (its end after now minus the
+    lag) would be marked done with part of its documents missing, and never read again."""
+    horizon = (now or utcnow()) - dt.timedelta(minutes=windows().lag_minutes)
+    return [w for w in windows_between(start, end, minutes) if w.end <= horizon]
 
 
 def forget_windows(start: dt.datetime, end: dt.datetime, window_minutes: int | None) -> int:

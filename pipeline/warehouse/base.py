@@ -15,7 +15,12 @@ from pipeline.catalog import Collection
 from pipeline.config import WarehouseUrl
 from pipeline.storage import ObjectStore
 from pipeline.warehouse.sql import (
-    create_temp_table, read_sql, render, schema_files, statements, transform_files,
+    create_temp_table,
+    read_sql,
+    render,
+    schema_files,
+    statements,
+    transform_files,
 )
 
 logger = logging.getLogger(__name__)

@@ -54,3 +54,12 @@ def test_parse_moment_accepts_dates_and_utc_timestamps():
     assert parse_moment("2026-11-20T11:15+01:00", "--start") == D(2026, 11, 20, 10, 15)
     with pytest.raises(ValueError, match="--end: 'tomorrow'"):
         parse_moment("tomorrow", "--end")
+
+
+def test_backfill_takes_only_closed_windows():
+    from pipeline.tasks.flow import backfill_windows
+
+    windows = backfill_windows(D(2026, 11, 27), D(2026, 11, 29), 1440, now=D(2026, 11, 28, 10, 0))
+    assert windows == [Window(D(2026, 11, 27), D(2026, 11, 28))]  # the 28th is not over yet
+    quarter_hours = backfill_windows(D(2026, 11, 28, 9), D(2026, 11, 28, 10), 15, now=D(2026, 11, 28, 10, 3))
+    assert [w.start.minute for w in quarter_hours] == [0, 15, 30]  # 9:45-10:00 ends 3 minutes ago, within lag

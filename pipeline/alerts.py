@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import socket
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 
 import luigi
 
+from pipeline.config import redact_text, url_passwords
+
 logger = logging.getLogger(__name__)
 FAILURE_LOG_ENV = "PIPELINE_FAILURE_LOG"  # set by the CLI for its run; workers append one line per failure
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PIPELINE_SMTP_PASSWORD", "PIPELINE_SLACK_TOKEN",
                "PIPELINE_SLACK_WEBHOOK_URL")
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
+_URL_SETTINGS = ("PIPELINE_WAREHOUSE_URL", "PIPELINE_SOURCES", "PIPELINE_TASK_HISTORY_URL")
 
 
 class alerts(luigi.Config):
@@ -42,12 +42,15 @@ class Failure:
 
 
 def redact(text: str) -> str:
-    """Remove URL passwords and the values of secret environment variables from text bound for alerts."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    for name in (*_SECRET_ENV, alerts().slack_webhook_env, alerts().slack_token_env):
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
-            text = text.replace(value, "***")
+    """Remove URL passwords, the passwords of the URL settings and the values of secret environment
+    variables from text bound for alerts (a driver may quote a password outside any URL)."""
+    text = redact_text(text)
+    secrets = {os.environ.get(name, "") for name in (*_SECRET_ENV, alerts().slack_webhook_env,
+                                                      alerts().slack_token_env)}
+    for name in _URL_SETTINGS:
+        secrets |= url_passwords(os.environ.get(name, ""))
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "***")
     return text
 
 
@@ -140,7 +143,3 @@ def alert(subject: str, text: str) -> list[str]:
         except Exception as error:  # an alert channel down must not hide the original failure
             logger.error("alert via %s failed: %s", name, first_line(error))
     return sent
-
-
-def failures_summary(failures: Iterable[Failure]) -> str:
-    return "; ".join(f"{f.task}: {f.error}" for f in failures)

@@ -106,9 +106,8 @@ def refused_tasks(result) -> list[luigi.Task]:
 
 
 def cmd_backfill(args: argparse.Namespace) -> None:
-    from pipeline.tasks import Backfill
-
     from pipeline.config import windows
+    from pipeline.tasks import Backfill
     from pipeline.tasks.flow import backfill_windows
     from pipeline.windows import windows_between
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import luigi
 
@@ -78,6 +78,8 @@ class extract(luigi.Config):
     compress_level = luigi.IntParameter(default=3, description="gzip level of part files (1 fast .. 9 small)")
 
 
+_PAIR_SEPARATOR = re.compile(r",(?=\s*[a-z][a-z0-9_]{0,30}=)")
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
 _SOURCE_PAIR = re.compile(r"^(?P<region>[a-z][a-z0-9_]{0,30})=(?P<uri>mongodb(\+srv)?://\S+)$")
 SOURCES_FORM = "region=mongodb://host:port/database pairs separated by commas"
 STORAGE_FORM = "s3://bucket/prefix or a local directory path"
@@ -93,16 +95,30 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def redact_text(text: str) -> str:
+    """Every `scheme://user:password@` in free text with the password replaced by ***."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@" if m["password"] else m[0], text)
+
+
+def url_passwords(text: str) -> set[str]:
+    """The passwords in the URLs of a setting (as written and percent-decoded), to scrub them elsewhere."""
+    found = set()
+    for match in _URL_PASSWORD.finditer(text):
+        if match["password"]:
+            found |= {match["password"], unquote(match["password"])}
+    return found
+
+
 def parse_sources(text: str, setting: str = "PIPELINE_SOURCES") -> dict[str, str]:
     """Parse `us=mongodb://...,eu=mongodb://...` into {region: uri}; the database must be in the path."""
     if not text.strip():
         raise ConfigError(setting, "no MongoDB source configured", SOURCES_FORM)
     result: dict[str, str] = {}
-    for pair in (p.strip() for p in text.split(",")):
+    # Split only before `region=`: a replica-set URI has commas of its own (mongodb://h1:27017,h2:27017/db).
+    for pair in (p.strip() for p in _PAIR_SEPARATOR.split(text)):
         match = _SOURCE_PAIR.match(pair)
         if not match:
-            raise ConfigError(setting, f"malformed pair {redact_url(pair.partition('=')[2]) or pair!r}",
-                              SOURCES_FORM)
+            raise ConfigError(setting, f"malformed pair {redact_text(pair)!r}", SOURCES_FORM)
         region, uri = match["region"], match["uri"]
         if region in result:
             raise ConfigError(setting, f"region {region!r} given twice", SOURCES_FORM)

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from pipeline.catalog import Collection
-from pipeline.config import WarehouseUrl
+from pipeline.config import WarehouseUrl, redact_text
 from pipeline.storage import ObjectStore
 from pipeline.warehouse.base import Warehouse, WarehouseError
 from pipeline.warehouse.sql import render
@@ -28,7 +28,11 @@ class PostgresWarehouse(Warehouse):
             self._conn = psycopg.connect(url.url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.OperationalError as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {reason}") from None
+            raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {redact_text(reason)}") from None
+        except psycopg.Error:
+            # The driver quotes the offending part of the URL, which may be the password: say less.
+            raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: malformed URL {url} (percent-encode special "
+                                 f"characters such as @ : / % in the password)") from None
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         with self._conn.cursor() as cursor:

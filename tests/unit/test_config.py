@@ -64,3 +64,31 @@ def test_environment_overrides_luigi_cfg(monkeypatch, tmp_path):
     assert storage_location().prefix == str(tmp_path)
     with pytest.raises(ConfigError, match="^PIPELINE_WAREHOUSE_URL"):
         warehouse_url()
+
+
+def test_replica_set_uris_keep_their_commas():
+    assert parse_sources("us=mongodb://u:p@h1:27017,h2:27017/ada?replicaSet=rs0,eu=mongodb://h3/ada") == {
+        "us": "mongodb://u:p@h1:27017,h2:27017/ada?replicaSet=rs0", "eu": "mongodb://h3/ada"}
+
+
+def test_a_pair_without_region_does_not_echo_its_password():
+    with pytest.raises(ConfigError, match="malformed pair") as error:
+        parse_sources("mongodb://reader:S3cret@h1/ada")
+    assert "S3cret" not in str(error.value)
+
+
+def test_a_badly_encoded_warehouse_password_is_not_echoed():
+    from pipeline.warehouse import WarehouseError, connect
+
+    with pytest.raises(WarehouseError, match="malformed URL") as error:
+        connect(parse_warehouse_url("postgresql://loader:p%zzword@127.0.0.1:1/dw"))
+    assert "zz" not in str(error.value)
+
+
+def test_alerts_scrub_passwords_of_the_url_settings(monkeypatch):
+    from pipeline.alerts import redact
+
+    monkeypatch.setenv("PIPELINE_WAREHOUSE_URL", "postgresql://loader:hunter2%21@db/dw")
+    monkeypatch.setenv("PIPELINE_SOURCES", "us=mongodb://reader:m0ngopass@h/ada")
+    text = redact('FATAL: password "hunter2!" rejected; tried mongodb://reader:m0ngopass@h/ada and m0ngopass')
+    assert "hunter2" not in text and "m0ngopass" not in text and "***" in text

@@ -47,6 +47,12 @@ def count_warehouse(collection: str, window: Window, region: str) -> int:
     return int(warehouse_connection().query(statement, params)[0][0])
 
 
+def quarantined_within(region: str, collection: str, window: Window) -> int:
+    """Quarantined documents of the smaller windows (sync's) loaded inside this one."""
+    params = {"region": region, "collection": collection, "window_start": window.start, "window_end": window.end}
+    return warehouse_connection().count("verify/window_quarantined.sql", params)
+
+
 def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | None) -> list[WindowCheck]:
     minutes = window_minutes or windows().backfill_minutes
     store = ObjectStore.from_config()
@@ -55,7 +61,8 @@ def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | Non
         for collection in CATALOG:
             for window in windows_between(start, end, minutes):
                 extracted = store.exists(manifest_path(window_prefix(region, collection, window)))
-                quarantined = read_manifest(store, region, collection, window)["quarantined"] if extracted else 0
+                quarantined = (read_manifest(store, region, collection, window)["quarantined"] if extracted
+                               else quarantined_within(region, collection, window))
                 report.append(WindowCheck(
                     region, collection, window, count_source(region, collection, window),
                     count_warehouse(collection, window, region), quarantined, extracted,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ class ExportDefinition:
     subject: str = DEFAULT_SUBJECT
     body: str = DEFAULT_BODY
     skip_if_empty: bool = False
-    binds: tuple[str, ...] = field(default=())
 
     @property
     def query_file(self) -> str:
@@ -131,7 +130,6 @@ def parse_definition(raw: Any, source: str) -> ExportDefinition:
         name=name, description=str(raw["description"]), query=query, params=dict(params), format=raw["format"],
         schedule=schedule, interval=interval, recipients=addresses["recipients"], cc=addresses["cc"],
         subject=templates["subject"], body=templates["body"], skip_if_empty=raw.get("skip_if_empty", False),
-        binds=tuple(sorted(binds)),
     )
 
 

@@ -22,7 +22,7 @@ from pipeline.warehouse.sql import (
 
 NEUTRAL_FILES = [*schema_files("redshift"), *transform_files(), "load/merge.sql", "load/record_load.sql",
                  "load/load_done.sql", "load/transform_done.sql", "load/sync_bounds.sql",
-                 "load/transformed_windows.sql",
+                 "load/transformed_windows.sql", "verify/window_quarantined.sql",
                  "load/redshift_load_error.sql", "verify/window_count.sql",
                  *(f"demo/{p.name}" for p in sorted((sql_dir() / "demo").glob("*.sql")))]
 

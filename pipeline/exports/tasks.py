@@ -11,6 +11,7 @@ from functools import cached_property
 
 import luigi
 
+from pipeline.config import source_uris
 from pipeline.exports.definitions import ExportDefinition, find, load_definitions
 from pipeline.exports.deliver import Rendered, build_message, send, smtp
 from pipeline.exports.render import write_csv, write_xlsx
@@ -30,6 +31,9 @@ class exports(luigi.Config):
                                                description="larger files are sent as a time-limited link")
     link_expiry_hours = luigi.IntParameter(default=72, description="validity of a download link (S3: max 168)")
     batch_rows = luigi.IntParameter(default=5000, description="rows fetched from the warehouse per batch")
+    require_complete_data = luigi.BoolParameter(
+        default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        description="render only once every region's windows of the interval are transformed")
 
 
 def definitions() -> dict[str, ExportDefinition]:
@@ -75,8 +79,50 @@ class ExportTask(luigi.Task):
         return interval_for(self.definition.interval, self.date)
 
 
+def first_gap(windows: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime
+              ) -> dt.datetime | None:
+    """Where [start, end) stops being covered by the (sorted) windows, or None when it is covered."""
+    reached = start
+    for window_start, window_end in windows:
+        if window_start > reached:
+            break
+        reached = max(reached, window_end)
+    return None if reached >= end else reached
+
+
+class IntervalTransformed(luigi.Task):
+    """Complete when every region's transformed windows cover [start, end): an export must not be sent, and
+    then never corrected, while sync is still behind."""
+
+    start = luigi.DateParameter()
+    end = luigi.DateParameter()
+
+    def complete(self) -> bool:
+        return not self.gaps()
+
+    def gaps(self) -> dict[str, dt.datetime]:
+        (query,) = statements(read_sql("delivery/transformed_windows.sql"))
+        start, end = (dt.datetime.combine(day, dt.time()) for day in (self.start, self.end))
+        gaps = {}
+        for region in source_uris():
+            windows = warehouse_connection().query(query, {"region": region, "start": start, "end": end})
+            gap = first_gap(windows, start, end)
+            if gap is not None:
+                gaps[region] = gap
+        return gaps
+
+    def run(self) -> None:
+        gaps = ", ".join(f"{region} from {gap:%Y-%m-%d %H:%M}" for region, gap in self.gaps().items())
+        raise RuntimeError(f"data for {self.start} .. {self.end} is not transformed yet: {gaps}")
+
+
 class RenderExport(ExportTask):
     """Outputs exports/<name>/<interval>.<format>.json (written after the file): rows, bytes, columns."""
+
+    def requires(self) -> list[luigi.Task]:
+        if not exports().require_complete_data:
+            return []
+        return [IntervalTransformed(start=self.interval.start, end=self.interval.end)]
 
     def output(self) -> luigi.Target:
         return ObjectStore.from_config().target(export_path(self.definition, self.interval) + ".json")

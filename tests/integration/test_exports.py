@@ -62,6 +62,7 @@ def exports_env(local_env, smtp_server, luigi_settings, tmp_path):
     definitions = tmp_path / "exports.yml"
     definitions.write_text(DEFINITIONS)
     luigi_settings("exports", "definitions", str(definitions))
+    luigi_settings("exports", "require_complete_data", "false")  # rows are inserted below, not transformed
     luigi_settings("smtp", "host", smtp_server.host)
     luigi_settings("smtp", "port", str(smtp_server.port))
     smtp_server.messages.clear()
@@ -158,6 +159,7 @@ def test_large_file_is_sent_as_a_presigned_link(s3_env, smtp_server, luigi_setti
     definitions.write_text(DEFINITIONS)
     luigi_settings("exports", "definitions", str(definitions))
     luigi_settings("exports", "attachment_limit_mb", "0.0001")  # ~100 bytes
+    luigi_settings("exports", "require_complete_data", "false")
     luigi_settings("smtp", "host", smtp_server.host)
     luigi_settings("smtp", "port", str(smtp_server.port))
     smtp_server.messages.clear()
@@ -175,6 +177,21 @@ def test_large_file_is_sent_as_a_presigned_link(s3_env, smtp_server, luigi_setti
     downloaded = urllib.request.urlopen(link, timeout=10).read().decode()
     assert downloaded.splitlines()[0].startswith("started_at,conversation_id")
     assert len(downloaded.splitlines()) == 21
+
+
+def test_an_export_waits_until_its_interval_is_transformed(exports_env, smtp_server, luigi_settings):
+    luigi_settings("exports", "require_complete_data", "true")
+    args = ["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]
+    with exports_env.warehouse() as connection:  # us is done for the 29th, eu only until 18:00
+        connection.execute("insert into analytics.transform_audit values ('us', '2026-11-29', '2026-11-30', 1, now()),"
+                           " ('eu', '2026-11-29', '2026-11-29 18:00', 1, now())")
+    assert main(args) == 1
+    assert smtp_server.messages == [] and deliveries(exports_env) == []
+    with exports_env.warehouse() as connection:
+        connection.execute("insert into analytics.transform_audit values"
+                           " ('eu', '2026-11-29 18:00', '2026-11-30', 1, now())")
+    assert main(args) == 0
+    assert len(smtp_server.messages) == 1
 
 
 def test_bad_export_name_is_a_clear_error(exports_env):

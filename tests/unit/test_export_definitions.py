@@ -94,3 +94,15 @@ def test_message_attaches_small_files_and_links_large_ones():
     assert list(linked.iter_attachments()) == []
     assert "https://x/y?sig=1" in linked.get_content() and "5.0 MiB" in linked.get_content()
     assert linked["Message-ID"] == attached["Message-ID"]  # one id per (export, interval), whatever the attempt
+
+
+def test_first_gap_in_transformed_windows():
+    from pipeline.exports.tasks import first_gap
+
+    T = dt.datetime
+    day = (T(2026, 11, 29), T(2026, 11, 30))
+    assert first_gap([day], *day) is None
+    assert first_gap([(T(2026, 11, 28), T(2026, 11, 29, 12)), (T(2026, 11, 29, 12), T(2026, 11, 29, 12, 15))],
+                     *day) == T(2026, 11, 29, 12, 15)
+    assert first_gap([(T(2026, 11, 29, 0, 15), T(2026, 11, 30))], *day) == T(2026, 11, 29)
+    assert first_gap([], *day) == T(2026, 11, 29)

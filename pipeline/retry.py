@@ -41,6 +41,9 @@ def is_transient(error: BaseException) -> bool:
         return error.response.get("Error", {}).get("Code") in _THROTTLING
     if isinstance(error, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)):
         return True  # the database rolled back one side of a conflict; the same work succeeds alone
+    if type(error).__module__.startswith("redshift_connector") and type(error).__name__ in (
+            "InterfaceError", "OperationalError"):
+        return True  # the connection dropped (redshift-connector's DB-API names); statements fail otherwise
     if isinstance(error, psycopg.OperationalError):
         # Connection trouble, not a statement the server refused (those are ProgrammingError and kin).
         return error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))

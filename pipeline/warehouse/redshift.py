@@ -65,6 +65,26 @@ def copy_manifest(part_urls_and_sizes: list[tuple[str, int]]) -> dict:
                         for url, size in part_urls_and_sizes]}
 
 
+class _BreakageWatch:
+    """A cursor proxy that marks the connection broken on connection-level errors, so that the next
+    warehouse_connection() opens a new one (the driver keeps no such flag itself)."""
+
+    def __init__(self, cursor, owner: RedshiftWarehouse):
+        self._cursor, self._owner = cursor, owner
+
+    def execute(self, *args, **kwargs):
+        import redshift_connector
+
+        try:
+            return self._cursor.execute(*args, **kwargs)
+        except (redshift_connector.InterfaceError, redshift_connector.OperationalError):
+            self._owner._broken = True
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
 class RedshiftWarehouse(Warehouse):
     kind = "redshift"
 
@@ -83,11 +103,14 @@ class RedshiftWarehouse(Warehouse):
             raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: "
                                  f"{str(error).splitlines()[0]}") from None
         self._conn.autocommit = False
+        self._broken = False
 
     def _cursor(self):
+        if self._broken:
+            raise WarehouseError("the Redshift connection broke earlier; a new one is needed")
         cursor = self._conn.cursor()
         cursor.paramstyle = "pyformat"  # the SQL files use %(name)s, as psycopg does
-        return cursor
+        return _BreakageWatch(cursor, self)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         cursor = self._cursor()
@@ -147,7 +170,10 @@ class RedshiftWarehouse(Warehouse):
             return f"COPY into {table} failed: {str(error).splitlines()[0]}"
         filename, line, column, raw_value, reason = (str(v).strip() for v in rows[0])
         return (f"COPY into {table} failed at {filename} line {line}, column {column}: {reason} "
-                f"(raw value {raw_value[:80]!r})")
+                f"(raw value starts {raw_value[:40]!r})")  # a prefix: enough to find it, little customer text
 
     def close(self) -> None:
         self._conn.close()
+
+    def usable(self) -> bool:
+        return not self._broken

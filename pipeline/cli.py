@@ -394,9 +394,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             code, message = EXIT_FAILED, f"error: {error}"
         except KeyboardInterrupt:
             return EXIT_FAILED
+        except Exception as error:  # anything else still ends in one line and an alert; -v shows the trace
+            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+            from pipeline.alerts import first_line
+
+            code, message = EXIT_FAILED, f"unexpected error: {first_line(error)}"
         finally:
             os.environ.pop(FAILURE_LOG_ENV, None)
         if code:
+            from pipeline.alerts import redact
+
+            message = redact(message)
             print(f"pipeline: {message}", file=sys.stderr)
             if alerted:
                 report_failure(args, message, failure_log)

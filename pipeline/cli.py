@@ -222,11 +222,9 @@ def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.alerts import alert
     from pipeline.status import format_lag, format_status, stale, table_statuses
     from pipeline.tasks.common import warehouse_connection
-    from pipeline.warehouse.sql import read_sql, statements
 
     now = args.now or utcnow()
-    (query,) = statements(read_sql("ops/status.sql"))
-    rows = warehouse_connection().query(query, {"now": now, "day_ago": now - dt.timedelta(days=1)})
+    rows = warehouse_connection().query_file("ops/status.sql", {"now": now, "day_ago": now - dt.timedelta(days=1)})
     statuses = table_statuses(rows, list(source_uris()), now)
     print(f"status at {now:%Y-%m-%d %H:%M} UTC")
     print(format_status(statuses))

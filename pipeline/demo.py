@@ -60,7 +60,7 @@ def answer_questions() -> list[tuple[str, list[str], list[tuple]]]:
     answers = []
     for relative, title in QUESTIONS:
         (statement,) = statements(read_sql(relative))
-        columns, rows = warehouse_connection().query_table(statement, {})
+        columns, rows = warehouse_connection().query_table(statement, {})  # with column names, for the table
         answers.append((title, columns, rows))
     return answers
 

@@ -101,11 +101,11 @@ class IntervalTransformed(luigi.Task):
         return not self.gaps()
 
     def gaps(self) -> dict[str, dt.datetime]:
-        (query,) = statements(read_sql("delivery/transformed_windows.sql"))
         start, end = (dt.datetime.combine(day, dt.time()) for day in (self.start, self.end))
         gaps = {}
         for region in source_uris():
-            windows = warehouse_connection().query(query, {"region": region, "start": start, "end": end})
+            windows = warehouse_connection().query_file("delivery/transformed_windows.sql",
+                                                        {"region": region, "start": start, "end": end})
             gap = first_gap(windows, start, end)
             if gap is not None:
                 gaps[region] = gap

@@ -12,7 +12,6 @@ from pipeline.paths import manifest_path, window_prefix
 from pipeline.storage import ObjectStore
 from pipeline.tasks.common import warehouse_connection
 from pipeline.tasks.transform import TransformWindow
-from pipeline.warehouse.sql import read_sql, statements
 from pipeline.windows import Window, closed_windows, floor_time, utcnow, windows_between
 
 
@@ -66,14 +65,12 @@ def windows_due(region: str, now: dt.datetime) -> list[Window]:
     config = windows()
     minutes = config.sync_minutes
     connection = warehouse_connection()
-    (bounds,) = statements(read_sql("load/sync_bounds.sql"))
-    first, last = connection.query(bounds, {"region": region})[0]
+    first, last = connection.query_file("load/sync_bounds.sql", {"region": region})[0]
     if last is None:
         since = floor_time(now - dt.timedelta(hours=config.initial_lookback_hours), minutes)
     else:
         since = max(first, min(last, floor_time(now - dt.timedelta(hours=config.retry_horizon_hours), minutes)))
-    (transformed,) = statements(read_sql("load/transformed_windows.sql"))
-    done = connection.query(transformed, {"region": region, "since": since})
+    done = connection.query_file("load/transformed_windows.sql", {"region": region, "since": since})
     due = [w for w in closed_windows(since, now, minutes, config.lag_minutes) if not covered(w, done)]
     return due[: config.max_windows_per_run]
 

@@ -55,10 +55,6 @@ class Warehouse(ABC):
         """Run one statement; return its row count."""
 
     @abstractmethod
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        """Run one query; return all its rows."""
-
-    @abstractmethod
     def query_table(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run one query; return its column names and rows."""
 
@@ -117,9 +113,17 @@ class Warehouse(ABC):
                     raise
                 time.sleep(0.5 * (attempt + 1))
 
-    def count(self, relative: str, params: Mapping[str, Any]) -> int:
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        """Run one query; return all its rows."""
+        return self.query_table(sql, params)[1]
+
+    def query_file(self, relative: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        """Run the one query of a SQL file; return all its rows."""
         (statement,) = statements(read_sql(relative))
-        return int(self.query(statement, params)[0][0])
+        return self.query(statement, params or {})
+
+    def count(self, relative: str, params: Mapping[str, Any]) -> int:
+        return int(self.query_file(relative, params)[0][0])
 
     def load_window(self, collection: Collection, manifest: Mapping[str, Any], store: ObjectStore,
                     audit: Mapping[str, Any]) -> LoadResult:

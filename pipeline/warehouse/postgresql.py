@@ -39,9 +39,6 @@ class PostgresWarehouse(Warehouse):
             cursor.execute(sql, params)
             return cursor.rowcount
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        return self.query_table(sql, params)[1]
-
     def query_table(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
         with self._conn.cursor() as cursor:
             cursor.execute(sql, params)

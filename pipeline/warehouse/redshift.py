@@ -13,7 +13,7 @@ from pipeline.catalog import Collection
 from pipeline.config import ConfigError, WarehouseUrl
 from pipeline.storage import ObjectStore
 from pipeline.warehouse.base import Warehouse, WarehouseError
-from pipeline.warehouse.sql import quote_literal, read_sql, render, statements
+from pipeline.warehouse.sql import quote_literal, render
 
 _COPY_INTO = "copy {table} ({columns})"
 # Parts are gzip CSV with \N for NULL (see pipeline.convert); any bad row fails the whole COPY.
@@ -117,9 +117,6 @@ class RedshiftWarehouse(Warehouse):
         cursor.execute(sql, params or None)
         return cursor.rowcount
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        return self.query_table(sql, params)[1]
-
     def query_table(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
         cursor = self._cursor()
         cursor.execute(sql, params or None)
@@ -161,9 +158,8 @@ class RedshiftWarehouse(Warehouse):
         return cursor.rowcount
 
     def _describe_load_error(self, table: str, error: Exception) -> str:
-        (lookup,) = statements(read_sql("load/redshift_load_error.sql"))
         try:
-            rows = self.query(lookup)
+            rows = self.query_file("load/redshift_load_error.sql")
         except Exception:  # the lookup is best effort; the COPY error itself is what matters
             rows = []
         if not rows:

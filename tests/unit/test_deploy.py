@@ -44,6 +44,10 @@ def test_workloads_reference_secrets_never_literal_values_and_request_resources(
             for variable in container.get("env", []):
                 if SECRET_NAMES.search(variable["name"]):
                     assert "value" not in variable and "secretKeyRef" in variable["valueFrom"], variable["name"]
+            for source in container.get("envFrom", []):
+                assert set(source) == {"secretRef"}, "environment only from the Secret, by reference"
+            if doc["kind"] == "CronJob":
+                assert container["envFrom"] == [{"secretRef": {"name": "pipeline-secrets"}}]
 
 
 def test_cronjobs_run_real_commands_on_the_expected_schedules():

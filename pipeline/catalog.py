@@ -43,6 +43,8 @@ class Collection:
     columns: tuple[Column, ...]
     key: str = "_id"
     cursor: str = "updated_at"
+    # Larger collections are extracted first, so that their longer loads overlap the smaller extracts.
+    extract_priority: int = 0
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -79,6 +81,7 @@ CATALOG: dict[str, Collection] = {
                 "_id:objectid", "client_id:text", "chatter_id:text", "language:text", "device:text",
                 "platform:text", "created_at:timestamp", "updated_at:timestamp", "meta:json", "variables:json",
             ),
+            extract_priority=20,
         ),
         Collection(
             "messages",
@@ -88,6 +91,7 @@ CATALOG: dict[str, Collection] = {
                 "answer_id:objectid", "text:text", "confidence:numeric", "created_at:timestamp",
                 "updated_at:timestamp", "meta:json",
             ),
+            extract_priority=30,
         ),
         Collection(
             "answers",

@@ -20,6 +20,16 @@ class ExtractWindow(WindowTask):
 
     collection = luigi.ChoiceParameter(choices=list(CATALOG), description="source collection")
 
+    @property
+    def priority(self) -> int:
+        return collection(self.collection).extract_priority
+
+    @property
+    def resources(self) -> dict[str, int]:
+        # One scan at a time per region unless [resources] mongo_<region> allows more: it spares the
+        # production cluster, and a server that answers queries one by one (SecantusDB) is faster that way.
+        return {f"mongo_{self.region}": 1}
+
     def output(self) -> luigi.Target:
         prefix = paths.window_prefix(self.region, self.collection, self.window)
         return ObjectStore.from_config().target(paths.manifest_path(prefix))

@@ -339,24 +339,18 @@ ALERTED_COMMANDS = ("backfill", "sync", "verify", "export")
 
 def report_failure(args: argparse.Namespace, message: str, failure_log: str) -> None:
     """One alert for the whole failed run; task failures are also recorded for `pipeline status`."""
-    from pipeline.alerts import Failure, alert, describe, first_line, read_failures
+    from pipeline.alerts import Failure, alert, alerts, describe, first_line, read_failures
 
     command = " ".join(part for part in (args.command, getattr(args, "export_command", None)) if part)
     task_failures = read_failures(failure_log)
     failures = task_failures or [Failure(f"pipeline {command}", {}, first_line(message), socket.gethostname())]
-    subject, text = describe(command, failures, alerts_limit())
+    subject, text = describe(command, failures, alerts().max_listed)
     alert(subject, text)
     if task_failures:
         try:
             record_failures(command, task_failures)
         except Exception as error:  # the warehouse may be what failed; the alert has gone out regardless
             logging.getLogger(__name__).info("could not record failures: %s", first_line(error))
-
-
-def alerts_limit() -> int:
-    from pipeline.alerts import alerts
-
-    return alerts().max_listed
 
 
 def record_failures(command: str, failures) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import luigi
 
@@ -88,11 +88,7 @@ WAREHOUSE_FORM = "postgresql://user@host:port/db, postgresql:///db?host=/socket/
 
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ***, safe for messages and logs."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    return redact_text(url)
 
 
 def redact_text(text: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import luigi
 
-from pipeline.config import source_uris, warehouse_url
+from pipeline.config import redact_url, source_uris
 from pipeline.demo_data import DemoDataSpec, seed_database
 from pipeline.sources import client
 from pipeline.windows import utcnow
@@ -149,7 +149,7 @@ def serve_forever(root: str) -> None:
     with local_stack(root_path, regions=DEMO_REGIONS) as stack:
         for key, value in stack.env().items():
             print(f"export {key}='{value}'")
-        print(f"# warehouse: {warehouse_url_text(stack.postgres_url)}; Ctrl-C stops the services", flush=True)
+        print(f"# warehouse: {redact_url(stack.postgres_url)}; Ctrl-C stops the services", flush=True)
         signal.signal(signal.SIGTERM, _interrupt)  # stop the services on `kill` as on Ctrl-C
         while True:
             time.sleep(3600)
@@ -157,8 +157,3 @@ def serve_forever(root: str) -> None:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def warehouse_url_text(url: str) -> str:
-    with _environment({"PIPELINE_WAREHOUSE_URL": url}):
-        return str(warehouse_url())

@@ -34,7 +34,6 @@ class PipelineEnv:
     mongo_uris: dict[str, str]
     warehouse_url: str
     storage_url: str
-    env: dict[str, str]
 
     def warehouse(self) -> psycopg.Connection:
         return psycopg.connect(self.warehouse_url, autocommit=True)
@@ -53,7 +52,7 @@ def make_env(stack: LocalStack, monkeypatch, storage_url: str | None = None) -> 
     env["PIPELINE_STORAGE_URL"] = storage_url or f"s3://{BUCKET}/test-{n}"
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    return PipelineEnv(mongo_uris, env["PIPELINE_WAREHOUSE_URL"], env["PIPELINE_STORAGE_URL"], env)
+    return PipelineEnv(mongo_uris, env["PIPELINE_WAREHOUSE_URL"], env["PIPELINE_STORAGE_URL"])
 
 
 @pytest.fixture

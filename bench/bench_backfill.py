@@ -148,7 +148,7 @@ def seed(mongo_uri: str, docs: int) -> dict[str, int]:
     """Seed one day into the URI's database (dropped first); return per-collection counts in the day."""
     import pymongo
 
-    from pipeline.demo_data import DemoDataSpec, seed_database
+    from pipeline.local.demo_data import DemoDataSpec, seed_database
 
     spec = DemoDataSpec(region=REGION, start=DAY, days=1, conversations_per_day=conversations_for(docs))
     with pymongo.MongoClient(mongo_uri) as client:
@@ -477,7 +477,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from pipeline.services import local_stack
+    from pipeline.local.services import local_stack
 
     root = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
     print(f"bench: {args.docs} + {args.small_docs} docs on {DAY:%Y-%m-%d}, region {REGION}, root {root}")

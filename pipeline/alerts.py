@@ -11,26 +11,14 @@ from email.message import EmailMessage
 
 import luigi
 
-from pipeline.config import redact_text, url_passwords
+from pipeline.config import alerts, redact_text, smtp, url_passwords
+from pipeline.mail import send
 
 logger = logging.getLogger(__name__)
 FAILURE_LOG_ENV = "PIPELINE_FAILURE_LOG"  # set by the CLI for its run; workers append one line per failure
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PIPELINE_SMTP_PASSWORD", "PIPELINE_SLACK_TOKEN",
                "PIPELINE_SLACK_WEBHOOK_URL")
 _URL_SETTINGS = ("PIPELINE_WAREHOUSE_URL", "PIPELINE_SOURCES", "PIPELINE_TASK_HISTORY_URL")
-
-
-class alerts(luigi.Config):
-    """Where failure and staleness alerts go. Webhook URL and token are secrets: environment only."""
-
-    slack_webhook_env = luigi.Parameter(default="PIPELINE_SLACK_WEBHOOK_URL",
-                                        description="environment variable holding a Slack incoming-webhook URL")
-    slack_token_env = luigi.Parameter(default="PIPELINE_SLACK_TOKEN",
-                                      description="environment variable holding a Slack bot token")
-    slack_channel = luigi.Parameter(default="#data-alerts", description="channel for the bot token")
-    slack_base_url = luigi.Parameter(default="", description="Slack API base URL (blank: Slack's own)")
-    email_to = luigi.Parameter(default="", description="comma-separated alert recipients (blank: no e-mail)")
-    max_listed = luigi.IntParameter(default=10, description="failed tasks listed in one alert; the rest counted")
 
 
 @dataclass(frozen=True)
@@ -118,15 +106,13 @@ def send_slack(text: str) -> bool:
 
 
 def send_email(subject: str, text: str) -> bool:
-    """Through the [smtp] server, from Luigi's [email] sender; False when [alerts] email_to is blank."""
-    from pipeline.exports.deliver import send
-
+    """Through the [smtp] server, from its sender; False when [alerts] email_to is blank."""
     recipients = [a.strip() for a in alerts().email_to.split(",") if a.strip()]
     if not recipients:
         return False
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = luigi.configuration.get_config().get("email", "sender", "analytics-pipeline@localhost")
+    message["From"] = smtp().sender
     message["To"] = ", ".join(recipients)
     message.set_content(text)
     send(message)

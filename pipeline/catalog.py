@@ -1,112 +1,424 @@
-"""The declared catalog: per source collection, its raw table, key, cursor field and typed columns."""
+"""The declared project: sources (`sql/sources/<collection>.yml`) and models (`sql/models/<model>/`).
+
+Everything else (raw and model DDL, staging tables, COPY column lists, the converter, the transform order,
+the data tests, the documentation) is derived from these declarations."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
 
-# Column types of the catalog, and the warehouse type each becomes (same DDL on PostgreSQL and Redshift).
-# Text is varchar(65535), Redshift's maximum: Redshift reads a bare TEXT as varchar(256).
-WAREHOUSE_TYPES = {
-    "objectid": "varchar(24)",
-    "text": "varchar(65535)",
-    "json": "varchar(65535)",
-    "timestamp": "timestamp",
-    "bool": "boolean",
-    "int": "bigint",
-    "float": "double precision",
-    "numeric": "numeric(18,6)",
-}
+import yaml
 
+from pipeline.sqlfiles import is_identifier, sql_dir
+
+# Declared column types. Each warehouse kind maps them to its own types (pipeline/warehouse/<kind>/).
+TYPES = ("objectid", "text", "json", "timestamp", "date", "bool", "int", "float", "numeric")
+SOURCE_TYPES = tuple(t for t in TYPES if t != "date")  # what a MongoDB value is converted to
+TEST_KINDS = ("not_null", "unique", "accepted_values", "relationships")
+SEVERITIES = ("error", "warn")
+
+RAW_SCHEMA, ANALYTICS_SCHEMA = "raw", "analytics"
 # Columns every raw table has besides the declared ones.
 REGION_COLUMN = "region"
 EXTRA_COLUMN = "_extra"
 WINDOW_COLUMN = "_window_start"
 LOADED_AT_COLUMN = "_loaded_at"
+REGION_MAX_LENGTH = 32
+# Tables the pipeline keeps for itself in the raw and analytics schemas (sql/schema/).
+RESERVED_NAMES = frozenset({"load_audit", "transform_audit"})
+
+
+class CatalogError(ValueError):
+    """A declaration is invalid; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
     type: str
-
-    def __post_init__(self) -> None:
-        if self.type not in WAREHOUSE_TYPES:
-            raise ValueError(f"column {self.name}: unknown type {self.type!r}")
+    description: str = ""
+    max_length: int | None = None  # text and json only: longer values are refused at extract
+    nullable: bool = True
 
 
 @dataclass(frozen=True)
-class Collection:
-    """One source collection and the raw table it lands in."""
+class Table:
+    """A warehouse table to create and evolve: its name, columns and physical hints."""
+
+    name: str  # schema-qualified
+    columns: tuple[Column, ...]
+    sort_key: tuple[str, ...] = ()
+    dist_key: str | None = None
+    declared_in: str = ""  # the file that declares it, for error messages
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One MongoDB collection and the raw table it lands in (one row per region and key, newest wins)."""
 
     name: str
-    table: str  # schema-qualified raw table
+    description: str
+    key: str
+    cursor: str
     columns: tuple[Column, ...]
-    key: str = "_id"
-    cursor: str = "updated_at"
-    # Larger collections are extracted first, so that their longer loads overlap the smaller extracts.
-    extract_priority: int = 0
+    extract_priority: int = 0  # larger collections first: their longer loads overlap smaller extracts
+    sort_key: tuple[str, ...] = ()
+    dist_key: str | None = None
+    path: str = ""
+
+    @property
+    def table(self) -> str:
+        return f"{RAW_SCHEMA}.{self.name}"
 
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
 
     @property
-    def file_columns(self) -> tuple[str, ...]:
-        """Columns in part files, in order: what COPY names."""
-        return (REGION_COLUMN, *self.field_names, EXTRA_COLUMN, WINDOW_COLUMN)
+    def file_columns(self) -> tuple[Column, ...]:
+        """Columns of the part files, in order: what the staging table holds and COPY names."""
+        return (Column(REGION_COLUMN, "text", "Region of the source cluster.", REGION_MAX_LENGTH, False),
+                *self.columns,
+                Column(EXTRA_COLUMN, "json", "Undeclared top-level fields of the document (JSON text)."),
+                Column(WINDOW_COLUMN, "timestamp", "Start of the extract window that read this version.",
+                       nullable=False))
 
     @property
-    def table_columns(self) -> tuple[str, ...]:
-        return (*self.file_columns, LOADED_AT_COLUMN)
+    def file_column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.file_columns)
+
+    def raw_table(self) -> Table:
+        return Table(self.table, (*self.file_columns, Column(LOADED_AT_COLUMN, "timestamp", "When loaded.")),
+                     self.sort_key, self.dist_key, self.path)
+
+
+@dataclass(frozen=True)
+class DataTest:
+    """A dbt-style schema test of a model: unique, not_null, accepted_values or relationships."""
+
+    kind: str
+    columns: tuple[str, ...]
+    values: tuple[Any, ...] = ()  # accepted_values
+    to_table: str = ""  # relationships: the referenced table (raw.x or analytics.x) and column
+    to_field: str = ""
+    severity: str = "error"
 
     @property
-    def file_column_types(self) -> tuple[tuple[str, str], ...]:
-        """(column, warehouse type) for the part-file columns: what a staging table needs."""
-        declared = tuple((c.name, WAREHOUSE_TYPES[c.type]) for c in self.columns)
-        return ((REGION_COLUMN, "varchar(32)"), *declared, (EXTRA_COLUMN, WAREHOUSE_TYPES["json"]),
-                (WINDOW_COLUMN, "timestamp"))
+    def label(self) -> str:
+        what = f"{self.kind}({', '.join(self.columns)})"
+        return what + (f" -> {self.to_table}.{self.to_field}" if self.kind == "relationships" else "")
 
 
-def _columns(*pairs: str) -> tuple[Column, ...]:
-    return tuple(Column(*pair.split(":")) for pair in pairs)
+@dataclass(frozen=True)
+class Model:
+    """One analytics model: `model.sql` selects its rows for the keys a window touched."""
+
+    name: str
+    description: str
+    grain: str
+    unique_key: tuple[str, ...]
+    key: tuple[str, ...]  # the incremental key: a window deletes and rebuilds the rows of its touched keys
+    touched_sql: str
+    select_sql: str
+    columns: tuple[Column, ...]
+    depends_on_sources: tuple[str, ...] = ()
+    depends_on_models: tuple[str, ...] = ()
+    tests: tuple[DataTest, ...] = ()
+    sort_key: tuple[str, ...] = ()
+    dist_key: str | None = None
+    path: str = ""
+
+    @property
+    def table(self) -> str:
+        return f"{ANALYTICS_SCHEMA}.{self.name}"
+
+    def analytics_table(self) -> Table:
+        return Table(self.table, self.columns, self.sort_key, self.dist_key, self.path)
 
 
-CATALOG: dict[str, Collection] = {
-    c.name: c
-    for c in (
-        Collection(
-            "conversations",
-            "raw.conversations",
-            _columns(
-                "_id:objectid", "client_id:text", "chatter_id:text", "language:text", "device:text",
-                "platform:text", "created_at:timestamp", "updated_at:timestamp", "meta:json", "variables:json",
-            ),
-            extract_priority=20,
-        ),
-        Collection(
-            "messages",
-            "raw.messages",
-            _columns(
-                "_id:objectid", "conversation_id:objectid", "client_id:text", "sender:text",
-                "answer_id:objectid", "text:text", "confidence:numeric", "created_at:timestamp",
-                "updated_at:timestamp", "meta:json",
-            ),
-            extract_priority=30,
-        ),
-        Collection(
-            "answers",
-            "raw.answers",
-            _columns(
-                "_id:objectid", "client_id:text", "title:text", "language:text", "content:text",
-                "active:bool", "version:int", "created_at:timestamp", "updated_at:timestamp",
-            ),
-        ),
-    )
-}
+@dataclass(frozen=True)
+class Catalog:
+    sources: dict[str, Source]
+    models: dict[str, Model]  # in dependency order: a model comes after every model it reads
+    root: Path = field(default_factory=Path)
+
+    def source(self, name: str) -> Source:
+        try:
+            return self.sources[name]
+        except KeyError:
+            raise CatalogError(f"unknown source {name!r}; {self.root / 'sources'} declares "
+                               f"{', '.join(self.sources) or 'none'}") from None
+
+    def model(self, name: str) -> Model:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise CatalogError(f"unknown model {name!r}; {self.root / 'models'} declares "
+                               f"{', '.join(self.models) or 'none'}") from None
+
+    def tables(self) -> list[Table]:
+        return [s.raw_table() for s in self.sources.values()] + [m.analytics_table() for m in self.models.values()]
 
 
-def collection(name: str) -> Collection:
+def catalog() -> Catalog:
+    """The project's declarations, read once per SQL folder."""
+    return load_catalog(sql_dir())
+
+
+@cache
+def load_catalog(root: Path) -> Catalog:
+    sources = {}
+    for path in sorted((root / "sources").glob("*.yml")):
+        source = parse_source(path.stem, _read_yaml(path), _shown(path, root))
+        sources[source.name] = source
+    models = {}
+    for folder in sorted(p for p in (root / "models").glob("*") if p.is_dir()):
+        models[folder.name] = parse_model(folder, root)
+    for model in models.values():
+        _check_dependencies(model, sources, models)
+    ordered = {name: models[name] for name in dependency_order({n: m.depends_on_models for n, m in models.items()})}
+    return Catalog(sources, ordered, root)
+
+
+def _shown(path: Path, root: Path) -> str:
+    return f"sql/{path.relative_to(root)}"
+
+
+def _read_yaml(path: Path) -> dict:
     try:
-        return CATALOG[name]
-    except KeyError:
-        raise KeyError(f"unknown collection {name!r}; the catalog has {', '.join(CATALOG)}") from None
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise CatalogError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(document, dict):
+        raise CatalogError(f"{path}: expected a mapping of fields")
+    return document
+
+
+class _Fields:
+    """Reads fields of one declaration, raising CatalogError that names the file and field."""
+
+    def __init__(self, raw: dict, where: str, known: set[str]):
+        self.raw, self.where = raw, where
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise self.fail(unknown[0], f"unknown field; known fields are {', '.join(sorted(known))}")
+
+    def fail(self, name: str, problem: str) -> CatalogError:
+        return CatalogError(f"{self.where}, field {name!r}: {problem}")
+
+    def text(self, name: str, required: bool = True) -> str:
+        value = self.raw.get(name)
+        if value in (None, ""):
+            if required:
+                raise self.fail(name, "missing")
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(name, f"expected text, got {type(value).__name__}")
+        return value
+
+    def names(self, name: str, value: Any = None) -> tuple[str, ...]:
+        value = self.raw.get(name) if value is None else value
+        if value is None:
+            return ()
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) and is_identifier(v) for v in value):
+            raise self.fail(name, f"expected a lowercase name or a list of them, got {value!r}")
+        return tuple(value)
+
+
+def _parse_columns(fields: _Fields, allowed_types: tuple[str, ...]) -> tuple[tuple[Column, ...], list]:
+    raw_columns = fields.raw.get("columns")
+    if not isinstance(raw_columns, list) or not raw_columns:
+        raise fields.fail("columns", "expected a list of {name, type, description}")
+    columns, tests, seen = [], [], set()
+    for raw in raw_columns:
+        if not isinstance(raw, dict):
+            raise fields.fail("columns", f"expected a mapping per column, got {raw!r}")
+        name = raw.get("name")
+        column = _Fields(raw, f"{fields.where}, column {name!r}",
+                         {"name", "type", "description", "max_length", "tests"})
+        if not isinstance(name, str) or not is_identifier(name):
+            raise column.fail("name", "expected a lowercase name (letters, digits, underscores)")
+        if name in seen:
+            raise column.fail("name", "declared twice")
+        seen.add(name)
+        kind = raw.get("type")
+        if kind not in allowed_types:
+            raise column.fail("type", f"{kind!r} is not one of {', '.join(allowed_types)}")
+        max_length = raw.get("max_length")
+        if max_length is not None and (kind not in ("text", "json") or not isinstance(max_length, int)
+                                       or not 1 <= max_length <= 65535):
+            raise column.fail("max_length", "a number of bytes from 1 to 65535, for text and json columns")
+        columns.append(Column(name, kind, str(raw.get("description") or ""), max_length))
+        tests.extend((name, test, column) for test in raw.get("tests") or [])
+    return tuple(columns), tests
+
+
+def parse_source(name: str, raw: dict, where: str) -> Source:
+    fields = _Fields(raw, where, {"description", "key", "cursor", "columns", "extract_priority", "warehouse"})
+    if not is_identifier(name) or name in RESERVED_NAMES:
+        raise CatalogError(f"{where}: the file name must be a lowercase collection name, not one of "
+                           f"{', '.join(sorted(RESERVED_NAMES))}")
+    columns, tests = _parse_columns(fields, SOURCE_TYPES)
+    if tests:
+        raise fields.fail("columns", "data tests belong to models, not sources")
+    names = [c.name for c in columns]
+    key, cursor = fields.text("key"), fields.text("cursor")
+    if key not in names or cursor not in names:
+        raise fields.fail("key" if key not in names else "cursor", "must be one of the declared columns")
+    if REGION_COLUMN in names or any(n.startswith("_") and n != "_id" for n in names):
+        raise fields.fail("columns", f"{REGION_COLUMN!r} and names starting with '_' (but _id) are the "
+                                     f"pipeline's own columns")
+    if not isinstance(raw.get("extract_priority", 0), int):
+        raise fields.fail("extract_priority", "expected a whole number")
+    sort_key, dist_key = _warehouse_hints(fields, (REGION_COLUMN, *names))
+    columns = tuple(Column(c.name, c.type, c.description, c.max_length, c.name not in (key, cursor))
+                    for c in columns)
+    return Source(name, fields.text("description"), key, cursor, columns, raw.get("extract_priority", 0),
+                  sort_key, dist_key, where)
+
+
+def _warehouse_hints(fields: _Fields, names: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    hints = fields.raw.get("warehouse") or {}
+    hint_fields = _Fields(hints, f"{fields.where}, warehouse", {"sort_key", "dist_key"})
+    sort_key = hint_fields.names("sort_key")
+    dist_key = hint_fields.names("dist_key")
+    for column in (*sort_key, *dist_key):
+        if column not in names:
+            raise hint_fields.fail("sort_key" if column in sort_key else "dist_key",
+                                   f"{column!r} is not a column")
+    if len(dist_key) > 1:
+        raise hint_fields.fail("dist_key", "one column")
+    return sort_key, (dist_key[0] if dist_key else None)
+
+
+def parse_model(folder: Path, root: Path) -> Model:
+    name = folder.name
+    where = _shown(folder / "model.yml", root)
+    if not is_identifier(name) or name in RESERVED_NAMES:
+        raise CatalogError(f"{_shown(folder, root)}: a model folder name must be a lowercase table name, not "
+                           f"one of {', '.join(sorted(RESERVED_NAMES))}")
+    if not (folder / "model.yml").is_file() or not (folder / "model.sql").is_file():
+        raise CatalogError(f"{_shown(folder, root)}: a model folder holds model.yml and model.sql")
+    raw = _read_yaml(folder / "model.yml")
+    fields = _Fields(raw, where, {"description", "grain", "unique_key", "depends_on", "incremental", "columns",
+                                  "warehouse", "tests"})
+    columns, column_tests = _parse_columns(fields, TYPES)
+    names = [c.name for c in columns]
+    if REGION_COLUMN not in names:
+        raise fields.fail("columns", f"every model has a {REGION_COLUMN!r} column: windows rebuild per region")
+    unique_key = fields.names("unique_key")
+    depends = raw.get("depends_on") or {}
+    depends_fields = _Fields(depends, f"{where}, depends_on", {"sources", "models"})
+    incremental = raw.get("incremental")
+    if not isinstance(incremental, dict):
+        raise fields.fail("incremental", "expected {key: [...], touched: <select of the window's keys>}")
+    incremental_fields = _Fields(incremental, f"{where}, incremental", {"key", "touched"})
+    key = incremental_fields.names("key")
+    for group, group_name in ((unique_key, "unique_key"), (key, "incremental.key")):
+        if not group:
+            raise fields.fail(group_name, "missing")
+        for column in group:
+            if column not in names:
+                raise fields.fail(group_name, f"{column!r} is not a column")
+    if not set(key) <= set(unique_key):
+        raise fields.fail("unique_key", f"must include the incremental key ({', '.join(key)}): a window rebuilds "
+                                        f"whole key slices, so rows of two slices must never collide")
+    tests = [DataTest("unique", unique_key)]
+    tests += [_parse_test(column, test, fields_of_column) for column, test, fields_of_column in column_tests]
+    tests += [_parse_test(None, test, fields) for test in raw.get("tests") or []]
+    for test in tests:
+        for column in test.columns:
+            if column not in names:
+                raise fields.fail("tests", f"{test.label}: {column!r} is not a column")
+    sort_key, dist_key = _warehouse_hints(fields, tuple(names))
+    return Model(
+        name=name, description=fields.text("description"), grain=fields.text("grain"), unique_key=unique_key,
+        key=key, touched_sql=incremental_fields.text("touched").strip().rstrip(";"),
+        select_sql=(folder / "model.sql").read_text(encoding="utf-8").strip().rstrip(";"), columns=columns,
+        depends_on_sources=depends_fields.names("sources"), depends_on_models=depends_fields.names("models"),
+        tests=tuple(tests), sort_key=sort_key, dist_key=dist_key, path=where,
+    )
+
+
+def _parse_test(column: str | None, raw: Any, fields: _Fields) -> DataTest:
+    """`not_null`, `unique`, {accepted_values: [...]}, {relationships: {to: source.x|model.x, field: f}};
+    a mapping may add `severity: warn`. Model-level tests name their `column(s)`."""
+    if isinstance(raw, str):
+        kind, options = raw, {}
+    elif isinstance(raw, dict) and len(raw) == 1:
+        kind, options = next(iter(raw.items()))
+        options = {"values": options} if isinstance(options, list) else options
+    else:
+        raise fields.fail("tests", f"expected a test name or a one-key mapping, got {raw!r}")
+    if kind not in TEST_KINDS or not isinstance(options, dict):
+        raise fields.fail("tests", f"{kind!r} is not one of {', '.join(TEST_KINDS)}")
+    test_fields = _Fields(options, f"{fields.where}, test {kind}", {"values", "to", "field", "severity", "columns"})
+    columns = (column,) if column else test_fields.names("columns")
+    if not columns:
+        raise test_fields.fail("columns", "missing")
+    severity = options.get("severity", "error")
+    if severity not in SEVERITIES:
+        raise test_fields.fail("severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}")
+    values: tuple = ()
+    to_table = to_field = ""
+    if kind == "accepted_values":
+        if not isinstance(options.get("values"), list) or not options["values"]:
+            raise test_fields.fail("values", "expected a list of accepted values")
+        values = tuple(options["values"])
+    if kind == "relationships":
+        target = test_fields.text("to")
+        layer, _, table = target.partition(".")
+        if layer not in ("source", "model") or not is_identifier(table):
+            raise test_fields.fail("to", f"expected source.<collection> or model.<model>, got {target!r}")
+        to_table = f"{RAW_SCHEMA if layer == 'source' else ANALYTICS_SCHEMA}.{table}"
+        to_field = test_fields.names("field")[0] if test_fields.names("field") else ""
+        if not to_field:
+            raise test_fields.fail("field", "missing")
+    return DataTest(kind, columns, values, to_table, to_field, severity)
+
+
+def _check_dependencies(model: Model, sources: dict[str, Source], models: dict[str, Model]) -> None:
+    for name in model.depends_on_sources:
+        if name not in sources:
+            raise CatalogError(f"{model.path}, depends_on.sources: no sql/sources/{name}.yml")
+    for name in model.depends_on_models:
+        if name not in models or name == model.name:
+            raise CatalogError(f"{model.path}, depends_on.models: no other model folder {name!r}")
+    for test in model.tests:
+        if test.kind == "relationships":
+            schema, table = test.to_table.split(".")
+            declared = sources.get(table) if schema == RAW_SCHEMA else models.get(table)
+            columns = (declared.raw_table() if isinstance(declared, Source) else declared.analytics_table()
+                       ).column_names if declared else ()
+            if test.to_field not in columns:
+                raise CatalogError(f"{model.path}, test {test.label}: {test.to_table} has no column "
+                                   f"{test.to_field!r}")
+
+
+def dependency_order(depends_on: dict[str, tuple[str, ...]]) -> list[str]:
+    """Names ordered so that each comes after what it depends on (ties by name); a cycle is an error."""
+    ordered: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise CatalogError(f"models depend on each other in a cycle: {' -> '.join((*path, name))}")
+        state[name] = "visiting"
+        for upstream in sorted(depends_on[name]):
+            visit(upstream, (*path, name))
+        state[name] = "done"
+        ordered.append(name)
+
+    for name in sorted(depends_on):
+        visit(name, ())
+    return ordered

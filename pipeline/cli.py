@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
-import socket
 import sys
-import tempfile
 from collections.abc import Sequence
 
 import luigi
 
-from pipeline.config import ConfigError, source_uris, storage_location, warehouse_url
+from pipeline.alerts import first_line, redact
+from pipeline.catalog import CatalogError
+from pipeline.config import ConfigError, source_uris
 from pipeline.exports.definitions import ExportConfigError
-from pipeline.services import ServiceError
-from pipeline.sources import SourceError, ping
+from pipeline.runner import RunFailed, build, failure_log, preflight, report_failure
+from pipeline.sources import SourceError
+from pipeline.transform import DataTestError
 from pipeline.warehouse import WarehouseError
 from pipeline.windows import check_window_minutes, parse_moment, utcnow
 
@@ -44,65 +44,9 @@ def _window_minutes(text: str) -> int:
         raise argparse.ArgumentTypeError(f"--window-minutes: {error}") from None
 
 
-def preflight() -> None:
-    """Validate the configuration and reach every service before scheduling anything."""
-    from pipeline.tasks.common import warehouse_connection
-
-    uris = source_uris()
-    storage_location()
-    url = warehouse_url()
-    for region, uri in uris.items():
-        ping(region, uri)
-    try:
-        warehouse_connection()  # connects, and creates the schema on a new warehouse
-    except WarehouseError:
-        raise
-    except Exception as error:  # a DDL failure: the driver's first line says what
-        raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: schema set-up on {url} failed: "
-                             f"{str(error).splitlines()[0]}") from None
-
-
-def check_scheduler() -> None:
-    """Fail in a second, not after Luigi's minutes of retries, when luigid is not there."""
-    from pipeline.scheduler import scheduler_reachable, scheduler_url
-
-    url = scheduler_url()
-    if not scheduler_reachable(url):
-        raise CommandError(f"no Luigi scheduler at {url}: start it with `pipeline scheduler`, set [core] "
-                           f"scheduler_url, or pass --local-scheduler")
-
-
 def run_tasks(tasks: list[luigi.Task], args: argparse.Namespace) -> None:
     """Run tasks with Luigi as the command line says."""
     build(tasks, workers=args.workers, local_scheduler=args.local_scheduler, verbose=args.verbose)
-
-
-def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbose: bool = False) -> None:
-    """Run tasks with Luigi; a failed run raises CommandError with Luigi's one-line verdict."""
-    if not local_scheduler:
-        check_scheduler()
-    result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
-                         log_level="DEBUG" if verbose else "WARNING")
-    if result.status.name == "NOT_RUN":
-        refused = refused_tasks(result)
-        if refused:
-            raise CommandError(f"the scheduler refused to run {len(refused)} task(s), e.g. {refused[0]} "
-                               f"(disabled after repeated failures? see the luigid page)")
-        # Another worker held the rest and finished or is finishing them; nothing ran twice.
-        print("some tasks were run by another worker", file=sys.stderr)
-        return
-    if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
-        print(result.summary_text, file=sys.stderr)
-        raise CommandError(f"run did not succeed: {result.status.value}")
-
-
-def refused_tasks(result) -> list[luigi.Task]:
-    """Tasks Luigi reports as not granted run permission that are still not complete. Luigi also reports
-    tasks another worker finished meanwhile that way; those are complete and not refused."""
-    from luigi.execution_summary import _summary_dict  # the same partition Luigi's summary prints
-
-    not_run = _summary_dict(result.worker)["not_run"]
-    return sorted((task for task in not_run if not task.complete()), key=str)
 
 
 def cmd_backfill(args: argparse.Namespace) -> None:
@@ -155,29 +99,8 @@ def cmd_verify(args: argparse.Namespace) -> None:
         raise CommandError(f"{sum(not line.ok for line in report)} window(s) do not reconcile")
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
-    from pipeline.demo import run_demo
-
-    run_demo(args.root, days=args.days, conversations_per_day=args.conversations_per_day,
-             workers=args.workers)
-
-
-def cmd_demo_data(args: argparse.Namespace) -> None:
-    from pipeline.demo import seed_sources
-
-    counts = seed_sources(args.start, days=args.days, conversations_per_day=args.conversations_per_day)
-    for region, per_collection in counts.items():
-        print(f"{region}: " + ", ".join(f"{n} {name}" for name, n in per_collection.items()))
-
-
-def cmd_services(args: argparse.Namespace) -> None:
-    from pipeline.demo import serve_forever
-
-    serve_forever(args.root)
-
-
 def cmd_export_list(args: argparse.Namespace) -> None:
-    from pipeline.exports.tasks import definitions
+    from pipeline.exports.definitions import definitions
 
     for name, definition in sorted(definitions().items()):
         print(f"{name:<32} {definition.format:<5} {str(definition.schedule):<18} {definition.interval:<15} "
@@ -185,22 +108,24 @@ def cmd_export_list(args: argparse.Namespace) -> None:
 
 
 def cmd_export_preview(args: argparse.Namespace) -> None:
-    from pipeline.config import parse_storage_url
-    from pipeline.exports.definitions import find
+    from pipeline.config import exports, parse_storage_url
+    from pipeline.exports.definitions import definitions, find
+    from pipeline.exports.render import render_export
     from pipeline.exports.schedule import interval_for
-    from pipeline.exports.tasks import definitions, render_export
     from pipeline.storage import ObjectStore
+    from pipeline.warehouse import connection
 
     definition = find(definitions(), args.name)
     interval = interval_for(definition.interval, args.date.date())
     preflight()
-    rendered = render_export(definition, interval, ObjectStore(parse_storage_url(args.out, "--out")))
+    rendered = render_export(connection(), definition, interval, ObjectStore(parse_storage_url(args.out, "--out")),
+                             exports().batch_rows)
     print(f"{definition.name} for {interval}: {rendered.rows:,} rows -> {rendered.url} (nothing sent)")
 
 
 def cmd_export_run(args: argparse.Namespace) -> None:
-    from pipeline.exports.definitions import find
-    from pipeline.exports.tasks import ExportsDue, definitions, run_dates
+    from pipeline.exports.definitions import definitions, find
+    from pipeline.tasks.exports import ExportsDue, run_dates
 
     defined = definitions()  # a bad definitions file or name fails here, before anything runs
     for name in args.name:
@@ -221,10 +146,10 @@ def cmd_export_run(args: argparse.Namespace) -> None:
 def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.alerts import alert
     from pipeline.status import format_lag, format_status, stale, table_statuses
-    from pipeline.tasks.common import warehouse_connection
+    from pipeline.warehouse import connection
 
     now = args.now or utcnow()
-    rows = warehouse_connection().query_file("ops/status.sql", {"now": now, "day_ago": now - dt.timedelta(days=1)})
+    rows = connection().query_file("ops/status.sql", {"now": now, "day_ago": now - dt.timedelta(days=1)})
     statuses = table_statuses(rows, list(source_uris()), now)
     print(f"status at {now:%Y-%m-%d %H:%M} UTC")
     print(format_status(statuses))
@@ -235,6 +160,20 @@ def cmd_status(args: argparse.Namespace) -> None:
             lines = [f"- {s.region}.{s.collection}: {format_lag(s.lag)} behind" for s in late]
             sent = alert(subject, subject + "\n" + "\n".join(lines))
             print(f"stale: alert sent via {', '.join(sent) or 'no configured channel'}")
+
+
+def cmd_test_data(args: argparse.Namespace) -> None:
+    from pipeline.catalog import catalog
+    from pipeline.transform import check_models
+    from pipeline.warehouse import connection
+
+    outcomes = check_models(connection(), catalog(), args.model)
+    for outcome in outcomes:
+        print(outcome.describe())
+    failed = [o for o in outcomes if not o.passed and o.test.severity == "error"]
+    if failed:
+        raise CommandError(f"{len(failed)} of {len(outcomes)} data test(s) failed")
+    print(f"{len(outcomes)} data test(s) over {len({o.model for o in outcomes})} model(s): no failure")
 
 
 def cmd_scheduler(args: argparse.Namespace) -> None:
@@ -250,6 +189,13 @@ def _duration(text: str) -> dt.timedelta:
         return parse_duration(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_local_commands(commands) -> None:
+    """demo, demo-data and services: the local development stack (pipeline.local), loaded on demand."""
+    from pipeline.local.commands import add_commands
+
+    add_commands(commands, _moment)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,18 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     range_options(verify, "window length to report by (default [windows] backfill_minutes)", required=False)
     verify.set_defaults(handler=cmd_verify)
 
-    demo = commands.add_parser("demo", help="embedded services + demo data + the pipeline, then a summary")
-    demo.add_argument("--root", default="var/demo", help="where the demo keeps its services' data")
-    demo.add_argument("--days", type=int, default=3)
-    demo.add_argument("--conversations-per-day", type=int, default=1500)
-    demo.add_argument("--workers", type=int, default=2)
-    demo.set_defaults(handler=cmd_demo)
-
-    demo_data = commands.add_parser("demo-data", help="seed the configured MongoDB sources with demo data")
-    demo_data.add_argument("--start", type=_moment("--start"), required=True, help="first UTC day")
-    demo_data.add_argument("--days", type=int, default=3)
-    demo_data.add_argument("--conversations-per-day", type=int, default=2000)
-    demo_data.set_defaults(handler=cmd_demo_data)
+    test_data = commands.add_parser("test-data", help="run the models' data tests (sql/models/*/model.yml) in full")
+    test_data.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
+    test_data.set_defaults(handler=cmd_test_data)
 
     export = commands.add_parser("export", help="scheduled client exports (exports.yml)")
     export_commands = export.add_subparsers(dest="export_command", required=True)
@@ -328,78 +265,37 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.add_argument("--port", type=int, default=8082)
     scheduler.set_defaults(handler=cmd_scheduler)
 
-    services = commands.add_parser("services", help="run the embedded services until Ctrl-C, print their env")
-    services.add_argument("--root", default="var/demo", help="where the services keep their data")
-    services.set_defaults(handler=cmd_services)
+    add_local_commands(commands)
     return parser
 
 
-ALERTED_COMMANDS = ("backfill", "sync", "verify", "export")
-
-
-def report_failure(args: argparse.Namespace, message: str, failure_log: str) -> None:
-    """One alert for the whole failed run; task failures are also recorded for `pipeline status`."""
-    from pipeline.alerts import Failure, alert, alerts, describe, first_line, read_failures
-
-    command = " ".join(part for part in (args.command, getattr(args, "export_command", None)) if part)
-    task_failures = read_failures(failure_log)
-    failures = task_failures or [Failure(f"pipeline {command}", {}, first_line(message), socket.gethostname())]
-    subject, text = describe(command, failures, alerts().max_listed)
-    alert(subject, text)
-    if task_failures:
-        try:
-            record_failures(command, task_failures)
-        except Exception as error:  # the warehouse may be what failed; the alert has gone out regardless
-            logging.getLogger(__name__).info("could not record failures: %s", first_line(error))
-
-
-def record_failures(command: str, failures) -> None:
-    from pipeline.tasks.common import warehouse_connection
-
-    connection = warehouse_connection()
-    with connection.transaction():
-        for failure in failures:
-            connection.run_file("ops/record_failure.sql", {
-                "failed_at": utcnow(), "command": command, "task_family": failure.task,
-                "region": failure.params.get("region"), "collection": failure.params.get("collection"),
-                "window_start": parse_moment(failure.params["window_start"], "window_start")
-                if failure.params.get("window_start") else None,
-                "error": failure.error[:4000], "host": failure.host})
+ALERTED_COMMANDS = ("backfill", "sync", "verify", "export", "test-data")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pipeline.alerts import FAILURE_LOG_ENV
-
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     alerted = args.command in ALERTED_COMMANDS and getattr(args, "export_command", "run") == "run"
-    with tempfile.TemporaryDirectory(prefix="pipeline-run-") as folder:
-        failure_log = os.path.join(folder, "failures.jsonl")
-        os.environ[FAILURE_LOG_ENV] = failure_log  # Luigi's forked workers inherit it
+    with failure_log() as log_path:
         code, message = 0, ""
         try:
             args.handler(args)
-        except (ConfigError, ExportConfigError) as error:
+        except (ConfigError, ExportConfigError, CatalogError) as error:
             code, message = EXIT_USAGE, f"configuration error: {error}"
-        except (SourceError, WarehouseError, ServiceError, CommandError) as error:
+        except (SourceError, WarehouseError, RunFailed, CommandError, DataTestError) as error:
             code, message = EXIT_FAILED, f"error: {error}"
         except KeyboardInterrupt:
             return EXIT_FAILED
         except Exception as error:  # anything else still ends in one line and an alert; -v shows the trace
             logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-            from pipeline.alerts import first_line
-
             code, message = EXIT_FAILED, f"unexpected error: {first_line(error)}"
-        finally:
-            os.environ.pop(FAILURE_LOG_ENV, None)
         if code:
-            from pipeline.alerts import redact
-
             message = redact(message)
             print(f"pipeline: {message}", file=sys.stderr)
             if alerted:
-                report_failure(args, message, failure_log)
+                command = " ".join(part for part in (args.command, getattr(args, "export_command", None)) if part)
+                report_failure(command, message, log_path)
     return code
 
 

@@ -1,4 +1,5 @@
-"""Typed settings: luigi.cfg defaults, overridden by the PIPELINE_* environment variables."""
+"""Every typed setting of the pipeline (luigi.cfg sections), and the PIPELINE_* environment variables that
+override the connection settings. Defaults are production defaults; the local stack sets its own."""
 
 from __future__ import annotations
 
@@ -74,8 +75,57 @@ class extract(luigi.Config):
     part_mb = luigi.IntParameter(default=64, description="compressed MiB per part file before rotating")
     batch_size = luigi.IntParameter(default=5000, description="MongoDB cursor batch size")
     query_slice_minutes = luigi.IntParameter(
-        default=60, description="a window is read in range queries of this length, the next one prefetched")
+        default=0, description="read a window in range queries of this length, the next one prefetched (0: one "
+                               "query per window; for a server that builds whole results before replying)")
     compress_level = luigi.IntParameter(default=3, description="gzip level of part files (1 fast .. 9 small)")
+
+
+class retry(luigi.Config):
+    """In-task retries of transient errors; the next scheduled run is the retry after that."""
+
+    attempts = luigi.IntParameter(default=4, description="tries in all, for a transient error")
+    base_delay_seconds = luigi.FloatParameter(default=2.0, description="first wait; doubles each time")
+
+
+class exports(luigi.Config):
+    """Where export definitions live and how files are sent."""
+
+    definitions = luigi.Parameter(
+        default="", description="YAML file of export definitions (blank: sql/exports/exports.yml of the project)")
+    attachment_limit_mb = luigi.FloatParameter(default=10.0,
+                                               description="larger files are sent as a time-limited link")
+    link_expiry_hours = luigi.IntParameter(default=72, description="validity of a download link (S3: max 168)")
+    batch_rows = luigi.IntParameter(default=5000, description="rows fetched from the warehouse per batch")
+    require_complete_data = luigi.BoolParameter(
+        default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        description="render only once every region's windows of the interval are transformed")
+
+
+class smtp(luigi.Config):
+    """Outgoing mail, for exports and alerts alike (the password comes from the environment, never a file)."""
+
+    host = luigi.Parameter(default="127.0.0.1", description="SMTP server host")
+    port = luigi.IntParameter(default=25, description="SMTP server port")
+    security = luigi.ChoiceParameter(choices=["none", "starttls", "ssl"], default="none",
+                                     description="none, starttls (port 587) or ssl (port 465)")
+    user = luigi.Parameter(default="", description="login user; empty for no login")
+    password_env = luigi.Parameter(default="PIPELINE_SMTP_PASSWORD",
+                                   description="environment variable that holds the login password")
+    sender = luigi.Parameter(default="analytics@localhost", description="From: address of exports and alerts")
+    timeout_seconds = luigi.IntParameter(default=30, description="socket timeout")
+
+
+class alerts(luigi.Config):
+    """Where failure and staleness alerts go. Webhook URL and token are secrets: environment only."""
+
+    slack_webhook_env = luigi.Parameter(default="PIPELINE_SLACK_WEBHOOK_URL",
+                                        description="environment variable holding a Slack incoming-webhook URL")
+    slack_token_env = luigi.Parameter(default="PIPELINE_SLACK_TOKEN",
+                                      description="environment variable holding a Slack bot token")
+    slack_channel = luigi.Parameter(default="#data-alerts", description="channel for the bot token")
+    slack_base_url = luigi.Parameter(default="", description="Slack API base URL (blank: Slack's own)")
+    email_to = luigi.Parameter(default="", description="comma-separated alert recipients (blank: no e-mail)")
+    max_listed = luigi.IntParameter(default=10, description="failed tasks listed in one alert; the rest counted")
 
 
 _PAIR_SEPARATOR = re.compile(r",(?=\s*[a-z][a-z0-9_]{0,30}=)")
@@ -154,11 +204,15 @@ def parse_storage_url(text: str, setting: str = "PIPELINE_STORAGE_URL") -> Stora
     return StorageLocation("file", "", os.path.abspath(text).rstrip("/"))
 
 
+# URL scheme -> warehouse kind, the folder pipeline/warehouse/<kind>/ that holds its driver and dialect.
+WAREHOUSE_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "redshift": "redshift"}
+
+
 @dataclass(frozen=True)
 class WarehouseUrl:
-    """A validated warehouse URL; `kind` picks the driver."""
+    """A warehouse URL of a known scheme; `kind` picks the driver folder."""
 
-    kind: str  # "postgresql" or "redshift"
+    kind: str
     url: str
 
     def __str__(self) -> str:
@@ -166,16 +220,11 @@ class WarehouseUrl:
 
 
 def parse_warehouse_url(text: str, setting: str = "PIPELINE_WAREHOUSE_URL") -> WarehouseUrl:
-    """Accept postgresql:// (also postgres://) and redshift:// URLs; anything else names the setting."""
+    """A URL whose scheme names a warehouse kind; the kind's driver checks the rest when it connects."""
     text = text.strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme in ("postgresql", "postgres"):
-        return WarehouseUrl("postgresql", text)
-    if scheme == "redshift":
-        parts = urlsplit(text)
-        if not parts.hostname or not parts.path.strip("/"):
-            raise ConfigError(setting, "redshift URL needs a host and a database", WAREHOUSE_FORM)
-        return WarehouseUrl("redshift", text)
+    if scheme in WAREHOUSE_SCHEMES:
+        return WarehouseUrl(WAREHOUSE_SCHEMES[scheme], text)
     shown = f"scheme {scheme!r}" if scheme else "no URL scheme"
     raise ConfigError(setting, f"unsupported warehouse, got {shown}", WAREHOUSE_FORM)
 

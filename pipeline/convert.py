@@ -1,4 +1,4 @@
-"""Turn MongoDB documents into part-file rows by the catalog; reject what cannot be stored losslessly."""
+"""Turn MongoDB documents into part-file rows by their source declaration; reject what cannot be stored losslessly."""
 
 from __future__ import annotations
 
@@ -14,14 +14,12 @@ from typing import Any
 from bson import Binary, Decimal128, ObjectId, Regex, Timestamp
 from bson.json_util import dumps as bson_dumps
 
-from pipeline.catalog import Collection
+from pipeline.catalog import Column, Source
 
 # Both warehouses read part files as CSV with this NULL marker, so that NULL and '' stay distinct.
 NULL = "\\N"
 # Redshift's varchar limit is in bytes; PostgreSQL would take more but the same rows go to both.
 MAX_VALUE_BYTES = 65535
-# A UTF-8 character is at most 4 bytes, so shorter strings cannot exceed the limit: skip encoding them.
-_SAFE_CHARS = MAX_VALUE_BYTES // 4
 NUMERIC_PRECISION, NUMERIC_SCALE = 18, 6
 _NUMERIC_QUANTUM = Decimal(1).scaleb(-NUMERIC_SCALE)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -45,9 +43,9 @@ class ConversionStats:
     quarantined: list[Quarantined] = field(default_factory=list)
 
 
-def _check_size(text: str, what: str) -> str:
-    if len(text) > _SAFE_CHARS and len(text.encode("utf-8")) > MAX_VALUE_BYTES:
-        raise Rejected(f"{what} is {len(text.encode('utf-8'))} bytes, over the {MAX_VALUE_BYTES}-byte limit")
+def _check_size(text: str, what: str, limit: int = MAX_VALUE_BYTES) -> str:
+    if len(text) > limit // 4 and len(text.encode("utf-8")) > limit:
+        raise Rejected(f"{what} is {len(text.encode('utf-8'))} bytes, over the {limit}-byte limit")
     return text
 
 
@@ -201,16 +199,24 @@ CONVERTERS: dict[str, Callable[[Any], str]] = {
 }
 
 
-class RowConverter:
-    """Converts one collection's documents to rows in `Collection.file_columns` order."""
+def column_converter(column: Column) -> Callable[[Any], str]:
+    """The column's converter, with its declared max_length (bytes) enforced where it has one."""
+    convert = CONVERTERS[column.type]
+    if column.max_length is None:
+        return convert
+    return lambda value: _check_size(convert(value), f"{column.type} value", column.max_length)
 
-    def __init__(self, collection: Collection, region: str, window_start: dt.datetime):
-        self.collection = collection
+
+class RowConverter:
+    """Converts one source's documents to rows in `Source.file_columns` order."""
+
+    def __init__(self, source: Source, region: str, window_start: dt.datetime):
+        self.source = source
         self._prefix = [region]
         self._suffix_window = to_timestamp(window_start)
-        required = {collection.key, collection.cursor}
-        self._fields = [(c.name, CONVERTERS[c.type], c.name in required) for c in collection.columns]
-        self._known = frozenset(collection.field_names)
+        required = {source.key, source.cursor}
+        self._fields = [(c.name, column_converter(c), c.name in required) for c in source.columns]
+        self._known = frozenset(source.field_names)
 
     def row(self, document: dict) -> list[str]:
         """Raise Rejected naming the field when a value cannot be stored losslessly."""
@@ -231,7 +237,7 @@ class RowConverter:
             try:
                 row.append(to_json(extra))
             except Rejected as error:
-                raise Rejected(f"field {self.collection.name}._extra: {error}") from None
+                raise Rejected(f"field {self.source.name}._extra: {error}") from None
         else:
             row.append(NULL)
         row.append(self._suffix_window)

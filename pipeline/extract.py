@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import IO
 
 from pipeline import paths
-from pipeline.catalog import Collection
+from pipeline.catalog import Source
 from pipeline.convert import ConversionStats, RowConverter, quarantine_line
 from pipeline.storage import ObjectStore
-from pipeline.warehouse.redshift import copy_manifest
 from pipeline.windows import Window
 
 MANIFEST_VERSION = 1
@@ -82,13 +81,13 @@ class PartWriter:
                 return
 
 
-def extract_window(documents: Iterable[dict], collection: Collection, region: str, window: Window,
+def extract_window(documents: Iterable[dict], source: Source, region: str, window: Window,
                    store: ObjectStore, *, part_rows: int, part_bytes: int, compress_level: int,
                    progress: Progress | None = None) -> dict:
     """Convert and write one window; the manifest, written last, is returned and marks completion."""
-    prefix = paths.window_prefix(region, collection.name, window)
+    prefix = paths.window_prefix(region, source.name, window)
     stats = ConversionStats()
-    converter = RowConverter(collection, region, window.start)
+    converter = RowConverter(source, region, window.start)
     writer = PartWriter(store, prefix, part_rows, part_bytes, compress_level)
     writer.write_all(converter.rows(documents, stats), progress)
 
@@ -98,18 +97,16 @@ def extract_window(documents: Iterable[dict], collection: Collection, region: st
         lines = "".join(quarantine_line(item) + "\n" for item in stats.quarantined)
         store.write_bytes(quarantine, gzip.compress(lines.encode("utf-8"), mtime=0))
 
-    copy_manifest_path = paths.copy_manifest_path(prefix)
-    store.write_bytes(copy_manifest_path, json.dumps(
-        copy_manifest([(store.url(p.path), p.bytes) for p in writer.parts]), indent=1).encode())
-
+    path = paths.manifest_path(prefix)
     manifest = {
         "version": MANIFEST_VERSION,
+        "path": path,
         "region": region,
-        "collection": collection.name,
-        "table": collection.table,
+        "collection": source.name,
+        "table": source.table,
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        "columns": list(collection.file_columns),
+        "columns": list(source.file_column_names),
         "format": {"type": "csv", "compression": "gzip", "null": "\\N", "header": False},
         "extracted": stats.extracted,
         "written": stats.written,
@@ -117,13 +114,13 @@ def extract_window(documents: Iterable[dict], collection: Collection, region: st
         "quarantine": quarantine,
         "quarantine_reasons": sorted({item.reason for item in stats.quarantined})[:20],
         "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes} for p in writer.parts],
-        "copy_manifest": copy_manifest_path,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    store.write_bytes(paths.manifest_path(prefix), json.dumps(manifest, indent=1).encode())
+    store.write_bytes(path, json.dumps(manifest, indent=1).encode())
     return manifest
 
 
 def read_manifest(store: ObjectStore, region: str, collection: str, window: Window) -> dict:
-    prefix = paths.window_prefix(region, collection, window)
-    return json.loads(store.read_bytes(paths.manifest_path(prefix)))
+    """The window's manifest, with `path`: where it lies in the store."""
+    path = paths.manifest_path(paths.window_prefix(region, collection, window))
+    return {**json.loads(store.read_bytes(path)), "path": path}

@@ -19,10 +19,5 @@ def manifest_path(prefix: str) -> str:
     return f"{prefix}/manifest.json"
 
 
-def copy_manifest_path(prefix: str) -> str:
-    """The part list in the format Redshift's COPY ... MANIFEST reads."""
-    return f"{prefix}/copy.manifest"
-
-
 def quarantine_path(prefix: str) -> str:
     return f"{prefix}/quarantine.jsonl.gz"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -32,6 +34,13 @@ def scheduler_reachable(url: str, timeout: float = 3.0) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def disabled_task_ids(url: str, timeout: float = 10.0) -> set[str]:
+    """The ids of the tasks luigid has disabled (after repeated failures), from its public task_list API."""
+    query = urllib.parse.quote(json.dumps({"status": "DISABLED"}))
+    with urllib.request.urlopen(f"{url}/api/task_list?data={query}", timeout=timeout) as response:
+        return set(json.loads(response.read())["response"])
 
 
 def luigid_config(state_dir: Path, history_url: str) -> str:

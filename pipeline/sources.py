@@ -11,10 +11,11 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pymongo
+import pymongo.errors
 from pymongo.collection import Collection as MongoCollection
 from pymongo.errors import PyMongoError
 
-from pipeline.catalog import Collection
+from pipeline.catalog import Source
 from pipeline.config import redact_url, sources
 from pipeline.windows import Window
 
@@ -24,6 +25,12 @@ _clients: dict[tuple[int, str], pymongo.MongoClient] = {}
 
 class SourceError(RuntimeError):
     """A MongoDB source is unreachable or unusable; the message names the region and host."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Network trouble and elections: a later attempt can succeed."""
+    return isinstance(error, (pymongo.errors.AutoReconnect, pymongo.errors.NetworkTimeout,
+                              pymongo.errors.ServerSelectionTimeoutError))
 
 
 def hosts(uri: str) -> str:
@@ -56,9 +63,9 @@ def ping(region: str, uri: str) -> None:
                           f"{reason}") from None
 
 
-def has_cursor_index(source: MongoCollection, collection: Collection) -> bool:
+def has_cursor_index(source: MongoCollection, declared: Source) -> bool:
     """Whether an index leads with the cursor field. Without one every window query scans the collection."""
-    return any(spec["key"][0][0] == collection.cursor for spec in source.index_information().values())
+    return any(spec["key"][0][0] == declared.cursor for spec in source.index_information().values())
 
 
 def window_slices(window: Window, slice_minutes: int) -> list[Window]:
@@ -72,7 +79,7 @@ def window_slices(window: Window, slice_minutes: int) -> list[Window]:
     return slices
 
 
-def window_documents(source: MongoCollection, collection: Collection, window: Window, batch_size: int,
+def window_documents(source: MongoCollection, declared: Source, window: Window, batch_size: int,
                      projection: dict | None = None, slice_minutes: int | None = None) -> Iterator[dict]:
     """The documents whose cursor lies in [start, end), by indexed range queries: no skip, no count.
 
@@ -80,14 +87,14 @@ def window_documents(source: MongoCollection, collection: Collection, window: Wi
     bounds from a hinted query (a 15-minute window then walks the whole index)."""
     if source.name not in source.database.list_collection_names(filter={"name": source.name}):
         return  # nothing written yet (a new region)
-    if not has_cursor_index(source, collection):
-        raise SourceError(f"{source.database.name}.{source.name} has no index on {collection.cursor!r}; "
-                          f"create it: db.{source.name}.createIndex({{{collection.cursor}: 1}})")
+    if not has_cursor_index(source, declared):
+        raise SourceError(f"{source.database.name}.{source.name} has no index on {declared.cursor!r}; "
+                          f"create it: db.{source.name}.createIndex({{{declared.cursor}: 1}})")
     slices = window_slices(window, slice_minutes) if slice_minutes else [window]
 
     def batches() -> Iterator[list[dict]]:
         for piece in slices:
-            query = {collection.cursor: {"$gte": piece.start, "$lt": piece.end}}
+            query = {declared.cursor: {"$gte": piece.start, "$lt": piece.end}}
             with source.find(query, projection, batch_size=batch_size) as cursor:
                 batch = []
                 for document in cursor:

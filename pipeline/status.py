@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from pipeline.catalog import CATALOG
+from pipeline.catalog import catalog
 
 _DURATION = re.compile(r"^(?P<number>\d+)(?P<unit>[smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -33,11 +33,11 @@ def parse_duration(text: str) -> dt.timedelta:
 
 
 def table_statuses(rows: list[tuple], regions: list[str], now: dt.datetime) -> list[TableStatus]:
-    """Every configured region x catalog collection, loaded or not, from the status query's rows."""
+    """Every configured region x declared source, loaded or not, from the status query's rows."""
     found = {(row[0], row[1]): row for row in rows}
     statuses = []
     for region in regions:
-        for collection in CATALOG:
+        for collection in catalog().sources:
             _, _, last_end, rows_last_day, error, error_at = found.get((region, collection),
                                                                       (region, collection, None, 0, None, None))
             statuses.append(TableStatus(region, collection, last_end, now - last_end if last_end else None,

@@ -12,6 +12,19 @@ from luigi.contrib.s3 import S3Client, S3Target
 
 from pipeline.config import StorageLocation, storage_location
 
+_THROTTLING = {"Throttling", "ThrottlingException", "SlowDown", "RequestTimeout", "RequestLimitExceeded",
+               "InternalError", "ServiceUnavailable", "503"}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Connection failures and S3's throttling or temporary refusals."""
+    from botocore.exceptions import ClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    if isinstance(error, BotoConnectionError):
+        return True
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _THROTTLING
+
 
 class ObjectStore:
     """Reads and writes objects by path relative to the configured location; writes are atomic."""

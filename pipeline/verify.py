@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pipeline.catalog import CATALOG
+from pipeline.catalog import catalog
 from pipeline.config import extract, source_uris, windows
 from pipeline.extract import read_manifest
 from pipeline.paths import manifest_path, window_prefix
 from pipeline.sources import source_collection, window_documents
+from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.storage import ObjectStore
-from pipeline.tasks.common import warehouse_connection
-from pipeline.warehouse.sql import read_sql, render, statements
+from pipeline.warehouse import connection as warehouse_connection
 from pipeline.windows import Window, windows_between
 
 
@@ -34,15 +34,15 @@ class WindowCheck:
 def count_source(region: str, collection: str, window: Window) -> int:
     """Counted client-side over an indexed range with only _id returned: SecantusDB counts are not
     to be relied on, and a real cluster does the same work for count_documents."""
-    spec = CATALOG[collection]
+    declared = catalog().source(collection)
     source = source_collection(source_uris()[region], collection)
     settings = extract()
-    return sum(1 for _ in window_documents(source, spec, window, settings.batch_size, {"_id": 1},
+    return sum(1 for _ in window_documents(source, declared, window, settings.batch_size, {"_id": 1},
                                            settings.query_slice_minutes))
 
 
 def count_warehouse(collection: str, window: Window, region: str) -> int:
-    (statement,) = statements(render(read_sql("verify/window_count.sql"), table=CATALOG[collection].table))
+    (statement,) = statements(render(read_sql("verify/window_count.sql"), table=catalog().source(collection).table))
     params = {"region": region, "window_start": window.start, "window_end": window.end}
     return int(warehouse_connection().query(statement, params)[0][0])
 
@@ -58,7 +58,7 @@ def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | Non
     store = ObjectStore.from_config()
     report = []
     for region in source_uris():
-        for collection in CATALOG:
+        for collection in catalog().sources:
             for window in windows_between(start, end, minutes):
                 extracted = store.exists(manifest_path(window_prefix(region, collection, window)))
                 quarantined = (read_manifest(store, region, collection, window)["quarantined"] if extracted

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from pipeline.services import LocalStack, local_stack
+from pipeline.local.services import LocalStack, local_stack
 
 REGIONS = ("us", "eu")
 BUCKET = "lake"
@@ -69,7 +69,7 @@ def local_env(stack, monkeypatch, tmp_path) -> PipelineEnv:
 
 @pytest.fixture(scope="session")
 def smtp_server():
-    from pipeline.services import start_smtp
+    from pipeline.local.services import start_smtp
 
     server = start_smtp()
     yield server

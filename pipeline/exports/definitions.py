@@ -10,8 +10,9 @@ from typing import Any
 
 import yaml
 
+from pipeline.config import exports
 from pipeline.exports.schedule import INTERVALS, Schedule, parse_schedule
-from pipeline.warehouse.sql import read_sql, sql_dir
+from pipeline.sqlfiles import read_sql, sql_dir
 
 FORMATS = ("csv", "xlsx")
 BUILTIN_PARAMS = ("start", "end")  # bound by the run: the interval's first day and the day after its last
@@ -155,6 +156,11 @@ def load_definitions(path: str | Path) -> dict[str, ExportDefinition]:
     if not path.is_file():
         raise ExportConfigError(f"[exports] definitions: {path} does not exist")
     return parse_definitions(path.read_text(encoding="utf-8"), str(path))
+
+
+def definitions() -> dict[str, ExportDefinition]:
+    """The configured definitions: [exports] definitions, else sql/exports/exports.yml of the project."""
+    return load_definitions(exports().definitions or sql_dir() / "exports" / "exports.yml")
 
 
 def find(definitions: dict[str, ExportDefinition], name: str) -> ExportDefinition:

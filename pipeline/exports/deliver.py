@@ -1,36 +1,20 @@
-"""E-mail an export: attached when small, else a time-limited link; one fixed Message-ID per interval."""
+"""The e-mail of an export: attached when small, else a time-limited link; one fixed Message-ID per interval."""
 
 from __future__ import annotations
 
-import os
-import smtplib
-import ssl
 import string
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
-import luigi
-
-from pipeline.config import ConfigError
+from pipeline.config import exports
 from pipeline.exports.definitions import ExportDefinition
 from pipeline.exports.schedule import Interval
+from pipeline.mail import send
+from pipeline.retry import with_retries
+from pipeline.storage import ObjectStore
 
 CONTENT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-class smtp(luigi.Config):
-    """Outgoing mail for exports (the password comes from the environment, never from a file)."""
-
-    host = luigi.Parameter(default="127.0.0.1", description="SMTP server host")
-    port = luigi.IntParameter(default=25, description="SMTP server port")
-    security = luigi.ChoiceParameter(choices=["none", "starttls", "ssl"], default="none",
-                                     description="none, starttls (port 587) or ssl (port 465)")
-    user = luigi.Parameter(default="", description="login user; empty for no login")
-    password_env = luigi.Parameter(default="PIPELINE_SMTP_PASSWORD",
-                                   description="environment variable that holds the login password")
-    sender = luigi.Parameter(default="analytics@localhost", description="From: address")
-    timeout_seconds = luigi.IntParameter(default=30, description="socket timeout")
 
 
 @dataclass(frozen=True)
@@ -79,26 +63,18 @@ def build_message(definition: ExportDefinition, interval: Interval, rendered: Re
     return message
 
 
-def send(message: EmailMessage, settings: smtp | None = None) -> None:
-    """Hand the message to the SMTP server. Raises only while the message is not yet accepted: a failing
-    QUIT after the server took it is ignored, so a retry never sends the same message twice."""
-    settings = settings or smtp()
-    password = os.environ.get(settings.password_env, "")
-    if settings.user and not password:
-        raise ConfigError(settings.password_env, f"[smtp] user is set but {settings.password_env} is empty")
-    context = ssl.create_default_context()
-    if settings.security == "ssl":
-        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds, context=context)
-    else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
-    try:
-        if settings.security == "starttls":
-            client.starttls(context=context)
-        if settings.user:
-            client.login(settings.user, password)
-        client.send_message(message)
-    finally:
-        try:
-            client.quit()
-        except smtplib.SMTPException:
-            client.close()  # accepted already, or failed already: either way nothing to add
+def deliver_export(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore, *,
+                   settings: exports, sender: str, attempts: int, base_delay: float) -> dict:
+    """Send the e-mail (unless skipped as empty) and return the delivery record."""
+    record = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end,
+              "recipients": ", ".join((*definition.recipients, *definition.cc)), "row_count": rendered.rows,
+              "file_url": rendered.url, "message_id": None, "attached": False, "status": "skipped_empty"}
+    if rendered.rows == 0 and definition.skip_if_empty:
+        return record
+    attach = rendered.bytes <= settings.attachment_limit_mb * 2**20
+    attachment = store.read_bytes(rendered.path) if attach else None
+    link = None if attach else store.link(rendered.path, settings.link_expiry_hours * 3600)
+    message = build_message(definition, interval, rendered, sender, attachment, link)
+    with_retries(lambda: send(message), attempts=attempts, base_delay=base_delay,
+                 what=f"e-mail of {definition.name} for {interval}")
+    return {**record, "status": "sent", "message_id": message["Message-ID"], "attached": attach}

@@ -1,4 +1,5 @@
-"""Render query results as CSV or XLSX, streaming: memory stays flat whatever the row count."""
+"""Render an export's query results as CSV or XLSX into the object store, streaming: memory stays flat
+whatever the row count."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import csv
 import datetime as dt
 import io
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import IO, Any
@@ -14,6 +18,13 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from pipeline.exports.definitions import ExportDefinition
+from pipeline.exports.deliver import Rendered
+from pipeline.exports.schedule import Interval
+from pipeline.sqlfiles import read_sql, statements
+from pipeline.storage import ObjectStore
+from pipeline.warehouse import Warehouse
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -89,3 +100,28 @@ def write_xlsx(columns: list[str], batches: Iterable[list[tuple]], path: str, sh
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{count + 1}"
     workbook.save(path)
     return count
+
+
+def export_path(definition: ExportDefinition, interval: Interval) -> str:
+    """exports/<name>/<interval>.<format>"""
+    return f"exports/{definition.name}/{interval.label}.{definition.format}"
+
+
+def render_export(connection: Warehouse, definition: ExportDefinition, interval: Interval, store: ObjectStore,
+                  batch_rows: int) -> Rendered:
+    """Run the export's query for the interval and stream its rows into a file in the store."""
+    (query,) = statements(read_sql(definition.query_file))
+    params = {**definition.params, "start": interval.start, "end": interval.end}
+    path = export_path(definition, interval)
+    with connection.stream(query, params, batch_rows) as (columns, batches):
+        if definition.format == "csv":
+            with store.open_write(path) as out:
+                rows = write_csv(columns, batches, out)
+        else:
+            # openpyxl writes a zip, which needs a seekable file: a local temp file, then into the store.
+            with tempfile.TemporaryDirectory() as folder:
+                local = os.path.join(folder, "export.xlsx")
+                rows = write_xlsx(columns, batches, local, sheet_title=definition.name)
+                with open(local, "rb") as source, store.open_write(path) as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+    return Rendered(path=path, url=store.url(path), rows=rows, bytes=store.size(path), columns=tuple(columns))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
 import luigi
 
-from pipeline import warehouse as warehouse_module
-from pipeline.config import warehouse_url
+from pipeline.catalog import Source, catalog
+from pipeline.warehouse import connection
 from pipeline.windows import Window, window_at
 
 
@@ -30,19 +29,14 @@ class WindowTask(luigi.Task):
         return {"region": self.region, "window_start": self.window_start, "window_minutes": self.window_minutes}
 
 
-_connections: dict[tuple[int, str], warehouse_module.Warehouse] = {}
+class SourceWindowTask(WindowTask):
+    """A window task about one source collection (sql/sources/<collection>.yml)."""
 
+    collection = luigi.Parameter(description="source collection, as named by its file in sql/sources/")
 
-def warehouse_connection() -> warehouse_module.Warehouse:
-    """One connection per process and URL (Luigi forks workers), its schema ensured on first use."""
-    key = (os.getpid(), warehouse_url().url)
-    if key in _connections and not _connections[key].usable():
-        del _connections[key]  # broken by a network error: a retry needs a fresh connection
-    if key not in _connections:
-        connection = warehouse_module.connect()
-        connection.ensure_schema()
-        _connections[key] = connection
-    return _connections[key]
+    @cached_property
+    def source(self) -> Source:
+        return catalog().source(self.collection)  # an undeclared name fails here, naming the declared ones
 
 
 class WarehouseMarker(luigi.Target):
@@ -53,7 +47,7 @@ class WarehouseMarker(luigi.Target):
         self.params = dict(params)
 
     def exists(self) -> bool:
-        return warehouse_connection().count(self.query_file, self.params) > 0
+        return connection().count(self.query_file, self.params) > 0
 
 
 def window_bounds(window: Window) -> dict[str, dt.datetime]:

@@ -5,24 +5,21 @@ from __future__ import annotations
 import luigi
 
 from pipeline import paths
-from pipeline.catalog import CATALOG, collection
 from pipeline.config import extract as extract_config
 from pipeline.config import source_uris
 from pipeline.extract import extract_window
 from pipeline.retry import retries_transient
 from pipeline.sources import source_collection, window_documents
 from pipeline.storage import ObjectStore
-from pipeline.tasks.common import WindowTask
+from pipeline.tasks.common import SourceWindowTask
 
 
-class ExtractWindow(WindowTask):
+class ExtractWindow(SourceWindowTask):
     """Outputs the window's manifest.json (written last) beside its gzip CSV parts in the object store."""
-
-    collection = luigi.ChoiceParameter(choices=list(CATALOG), description="source collection")
 
     @property
     def priority(self) -> int:
-        return collection(self.collection).extract_priority
+        return self.source.extract_priority
 
     @property
     def resources(self) -> dict[str, int]:
@@ -37,12 +34,10 @@ class ExtractWindow(WindowTask):
     @retries_transient
     def run(self) -> None:
         settings = extract_config()
-        spec = collection(self.collection)
-        source = source_collection(source_uris()[self.region], spec.name)
-        documents = window_documents(source, spec, self.window, settings.batch_size,
-                                     slice_minutes=settings.query_slice_minutes)
+        documents = window_documents(source_collection(source_uris()[self.region], self.source.name), self.source,
+                                     self.window, settings.batch_size, slice_minutes=settings.query_slice_minutes)
         manifest = extract_window(
-            documents, spec, self.region, self.window, ObjectStore.from_config(),
+            documents, self.source, self.region, self.window, ObjectStore.from_config(),
             part_rows=settings.part_rows, part_bytes=settings.part_mb * 2**20,
             compress_level=settings.compress_level, progress=self._progress,
         )

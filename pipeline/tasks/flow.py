@@ -6,12 +6,12 @@ import datetime as dt
 
 import luigi
 
-from pipeline.catalog import CATALOG
+from pipeline.catalog import catalog
 from pipeline.config import source_uris, windows
 from pipeline.paths import manifest_path, window_prefix
 from pipeline.storage import ObjectStore
-from pipeline.tasks.common import warehouse_connection
 from pipeline.tasks.transform import TransformWindow
+from pipeline.warehouse import connection as warehouse_connection
 from pipeline.windows import Window, closed_windows, floor_time, utcnow, windows_between
 
 
@@ -46,7 +46,7 @@ def forget_windows(start: dt.datetime, end: dt.datetime, window_minutes: int | N
     due = windows_between(start, end, minutes)
     for region in source_uris():
         for window in due:
-            for name in CATALOG:
+            for name in catalog().sources:
                 manifest = store.target(manifest_path(window_prefix(region, name, window)))
                 if manifest.exists():
                     manifest.remove()

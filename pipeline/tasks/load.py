@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import luigi
 
-from pipeline.catalog import CATALOG, collection
 from pipeline.extract import read_manifest
+from pipeline.load import load_window
 from pipeline.retry import retries_transient
 from pipeline.storage import ObjectStore
-from pipeline.tasks.common import WarehouseMarker, WindowTask, warehouse_connection, window_bounds
+from pipeline.tasks.common import SourceWindowTask, WarehouseMarker, window_bounds
 from pipeline.tasks.extract import ExtractWindow
+from pipeline.warehouse import connection
 from pipeline.windows import utcnow
 
 
-class LoadWindow(WindowTask):
+class LoadWindow(SourceWindowTask):
     """Outputs a raw.load_audit row for (region, collection, window), committed with the merge."""
-
-    collection = luigi.ChoiceParameter(choices=list(CATALOG), description="source collection")
 
     def requires(self) -> luigi.Task:
         return ExtractWindow(collection=self.collection, **self.window_params())
@@ -39,6 +38,6 @@ class LoadWindow(WindowTask):
             "loaded_at": utcnow(),
         }
         self.set_status_message(f"loading {manifest['written']} rows")
-        result = warehouse_connection().load_window(collection(self.collection), manifest, store, audit)
+        result = load_window(connection(), self.source, manifest, store, audit)
         self.set_status_message(f"staged {result.staged}, inserted {result.inserted}, "
                                 f"kept {result.kept_newer} newer versions")

@@ -1,13 +1,15 @@
-"""TransformWindow: rebuild the analytics rows one (region, window) touched."""
+"""TransformWindow: rebuild the analytics rows one (region, window) touched, in every model."""
 
 from __future__ import annotations
 
 import luigi
 
-from pipeline.catalog import CATALOG
+from pipeline.catalog import catalog
 from pipeline.retry import retries_transient
-from pipeline.tasks.common import WarehouseMarker, WindowTask, warehouse_connection, window_bounds
+from pipeline.tasks.common import WarehouseMarker, WindowTask, window_bounds
 from pipeline.tasks.load import LoadWindow
+from pipeline.transform import transform_window
+from pipeline.warehouse import connection
 from pipeline.windows import utcnow
 
 
@@ -15,11 +17,12 @@ class TransformWindow(WindowTask):
     """Outputs an analytics.transform_audit row for (region, window), committed with the models."""
 
     def requires(self) -> list[luigi.Task]:
-        return [LoadWindow(collection=name, **self.window_params()) for name in CATALOG]
+        return [LoadWindow(collection=name, **self.window_params()) for name in catalog().sources]
 
     def output(self) -> luigi.Target:
         return WarehouseMarker("load/transform_done.sql", {"region": self.region, **window_bounds(self.window)})
 
     @retries_transient
     def run(self) -> None:
-        warehouse_connection().transform_window(self.region, self.window.start, self.window.end, utcnow())
+        keys = transform_window(connection(), catalog(), self.region, self.window, utcnow())
+        self.set_status_message(f"{keys} keys rebuilt over {len(catalog().models)} models")

@@ -1,20 +1,51 @@
-"""Warehouse drivers behind one interface: PostgreSQL (psycopg 3) and Redshift (redshift-connector)."""
+"""Warehouse kinds behind one interface; each kind is a folder here (driver, dialect, SQL templates).
+
+A new kind: a folder with `DIALECT` and `connect(url)` in its __init__, and its URL scheme in
+pipeline.config.WAREHOUSE_SCHEMES."""
 
 from __future__ import annotations
 
-from pipeline.config import WarehouseUrl, warehouse, warehouse_url
-from pipeline.warehouse.base import LoadResult, Warehouse, WarehouseError
+import os
+from importlib import import_module
 
-__all__ = ["LoadResult", "Warehouse", "WarehouseError", "connect"]
+from pipeline.config import WAREHOUSE_SCHEMES, WarehouseUrl, warehouse_url
+from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
+
+__all__ = ["Dialect", "Warehouse", "WarehouseError", "connect", "connection", "dialect", "is_transient"]
+
+
+def _kind_module(kind: str):
+    return import_module(f"pipeline.warehouse.{kind}")
+
+
+def dialect(kind: str) -> Dialect:
+    return _kind_module(kind).DIALECT
 
 
 def connect(url: WarehouseUrl | None = None) -> Warehouse:
-    """A connection to the configured warehouse (PIPELINE_WAREHOUSE_URL or luigi.cfg)."""
+    """A new connection to the configured warehouse (PIPELINE_WAREHOUSE_URL or luigi.cfg)."""
     url = url or warehouse_url()
-    if url.kind == "redshift":
-        from pipeline.warehouse.redshift import RedshiftWarehouse
+    return _kind_module(url.kind).connect(url)
 
-        return RedshiftWarehouse(url, iam_role=warehouse().iam_role)
-    from pipeline.warehouse.postgresql import PostgresWarehouse
 
-    return PostgresWarehouse(url)
+_connections: dict[tuple[int, str], Warehouse] = {}
+
+
+def connection() -> Warehouse:
+    """One connection per process and URL (Luigi forks workers), its tables made to match the declarations
+    (sql/sources, sql/models) on first use."""
+    from pipeline.warehouse.schema import ensure_schema
+
+    key = (os.getpid(), warehouse_url().url)
+    if key in _connections and not _connections[key].usable():
+        del _connections[key]  # broken by a network error: a retry needs a fresh connection
+    if key not in _connections:
+        opened = connect()
+        ensure_schema(opened)
+        _connections[key] = opened
+    return _connections[key]
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether any warehouse kind classifies the error as one a later attempt can fix."""
+    return any(dialect(kind).is_transient(error) for kind in sorted(set(WAREHOUSE_SCHEMES.values())))

@@ -1,29 +1,20 @@
-"""The warehouse interface: what the load and transform stages need, and the dialect-neutral parts."""
+"""The warehouse interface every kind implements, and the description of a kind (its dialect)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from pipeline.catalog import Collection
+from pipeline.catalog import Column, Table
 from pipeline.config import WarehouseUrl
-from pipeline.storage import ObjectStore
-from pipeline.warehouse.sql import (
-    create_temp_table,
-    read_sql,
-    render,
-    schema_files,
-    statements,
-    transform_files,
-)
+from pipeline.sqlfiles import quote_ident, read_sql, render, statements
 
-logger = logging.getLogger(__name__)
+SHARED_TEMPLATES = Path(__file__).resolve().parent / "sql"
+MAX_VARCHAR = 65535
 
 
 class WarehouseError(RuntimeError):
@@ -31,20 +22,52 @@ class WarehouseError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class LoadResult:
-    staged: int
-    inserted: int
+class Capabilities:
+    """What differs in behaviour between kinds, as flags the stages read."""
 
-    @property
-    def kept_newer(self) -> int:
-        """Staged rows not inserted because a newer version of the document was already loaded."""
-        return self.staged - self.inserted
+    copy_source: str  # "stream": parts are streamed through this process; "s3": the warehouse reads S3 itself
+    analyze_after_load: bool  # refresh planner statistics by hand after large loads and on temp tables
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One warehouse kind: its types, capabilities, transient errors and the SQL templates that differ."""
+
+    kind: str
+    types: Mapping[str, str]  # declared type -> DDL type; "{length}" is the column's max_length (text, json)
+    capabilities: Capabilities
+    templates: Path  # the kind's own SQL templates; the others come from pipeline/warehouse/sql/
+    is_transient: Callable[[BaseException], bool]
+    # (table, dist_key, sort_key) -> the clauses after CREATE TABLE's column list
+    table_options: Callable[[Table], str] = lambda table: ""
+
+    def column_type(self, column: Column) -> str:
+        return self.types[column.type].format(length=column.max_length or MAX_VARCHAR)
+
+    def canonical_type(self, column: Column) -> str:
+        """The type as the catalog reports it (format_type), to compare a declaration with a table."""
+        ddl = self.column_type(column)
+        return {"timestamp": "timestamp without time zone"}.get(ddl, ddl.replace("varchar", "character varying"))
+
+    def template(self, name: str) -> str:
+        """A SQL template: the kind's own file if it has one, else the shared one."""
+        own = self.templates / name
+        return read_sql(name, self.templates if own.is_file() else SHARED_TEMPLATES)
+
+    def create_table(self, table: Table | str, columns: Sequence[Column], temporary: bool = False) -> str:
+        """CREATE [TEMP] TABLE from declared columns; names quoted, types from the fixed mapping."""
+        name = table if isinstance(table, str) else table.name
+        definitions = ",\n    ".join(
+            f"{quote_ident(c.name)} {self.column_type(c)}{'' if c.nullable else ' not null'}" for c in columns)
+        options = "" if temporary or isinstance(table, str) else self.table_options(table)
+        return f"create {'temp ' if temporary else ''}table {quote_ident(name)} (\n    {definitions}\n){options}"
 
 
 class Warehouse(ABC):
-    """One connection to a warehouse. Subclasses supply the driver, transactions and COPY."""
+    """One connection to a warehouse. Contract of transaction(): nothing run inside it commits, whatever
+    the method (execute, query, stream, copy_parts); it commits on success and rolls back on any error."""
 
-    kind: str
+    dialect: Dialect
 
     def __init__(self, url: WarehouseUrl):
         self.url = url
@@ -68,91 +91,48 @@ class Warehouse(ABC):
     @abstractmethod
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Commit what runs inside on success, roll it all back on any error."""
+        """Commit what runs inside on success, roll it all back on any error; nestable."""
 
     @abstractmethod
-    def copy_parts(self, table: str, collection: Collection, manifest: Mapping[str, Any],
-                   store: ObjectStore) -> int:
-        """COPY the window's part files into `table`; return the rows copied."""
+    def copy_parts(self, table: str, columns: Sequence[str], manifest: Mapping[str, Any], store: Any) -> int:
+        """COPY the window's part files (listed in its manifest, read from the object store) into `table`;
+        return the rows copied."""
 
     @abstractmethod
     def close(self) -> None: ...
-
-    def refresh_statistics(self, table: str, inserted: int) -> None:  # noqa: B027 (optional hook)
-        """Keep planner statistics in step with large loads (a driver may do nothing: Redshift analyzes
-        by itself)."""
 
     def usable(self) -> bool:
         """False once the connection broke; callers then open a new one."""
         return True
 
     # -- shared ------------------------------------------------------------------------------------
-    def run_file(self, relative: str, params: Mapping[str, Any] | None = None, **identifiers: Any) -> list[int]:
-        """Run each statement of a SQL file; return their row counts."""
-        text = read_sql(relative)
-        if identifiers:
-            text = render(text, **identifiers)
+    def analyze(self, table: str) -> None:
+        if self.dialect.capabilities.analyze_after_load:
+            self.execute(render("analyze {table}", table=table))
+
+    def row_estimate(self, table: str) -> float:
+        """The planner's row count of a table (0 when unknown)."""
+        return 0.0
+
+    def run_statements(self, text: str, params: Mapping[str, Any] | None = None) -> list[int]:
         return [self.execute(statement, params or {}) for statement in statements(text)]
 
-    def ensure_schema(self) -> None:
-        """Create schemas, tables and helper functions unless every table exists already.
+    def run_file(self, relative: str, params: Mapping[str, Any] | None = None) -> list[int]:
+        """Run each statement of a project SQL file (sql/...); return their row counts."""
+        return self.run_statements(read_sql(relative), params)
 
-        Parallel workers may all get here on a new warehouse; one wins, the others retry and find it done."""
-        files = schema_files(self.kind)
-        expected = sum(read_sql(f).lower().count("create table") for f in files)
-        for attempt in range(3):
-            if self.count("load/schema_tables.sql", {}) >= expected:
-                return
-            try:
-                with self.transaction():
-                    for relative in files:
-                        self.run_file(relative)
-                return
-            except Exception:  # a concurrent CREATE: the next check sees the winner's tables
-                if attempt == 2:
-                    raise
-                time.sleep(0.5 * (attempt + 1))
+    def run_template(self, name: str, params: Mapping[str, Any] | None = None, **identifiers: Any) -> list[int]:
+        """Run each statement of a dialect template with its identifiers filled in."""
+        return self.run_statements(render(self.dialect.template(name), **identifiers), params)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Run one query; return all its rows."""
         return self.query_table(sql, params)[1]
 
     def query_file(self, relative: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        """Run the one query of a SQL file; return all its rows."""
+        """Run the one query of a project SQL file; return all its rows."""
         (statement,) = statements(read_sql(relative))
         return self.query(statement, params or {})
 
     def count(self, relative: str, params: Mapping[str, Any]) -> int:
         return int(self.query_file(relative, params)[0][0])
-
-    def load_window(self, collection: Collection, manifest: Mapping[str, Any], store: ObjectStore,
-                    audit: Mapping[str, Any]) -> LoadResult:
-        """COPY into a private staging table, then merge and record the load in one transaction."""
-        stage = f"stage_{collection.name}"
-        loaded_at = audit["loaded_at"]
-        with self.transaction():
-            # A temp table is private to this connection, so parallel loads never share staging. Not
-            # `(like target)`: that holds a lock on the target until commit, and two loads upgrading it
-            # to merge.sql's exclusive lock would deadlock.
-            self.execute(create_temp_table(stage, collection.file_column_types))
-            staged = self.copy_parts(stage, collection, manifest, store) if manifest["parts"] else 0
-            counts = self.run_file(
-                "load/merge.sql", {"loaded_at": loaded_at}, target=collection.table,
-                target_name=collection.table.split(".")[-1], stage=stage, columns=list(collection.file_columns),
-            )
-            result = LoadResult(staged=staged, inserted=counts[-1])  # merge.sql ends with the insert
-            self.refresh_statistics(collection.table, result.inserted)
-            self.run_file("load/record_load.sql", {**audit, "staged": result.staged,
-                                                   "inserted": result.inserted,
-                                                   "kept_newer": result.kept_newer})
-            self.execute(render("drop table {stage}", stage=stage))
-        return result
-
-    def transform_window(self, region: str, window_start: dt.datetime, window_end: dt.datetime,
-                         transformed_at: dt.datetime) -> None:
-        """Rebuild what the window touched in every analytics model, and record it, in one transaction."""
-        params = {"region": region, "window_start": window_start, "window_end": window_end,
-                  "transformed_at": transformed_at}
-        with self.transaction():
-            for relative in transform_files():
-                self.run_file(relative, params)

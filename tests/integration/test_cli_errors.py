@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pipeline.services import free_port
+from pipeline.local.services import free_port
 
 pytestmark = pytest.mark.integration
 

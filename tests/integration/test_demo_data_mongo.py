@@ -12,13 +12,15 @@ import pytest
 from bson import Decimal128
 from pymongo import MongoClient
 
-from pipeline.demo_data import (
-    COLLECTIONS,
+from pipeline.catalog import catalog
+from pipeline.local.demo_data import (
     DemoDataSpec,
     generate,
     seed_database,
     update_documents,
 )
+
+COLLECTIONS = tuple(catalog().sources)
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 from pymongo import MongoClient
 
 from pipeline.cli import main
-from pipeline.demo_data import DemoDataSpec, seed_database, update_documents
+from pipeline.local.demo_data import DemoDataSpec, seed_database, update_documents
 from tests.integration.expectations import documents, expected_models, warehouse_models
 
 pytestmark = pytest.mark.integration

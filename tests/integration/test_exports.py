@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from pipeline.cli import main
-from pipeline.tasks.common import warehouse_connection
+from pipeline.warehouse import connection as warehouse_connection
 
 pytestmark = pytest.mark.integration
 
@@ -202,8 +202,9 @@ RENDER_200K = textwrap.dedent("""
     import datetime as dt, json, sys, time
     from pipeline.exports.definitions import parse_definitions
     from pipeline.exports.schedule import interval_for
-    from pipeline.exports.tasks import render_export
+    from pipeline.exports.render import render_export
     from pipeline.storage import ObjectStore
+    from pipeline.warehouse import connection
     from pipeline.config import parse_storage_url
     def peak_rss_mb():
         # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (pytest) across exec.
@@ -213,8 +214,8 @@ RENDER_200K = textwrap.dedent("""
     definitions = parse_definitions(sys.argv[1], "test")
     definition = definitions["acme_daily"]
     began = time.monotonic()
-    rendered = render_export(definition, interval_for("previous_day", dt.date(2026, 11, 30)),
-                             ObjectStore(parse_storage_url(sys.argv[2])))
+    rendered = render_export(connection(), definition, interval_for("previous_day", dt.date(2026, 11, 30)),
+                             ObjectStore(parse_storage_url(sys.argv[2])), batch_rows=5000)
     print(json.dumps({"rows": rendered.rows, "bytes": rendered.bytes, "seconds": time.monotonic() - began,
                       "peak_rss_mb": peak_rss_mb()}))
 """)

@@ -86,7 +86,7 @@ def test_awkward_documents_are_loaded_or_quarantined_and_counts_reconcile(local_
 
 CRASH_BETWEEN_COPY_AND_MERGE = textwrap.dedent("""
     import os, signal, sys
-    from pipeline.warehouse.postgresql import PostgresWarehouse
+    from pipeline.warehouse.postgresql.driver import PostgresWarehouse
 
     copy_parts = PostgresWarehouse.copy_parts
 

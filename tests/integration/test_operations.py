@@ -16,8 +16,8 @@ import pytest
 from pymongo import MongoClient
 
 from pipeline.cli import main
-from pipeline.demo_data import DemoDataSpec, seed_database
-from pipeline.services import free_port
+from pipeline.local.demo_data import DemoDataSpec, seed_database
+from pipeline.local.services import free_port
 from tests.integration.slack_capture import SlackCapture
 
 pytestmark = pytest.mark.integration

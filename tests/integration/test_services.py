@@ -15,7 +15,7 @@ import psycopg
 import pymongo
 import pytest
 
-from pipeline.services import (
+from pipeline.local.services import (
     FAIL_REPLY,
     LocalStack,
     ServiceError,

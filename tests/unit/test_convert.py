@@ -6,7 +6,7 @@ import json
 import pytest
 from bson import Decimal128, Int64, ObjectId
 
-from pipeline.catalog import CATALOG
+from pipeline.catalog import catalog
 from pipeline.convert import (
     MAX_VALUE_BYTES,
     NULL,
@@ -107,9 +107,9 @@ def test_nested_objects_and_arrays_become_json_text():
 
 
 def test_row_follows_catalog_order_missing_fields_are_null_and_extra_fields_kept():
-    converter = RowConverter(CATALOG["conversations"], "eu", WINDOW)
+    converter = RowConverter(catalog().source("conversations"), "eu", WINDOW)
     row = converter.row(conversation(meta={"country": "FR"}, experiment="onboarding_v2", campaign={"id": 3}))
-    columns = CATALOG["conversations"].file_columns
+    columns = catalog().source("conversations").file_column_names
     values = dict(zip(columns, row))
     assert len(row) == len(columns)
     assert values["region"] == "eu"
@@ -121,12 +121,12 @@ def test_row_follows_catalog_order_missing_fields_are_null_and_extra_fields_kept
 
 
 def test_row_without_extra_fields_has_null_extra():
-    row = RowConverter(CATALOG["conversations"], "eu", WINDOW).row(conversation())
-    assert row[CATALOG["conversations"].file_columns.index("_extra")] == NULL
+    row = RowConverter(catalog().source("conversations"), "eu", WINDOW).row(conversation())
+    assert row[catalog().source("conversations").file_column_names.index("_extra")] == NULL
 
 
 def test_wrong_types_are_quarantined_with_the_field_named():
-    converter = RowConverter(CATALOG["conversations"], "eu", WINDOW)
+    converter = RowConverter(catalog().source("conversations"), "eu", WINDOW)
     stats = ConversionStats()
     docs = [conversation(), conversation(_id=ObjectId(), language=["fr"]), conversation(_id=None)]
     rows = list(converter.rows(docs, stats))

@@ -10,7 +10,10 @@ from decimal import Decimal
 import pytest
 from bson import Decimal128, ObjectId
 
-from pipeline.demo_data import BATCH_SIZE, COLLECTIONS, DemoDataSpec, generate
+from pipeline.catalog import catalog
+from pipeline.local.demo_data import BATCH_SIZE, DemoDataSpec, generate
+
+COLLECTIONS = tuple(catalog().sources)
 
 START = datetime(2024, 3, 30)  # spans the EU DST switch and a month end
 SPEC = DemoDataSpec(region="eu-west-1", start=START, days=2, conversations_per_day=2000, seed=7)
@@ -66,8 +69,9 @@ def _walk_datetimes(value, path=""):
 # ---------------------------------------------------------------------------- shape / API
 
 
-def test_collections_constant():
-    assert COLLECTIONS == ("conversations", "messages", "answers")
+def test_the_generator_writes_every_declared_source():
+    spec = DemoDataSpec(region="us", start=datetime(2026, 11, 20), days=1, conversations_per_day=20, seed=1)
+    assert {name for name, _ in generate(spec)} == set(COLLECTIONS)
 
 
 def test_batches_are_bounded_and_ordered():

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.cli import build_parser
-from pipeline.warehouse.sql import statements
+from pipeline.sqlfiles import statements
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SECRET_NAMES = re.compile(r"PASSWORD|SECRET|TOKEN|WEBHOOK|SOURCES|WAREHOUSE_URL|HISTORY_URL|ACCESS_KEY")

@@ -7,6 +7,7 @@ import pytest
 from pipeline.exports.definitions import ExportConfigError, find, load_definitions, parse_definitions
 from pipeline.exports.deliver import Rendered, build_message
 from pipeline.exports.schedule import Interval, interval_for, parse_schedule
+from pipeline.sqlfiles import sql_dir
 
 D = dt.date
 VALID = {
@@ -23,7 +24,7 @@ def parse_one(**changes):
 
 
 def test_the_shipped_definitions_load():
-    definitions = load_definitions("exports.yml")
+    definitions = load_definitions(sql_dir() / "exports" / "exports.yml")
     assert {d.format for d in definitions.values()} == {"csv", "xlsx"}
     assert {d.schedule.every for d in definitions.values()} == {"daily", "weekly", "monthly"}
 
@@ -97,7 +98,7 @@ def test_message_attaches_small_files_and_links_large_ones():
 
 
 def test_first_gap_in_transformed_windows():
-    from pipeline.exports.tasks import first_gap
+    from pipeline.tasks.exports import first_gap
 
     T = dt.datetime
     day = (T(2026, 11, 29), T(2026, 11, 30))

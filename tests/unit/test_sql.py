@@ -1,30 +1,59 @@
-"""SQL files: splitting, identifier quoting, and the Redshift dialect (parsed with sqlglot: no cluster here)."""
+"""SQL compatibility lint: every statement the pipeline can send, split, parsed in the dialects it runs in
+(sqlglot; no Redshift cluster here), with Redshift-reserved names quoted and no PostgreSQL-only syntax in
+what both warehouses run."""
 
 import re
+from pathlib import Path
 
 import pytest
 import sqlglot
 from sqlglot import exp
 
-from pipeline.catalog import CATALOG
-from pipeline.warehouse.redshift import CopyAuthorization, copy_manifest, copy_sql
-from pipeline.warehouse.sql import (
-    create_temp_table,
-    quote_ident,
-    quote_literal,
-    read_sql,
-    render,
-    schema_files,
-    sql_dir,
-    statements,
-    transform_files,
-)
+from pipeline.catalog import catalog
+from pipeline.sqlfiles import quote_ident, quote_literal, read_sql, render, sql_dir, statements
+from pipeline.transform import data_test_query, model_statements, rows_table
+from pipeline.warehouse import dialect
+from pipeline.warehouse.base import SHARED_TEMPLATES
+from pipeline.warehouse.redshift.driver import CopyAuthorization, copy_manifest, copy_sql
+from pipeline.warehouse.schema import plan_schema
 
-NEUTRAL_FILES = [*schema_files("redshift"), *transform_files(), "load/merge.sql", "load/record_load.sql",
-                 "load/load_done.sql", "load/transform_done.sql", "load/sync_bounds.sql",
-                 "load/transformed_windows.sql", "verify/window_quarantined.sql",
-                 "load/redshift_load_error.sql", "verify/window_count.sql",
-                 *(f"demo/{p.name}" for p in sorted((sql_dir() / "demo").glob("*.sql")))]
+KINDS = {"postgresql": "postgres", "redshift": "redshift"}  # warehouse kind -> sqlglot dialect
+
+
+def filled(text: str) -> str:
+    if "{" in text:
+        source = catalog().source("messages")
+        text = render(text, target=source.table, target_name=source.name, stage="stage_messages",
+                      columns=list(source.file_column_names), table=source.table, tables=[source.table])
+    return text
+
+
+def project_statements() -> dict[str, list[str]]:
+    """What both kinds run: the project's SQL files, the shared templates and every model's statements."""
+    found = {str(p.relative_to(sql_dir())): statements(filled(p.read_text())) for p in sorted(sql_dir().rglob("*.sql"))
+             if p.parent.name != "models" and "models" not in p.parts}
+    found.update({f"warehouse/sql/{p.name}": statements(filled(p.read_text()))
+                  for p in sorted(SHARED_TEMPLATES.glob("*.sql"))})
+    for model in catalog().models.values():
+        generated = model_statements(model)
+        tests = [data_test_query(model, test, relation)[0] for test in model.tests
+                 for relation in (rows_table(model), model.table)]
+        found[f"models/{model.name}"] = [generated.create_touched, generated.add_moved, generated.create_rows,
+                                         generated.delete, generated.insert, generated.count_touched,
+                                         *generated.drop, *tests]
+    return found
+
+
+def kind_statements(kind: str) -> dict[str, list[str]]:
+    """What one kind alone runs: its own templates and the DDL generated from the declarations."""
+    folder = dialect(kind).templates
+    found = {f"{kind}/{p.name}": statements(filled(p.read_text())) for p in sorted(folder.glob("*.sql"))}
+    found[f"{kind}/generated DDL"] = plan_schema(dialect(kind), catalog(), {})
+    return found
+
+
+SHARED = project_statements()
+OWN = {kind: kind_statements(kind) for kind in KINDS}
 
 
 # Amazon Redshift's reserved words (its SQL reference, "Reserved words"): as identifiers they must be quoted.
@@ -48,12 +77,11 @@ def bind_literals(statement: str) -> str:
     return re.sub(r"%\((\w+)\)s", "'2026-11-20 00:00:00'", statement)
 
 
-def filled(relative: str) -> str:
-    text = read_sql(relative)
-    if "{" in text:
-        text = render(text, target="raw.messages", target_name="messages", stage="stage_messages",
-                      columns=list(CATALOG["messages"].file_columns), table="raw.messages")
-    return text
+UNPARSED = ("lock ", "analyze ", "create or replace function")  # sqlglot keeps these as commands
+
+
+def cases(found: dict[str, list[str]]) -> list[tuple[str, str]]:
+    return [(name, statement) for name, items in found.items() for statement in items]
 
 
 def test_statements_split_on_line_ending_semicolons_and_drop_comments():
@@ -70,19 +98,32 @@ def test_identifiers_are_quoted_and_checked():
     assert quote_literal("it's \\") == "'it''s \\\\'"
 
 
-@pytest.mark.parametrize("relative", NEUTRAL_FILES)
-@pytest.mark.parametrize("dialect", ["redshift", "postgres"])
-def test_shared_sql_parses_in_both_dialects(relative, dialect):
-    for statement in statements(filled(relative)):
-        parsed = sqlglot.parse_one(bind_literals(statement), read=dialect)
-        if not statement.startswith(("lock table", "analyze ")):
-            assert not isinstance(parsed, exp.Command), f"{relative}: sqlglot could not parse: {statement[:60]}"
+def test_the_lint_sees_every_model_and_kind():
+    assert {f"models/{name}" for name in catalog().models} <= set(SHARED)
+    assert all(OWN[kind][f"{kind}/generated DDL"] for kind in KINDS)
+    assert len(cases(SHARED)) > 50
+
+
+@pytest.mark.parametrize("name, statement", cases(SHARED))
+@pytest.mark.parametrize("kind", KINDS)
+def test_shared_sql_parses_in_both_dialects(name, statement, kind):
+    parsed = sqlglot.parse_one(bind_literals(statement), read=KINDS[kind])
+    if not statement.startswith(UNPARSED):
+        assert not isinstance(parsed, exp.Command), f"{name}: sqlglot could not parse: {statement[:60]}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_parses_its_own_sql(kind):
+    for name, statement in cases(OWN[kind]):
+        parsed = sqlglot.parse_one(bind_literals(statement), read=KINDS[kind])
+        if not statement.startswith(UNPARSED):
+            assert not isinstance(parsed, exp.Command), f"{name}: sqlglot could not parse: {statement[:60]}"
 
 
 def unquoted_reserved(statement: str) -> set[str]:
-    if statement.startswith(("lock table", "analyze ")):
-        rest = re.sub(r"^(lock table|analyze)\s+", "", statement)
-        names = re.findall(r'(?<!")\b(\w+)\b(?!")', rest)
+    if statement.startswith(("lock table", "lock ", "analyze ")):
+        rest = re.sub(r"^(lock table|lock|analyze)\s+", "", statement)
+        names = re.findall(r'(?<!")\b(\w+)\b(?!")', rest.split(" in ")[0])
     else:
         parsed = sqlglot.parse_one(bind_literals(statement), read="postgres")
         names = [i.name for i in parsed.find_all(exp.Identifier) if not i.quoted]
@@ -95,35 +136,47 @@ def test_the_reserved_word_check_finds_unquoted_names():
     assert unquoted_reserved("lock table raw.messages") == {"raw"}
 
 
-@pytest.mark.parametrize("relative", NEUTRAL_FILES)
-def test_identifiers_that_redshift_reserves_are_quoted(relative):
-    for statement in statements(filled(relative)):
+def test_identifiers_that_redshift_reserves_are_quoted():
+    for name, statement in cases(SHARED) + cases(OWN["redshift"]):
+        if statement.startswith("create or replace function"):
+            continue
         reserved = sorted(unquoted_reserved(statement))
-        assert not reserved, f"{relative}: quote {reserved} (reserved on Redshift) in: {statement[:80]}"
+        assert not reserved, f"{name}: quote {reserved} (reserved on Redshift) in: {statement[:80]}"
 
 
-@pytest.mark.parametrize("relative", NEUTRAL_FILES)
-def test_shared_sql_avoids_postgres_only_syntax(relative):
-    code = "\n".join(statements(filled(relative))).lower()
-    for construct in ("::", " filter (", "on commit", "returning", "on conflict", " text,", " text\n", "jsonb",
-                      "now()", "ilike"):
-        assert construct not in code, f"{relative} uses {construct!r}, which Redshift does not accept"
+# Accepted by PostgreSQL (and by sqlglot's Redshift parser) but rejected by Redshift.
+POSTGRES_ONLY = ("::", " filter (", "on commit", "returning", "on conflict", " text,", " text\n", "jsonb", "now()",
+                 "ilike", "distinct on", "create index", "for update", "generate_series", "lateral")
 
 
-def test_every_values_placeholder_is_bound_not_formatted():
-    for relative in NEUTRAL_FILES:
+@pytest.mark.parametrize("name, statement", cases(SHARED) + cases(OWN["redshift"]))
+def test_what_redshift_runs_avoids_postgres_only_syntax(name, statement):
+    code = statement.lower()
+    for construct in POSTGRES_ONLY:
+        assert construct not in code, f"{name} uses {construct!r}, which Redshift does not accept"
+
+
+def test_the_postgres_only_check_catches_what_sqlglot_accepts():
+    for statement in ("insert into t values (1) on conflict do nothing", "select distinct on (a) a from t",
+                      "create index i on t (a)", "select a from t for update"):
+        assert any(construct in statement for construct in POSTGRES_ONLY)
+        sqlglot.parse_one(statement, read="redshift")  # sqlglot alone would let it through
+
+
+def test_values_are_bound_not_formatted():
+    for relative in (str(p.relative_to(sql_dir())) for p in sql_dir().rglob("*.sql")):
         code = "\n".join(statements(read_sql(relative)))
-        assert "{" not in code.replace("{target}", "").replace("{target_name}", "").replace(
-            "{stage}", "").replace("{columns}", "").replace("{table}", ""), relative
+        assert "{" not in re.sub(r"\{(target|target_name|stage|columns|table|tables|touched\w*)\}", "", code), relative
 
 
 def test_redshift_copy_reads_the_manifest_with_csv_gzip_and_no_error_tolerance():
-    statement = copy_sql("stage_messages", CATALOG["messages"], "s3://lake/raw/us/messages/x/copy.manifest",
+    columns = catalog().source("messages").file_column_names
+    statement = copy_sql("stage_messages", columns, "s3://lake/raw/us/messages/x/copy.manifest",
                          CopyAuthorization(iam_role="arn:aws:iam::123456789012:role/loader"))
     parsed = sqlglot.parse_one(statement, read="redshift")
     assert isinstance(parsed, exp.Copy)
     assert parsed.this.this.name == "stage_messages"
-    assert [c.name for c in parsed.this.expressions] == list(CATALOG["messages"].file_columns)
+    assert [c.name for c in parsed.this.expressions] == list(columns)
     text = statement.lower()
     for option in ("manifest", "format as csv", "gzip", "maxerror 0", "null as '\\\\n'",
                    "iam_role 'arn:aws:iam::123456789012:role/loader'"):
@@ -132,7 +185,7 @@ def test_redshift_copy_reads_the_manifest_with_csv_gzip_and_no_error_tolerance()
 
 def test_redshift_copy_refuses_a_local_store():
     with pytest.raises(ValueError, match="S3 only"):
-        copy_sql("s", CATALOG["answers"], "/tmp/lake/copy.manifest", CopyAuthorization(iam_role="r"))
+        copy_sql("s", ["a"], "/tmp/lake/copy.manifest", CopyAuthorization(iam_role="r"))
 
 
 def test_redshift_manifest_format():
@@ -140,21 +193,24 @@ def test_redshift_manifest_format():
         "entries": [{"url": "s3://b/p-0.csv.gz", "mandatory": True, "meta": {"content_length": 10}}]}
 
 
-@pytest.mark.parametrize("name", list(CATALOG))
-def test_raw_table_ddl_matches_the_catalog(name):
-    collection = CATALOG[name]
-    ddl = {sqlglot.parse_one(s, read="postgres").this.this.name: sqlglot.parse_one(s, read="postgres")
-           for s in statements(read_sql("schema/001_raw.sql")) if s.startswith("create table")}
-    table = ddl[collection.table.split(".")[1]]
-    columns = [(c.name, c.args["kind"].sql("postgres").lower()) for c in table.this.expressions]
-    sqlglot_spelling = {"numeric(18,6)": "decimal(18, 6)"}
-    expected = [(c, sqlglot_spelling.get(t, t)) for c, t in collection.file_column_types]
-    assert columns[:-1] == expected and columns[-1] == ("_loaded_at", "timestamp")
+def test_redshift_tables_get_the_declared_sort_and_distribution_keys():
+    ddl = {statement.split("(")[0]: statement for statement in OWN["redshift"]["redshift/generated DDL"]}
+    messages = ddl['create table "raw"."messages" ']
+    assert 'distkey ("conversation_id")' in messages and 'sortkey ("updated_at")' in messages
+    postgres = "\n".join(OWN["postgresql"]["postgresql/generated DDL"])
+    assert "distkey" not in postgres and "sortkey" not in postgres
 
 
-def test_staging_table_is_created_from_the_catalog_with_quoted_names():
-    statement = create_temp_table("stage_answers", CATALOG["answers"].file_column_types)
-    assert statement.startswith('create temp table "stage_answers" ("region" varchar(32), "_id" varchar(24)')
+def test_staging_table_is_created_from_the_declaration_with_quoted_names():
+    statement = dialect("postgresql").create_table("stage_answers", catalog().source("answers").file_columns,
+                                                   temporary=True)
+    assert statement.startswith('create temp table "stage_answers" (\n    "region" varchar(32) not null')
     assert '"language" varchar(65535)' in statement and '"version" bigint' in statement
-    with pytest.raises(ValueError):
-        create_temp_table("s", (("a", "int); drop table x; --"),))
+
+
+def test_every_template_a_kind_uses_exists_for_both_kinds():
+    used = {"lock.sql", "merge.sql", "existing_columns.sql"}
+    for kind in KINDS:
+        for name in used:
+            assert dialect(kind).template(name)
+    assert Path(dialect("postgresql").templates / "copy.sql").is_file()

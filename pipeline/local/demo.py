@@ -15,8 +15,14 @@ from pathlib import Path
 import luigi
 
 from pipeline.config import redact_url, source_uris
-from pipeline.demo_data import DemoDataSpec, seed_database
+from pipeline.exports.definitions import definitions
+from pipeline.local.demo_data import DemoDataSpec, seed_database
+from pipeline.local.services import local_stack
+from pipeline.runner import build, preflight
 from pipeline.sources import client
+from pipeline.sqlfiles import read_sql, statements
+from pipeline.tasks import Backfill, DeliverExport
+from pipeline.warehouse import connection
 from pipeline.windows import utcnow
 
 DEMO_REGIONS = ("us", "eu")
@@ -54,13 +60,10 @@ def seed_sources(start: dt.datetime, *, days: int, conversations_per_day: int) -
 
 def answer_questions() -> list[tuple[str, list[str], list[tuple]]]:
     """(question, column names, rows) for each demo question, from the analytics tables."""
-    from pipeline.tasks.common import warehouse_connection
-    from pipeline.warehouse.sql import read_sql, statements
-
     answers = []
     for relative, title in QUESTIONS:
         (statement,) = statements(read_sql(relative))
-        columns, rows = warehouse_connection().query_table(statement, {})  # with column names, for the table
+        columns, rows = connection().query_table(statement, {})  # with column names, for the table
         answers.append((title, columns, rows))
     return answers
 
@@ -73,9 +76,6 @@ def _table(columns: list[str], rows: list[tuple]) -> str:
 
 
 def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) -> None:
-    from pipeline.services import local_stack
-    from pipeline.tasks import Backfill
-
     root_path = Path(root).resolve()
     shutil.rmtree(root_path, ignore_errors=True)  # a demo starts from nothing, every time
     root_path.mkdir(parents=True)
@@ -88,8 +88,6 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
         counts = seed_sources(start, days=days, conversations_per_day=conversations_per_day)
         for region, per_collection in counts.items():
             print(f"  seeded {region}: " + ", ".join(f"{n:,} {name}" for name, n in per_collection.items()))
-        from pipeline.cli import build, preflight
-
         preflight()
         began = time.monotonic()
         build([Backfill(start=start, end=end)], workers=workers, local_scheduler=True)
@@ -114,9 +112,6 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
 def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, workers: int) -> Path:
     """Render and e-mail every defined export for the first run date whose interval covers the demo's
     last day, to the embedded SMTP server; save what it received as .eml files."""
-    from pipeline.cli import build
-    from pipeline.exports.tasks import DeliverExport, definitions
-
     config = luigi.configuration.get_config()
     config.set("smtp", "host", smtp_service.host)
     config.set("smtp", "port", str(smtp_service.port))
@@ -142,8 +137,6 @@ def _own_command() -> str:
 
 def serve_forever(root: str) -> None:
     """Run the embedded services on `root` until interrupted; print the environment that points at them."""
-    from pipeline.services import local_stack
-
     root_path = Path(root).resolve()
     root_path.mkdir(parents=True, exist_ok=True)
     with local_stack(root_path, regions=DEMO_REGIONS) as stack:

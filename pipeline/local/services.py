@@ -27,16 +27,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import luigi.configuration
+
+from pipeline.runner import RunFailed
+
 MONGO_START_TIMEOUT = 20.0  # seconds until SecantusDB must answer ping; it usually takes well under 1 s
 STOP_TIMEOUT = 10.0  # seconds a subprocess gets after SIGTERM before SIGKILL
 LOCAL_KEY = "testing"  # moto accepts any credentials; fixed ones keep the environment reproducible
 LOCAL_REGION = "us-east-1"
 FAIL_REPLY = "451 4.3.0 temporarily failing (test)"
+# The local stand-ins' settings (see the file); production never reads it.
+LOCAL_SETTINGS = Path(__file__).resolve().parent / "luigi-local.cfg"
 # Same rule as PIPELINE_SOURCES regions: the name becomes a database name and a directory name.
 _REGION = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 
-class ServiceError(RuntimeError):
+class ServiceError(RunFailed):
     """A local service could not start; the one-line message names the service."""
 
 
@@ -491,6 +497,7 @@ class LocalStack:
             "PIPELINE_SOURCES": ",".join(f"{region}={uri}" for region, uri in self.mongo_uris.items()),
             "PIPELINE_WAREHOUSE_URL": self.postgres_url,
             "PIPELINE_STORAGE_URL": self.storage_url,
+            "LUIGI_CONFIG_PATH": str(LOCAL_SETTINGS),
         }
         if self.s3 is not None:
             env.update(
@@ -525,6 +532,7 @@ def local_stack(
             raise ValueError(f"region {region!r}: expected a lowercase name like 'us' or 'eu_west'")
     external_mongo = os.environ.get("PIPELINE_TEST_MONGODB_URI", "").strip()
     external_postgres = os.environ.get("PIPELINE_TEST_POSTGRES_URL", "").strip()
+    luigi.configuration.add_config_path(str(LOCAL_SETTINGS))  # in this process; env() tells child processes
     with ExitStack() as stack:
         mongo: dict[str, MongoService | None] = {}
         mongo_uris: dict[str, str] = {}

@@ -4,64 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 from functools import cached_property
 
 import luigi
 
-from pipeline.config import source_uris
-from pipeline.exports.definitions import ExportDefinition, find, load_definitions
-from pipeline.exports.deliver import Rendered, build_message, send, smtp
-from pipeline.exports.render import write_csv, write_xlsx
+from pipeline.config import exports, retry, smtp, source_uris
+from pipeline.exports.definitions import ExportDefinition, definitions, find
+from pipeline.exports.deliver import Rendered, deliver_export
+from pipeline.exports.render import export_path, render_export
 from pipeline.exports.schedule import Interval, interval_for
-from pipeline.retry import retries_transient, retry, with_retries
+from pipeline.retry import retries_transient, with_retries
 from pipeline.storage import ObjectStore
-from pipeline.tasks.common import WarehouseMarker, warehouse_connection
-from pipeline.warehouse.sql import read_sql, statements
+from pipeline.tasks.common import WarehouseMarker
+from pipeline.warehouse import connection
 from pipeline.windows import utcnow
-
-
-class exports(luigi.Config):
-    """Where export definitions live and how files are sent."""
-
-    definitions = luigi.Parameter(default="exports.yml", description="the YAML file of export definitions")
-    attachment_limit_mb = luigi.FloatParameter(default=10.0,
-                                               description="larger files are sent as a time-limited link")
-    link_expiry_hours = luigi.IntParameter(default=72, description="validity of a download link (S3: max 168)")
-    batch_rows = luigi.IntParameter(default=5000, description="rows fetched from the warehouse per batch")
-    require_complete_data = luigi.BoolParameter(
-        default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
-        description="render only once every region's windows of the interval are transformed")
-
-
-def definitions() -> dict[str, ExportDefinition]:
-    return load_definitions(exports().definitions)
-
-
-def export_path(definition: ExportDefinition, interval: Interval) -> str:
-    """exports/<name>/<interval>.<format>"""
-    return f"exports/{definition.name}/{interval.label}.{definition.format}"
-
-
-def render_export(definition: ExportDefinition, interval: Interval, store: ObjectStore) -> Rendered:
-    """Run the export's query for the interval and stream its rows into a file in the store."""
-    (query,) = statements(read_sql(definition.query_file))
-    params = {**definition.params, "start": interval.start, "end": interval.end}
-    path = export_path(definition, interval)
-    with warehouse_connection().stream(query, params, exports().batch_rows) as (columns, batches):
-        if definition.format == "csv":
-            with store.open_write(path) as out:
-                rows = write_csv(columns, batches, out)
-        else:
-            # openpyxl writes a zip, which needs a seekable file: a local temp file, then into the store.
-            with tempfile.TemporaryDirectory() as folder:
-                local = os.path.join(folder, "export.xlsx")
-                rows = write_xlsx(columns, batches, local, sheet_title=definition.name)
-                with open(local, "rb") as source, store.open_write(path) as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
-    return Rendered(path=path, url=store.url(path), rows=rows, bytes=store.size(path), columns=tuple(columns))
 
 
 class ExportTask(luigi.Task):
@@ -104,7 +60,7 @@ class IntervalTransformed(luigi.Task):
         start, end = (dt.datetime.combine(day, dt.time()) for day in (self.start, self.end))
         gaps = {}
         for region in source_uris():
-            windows = warehouse_connection().query_file("delivery/transformed_windows.sql",
+            windows = connection().query_file("delivery/transformed_windows.sql",
                                                         {"region": region, "start": start, "end": end})
             gap = first_gap(windows, start, end)
             if gap is not None:
@@ -130,28 +86,11 @@ class RenderExport(ExportTask):
     @retries_transient
     def run(self) -> None:
         self.set_status_message(f"rendering {self.definition.name} for {self.interval}")
-        rendered = render_export(self.definition, self.interval, ObjectStore.from_config())
+        rendered = render_export(connection(), self.definition, self.interval, ObjectStore.from_config(),
+                                 exports().batch_rows)
         with self.output().open("w") as out:
             out.write(json.dumps(rendered.__dict__).encode())
         self.set_status_message(f"{rendered.rows} rows, {rendered.bytes} bytes")
-
-
-def deliver_export(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore) -> dict:
-    """Send the e-mail (unless skipped as empty) and return the delivery record."""
-    record = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end,
-              "recipients": ", ".join((*definition.recipients, *definition.cc)), "row_count": rendered.rows,
-              "file_url": rendered.url, "message_id": None, "attached": False, "status": "skipped_empty"}
-    if rendered.rows == 0 and definition.skip_if_empty:
-        return record
-    settings = exports()
-    attach = rendered.bytes <= settings.attachment_limit_mb * 2**20
-    attachment = store.read_bytes(rendered.path) if attach else None
-    link = None if attach else store.link(rendered.path, settings.link_expiry_hours * 3600)
-    message = build_message(definition, interval, rendered, smtp().sender, attachment, link)
-    settings = retry()
-    with_retries(lambda: send(message), attempts=settings.attempts, base_delay=settings.base_delay_seconds,
-                 what=f"e-mail of {definition.name} for {interval}")
-    return {**record, "status": "sent", "message_id": message["Message-ID"], "attached": attach}
 
 
 class DeliverExport(ExportTask):
@@ -172,17 +111,19 @@ class DeliverExport(ExportTask):
         with self.input().open("r") as manifest:
             described = json.loads(manifest.read())
         rendered = Rendered(**{**described, "columns": tuple(described["columns"])})
-        record = deliver_export(self.definition, self.interval, rendered, store)
         settings = retry()
+        record = deliver_export(self.definition, self.interval, rendered, store, settings=exports(),
+                                sender=smtp().sender, attempts=settings.attempts,
+                                base_delay=settings.base_delay_seconds)
         with_retries(lambda: record_delivery({**record, "delivered_at": utcnow()}), attempts=settings.attempts,
                      base_delay=settings.base_delay_seconds, what=f"delivery record of {self.name}")
         self.set_status_message(f"{record['status']}: {rendered.rows} rows to {record['recipients']}")
 
 
 def record_delivery(record: dict) -> None:
-    connection = warehouse_connection()
-    with connection.transaction():
-        connection.run_file("delivery/record_delivery.sql", record)
+    warehouse = connection()
+    with warehouse.transaction():
+        warehouse.run_file("delivery/record_delivery.sql", record)
 
 
 class ExportsDue(luigi.WrapperTask):

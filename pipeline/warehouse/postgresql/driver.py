@@ -1,30 +1,29 @@
-"""PostgreSQL warehouse (psycopg 3): part files are streamed from the object store into COPY FROM STDIN."""
+"""PostgreSQL connection (psycopg 3): part files are streamed from the object store into COPY FROM STDIN."""
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
-from pipeline.catalog import Collection
 from pipeline.config import WarehouseUrl, redact_text
-from pipeline.storage import ObjectStore
+from pipeline.sqlfiles import render, statements
 from pipeline.warehouse.base import Warehouse, WarehouseError
-from pipeline.warehouse.sql import render
+from pipeline.warehouse.postgresql.dialect import DIALECT
 
-_COPY = "copy {table} ({columns}) from stdin with (format csv, null '\\N')"
 _CHUNK = 1 << 20
 
 
 class PostgresWarehouse(Warehouse):
-    kind = "postgresql"
+    dialect = DIALECT
 
     def __init__(self, url: WarehouseUrl, connect_timeout: int = 10):
         super().__init__(url)
         try:
+            # Autocommit outside transaction(): a read never leaves a transaction open (and locks held).
             self._conn = psycopg.connect(url.url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.OperationalError as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -47,7 +46,8 @@ class PostgresWarehouse(Warehouse):
     @contextmanager
     def stream(self, sql: str, params: Mapping[str, Any], batch_size: int
                ) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
-        # A named (server-side) cursor sends rows batch by batch; it needs a transaction around it.
+        # A named (server-side) cursor sends rows batch by batch; it needs a transaction (a savepoint when
+        # nested in one) around it.
         with self._conn.transaction(), self._conn.cursor(name="pipeline_stream") as cursor:
             cursor.itersize = batch_size
             cursor.execute(sql, params)
@@ -56,12 +56,11 @@ class PostgresWarehouse(Warehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._conn.transaction():
+        with self._conn.transaction():  # nested: a savepoint; only the outermost commits
             yield
 
-    def copy_parts(self, table: str, collection: Collection, manifest: Mapping[str, Any],
-                   store: ObjectStore) -> int:
-        statement = render(_COPY, table=table, columns=list(collection.file_columns))
+    def copy_parts(self, table: str, columns: Sequence[str], manifest: Mapping[str, Any], store: Any) -> int:
+        (statement,) = statements(render(self.dialect.template("copy.sql"), table=table, columns=list(columns)))
         with self._conn.cursor() as cursor:
             with cursor.copy(statement) as copy:
                 for part in manifest["parts"]:
@@ -71,17 +70,12 @@ class PostgresWarehouse(Warehouse):
                             copy.write(chunk)
             return cursor.rowcount
 
+    def row_estimate(self, table: str) -> float:
+        return float(self.query("select reltuples from pg_class where oid = cast(%(table)s as regclass)",
+                                {"table": table})[0][0])
+
     def close(self) -> None:
         self._conn.close()
-
-    def refresh_statistics(self, table: str, inserted: int) -> None:
-        # Without statistics (a new table, or autovacuum not yet round) the planner takes a big table for a
-        # tiny one and the transforms' joins turn into nested loops: 146 s instead of 0.6 s for a 150k-row
-        # day in bench/. So analyze when a load adds a tenth of the table, as autovacuum would, but now.
-        (estimated,) = self.query("select reltuples from pg_class where oid = cast(%(table)s as regclass)",
-                                  {"table": table})[0]
-        if inserted >= max(1000, 0.1 * estimated):
-            self.execute(render("analyze {table}", table=table))
 
     def usable(self) -> bool:
         return not (self._conn.closed or self._conn.broken)

@@ -33,18 +33,17 @@ import pymongo
 from bson import Decimal128, ObjectId
 from pymongo import ASCENDING, UpdateOne
 
+from pipeline.catalog import catalog
+
 __all__ = [
     "BATCH_SIZE",
     "CLIENTS",
-    "COLLECTIONS",
     "LANGUAGES",
     "DemoDataSpec",
     "generate",
     "seed_database",
     "update_documents",
 ]
-
-COLLECTIONS = ("conversations", "messages", "answers")
 
 #: Maximum number of documents in one batch yielded by :func:`generate`.
 BATCH_SIZE = 5000
@@ -930,8 +929,8 @@ def _conversation(
 
 
 def _ensure_indexes(db: pymongo.database.Database) -> None:
-    for name in COLLECTIONS:
-        db[name].create_index([("updated_at", ASCENDING)])
+    for source in catalog().sources.values():  # the extract reads every declared source by its cursor
+        db[source.name].create_index([(source.cursor, ASCENDING)])
     db["messages"].create_index([("conversation_id", ASCENDING)])
 
 
@@ -943,14 +942,14 @@ def seed_database(db: pymongo.database.Database, spec: DemoDataSpec, *, drop: bo
     documents inserted per collection.
     """
     if drop:
-        for name in COLLECTIONS:
+        for name in catalog().sources:
             db.drop_collection(name)
     _ensure_indexes(db)
-    counts = dict.fromkeys(COLLECTIONS, 0)
+    counts: dict[str, int] = {}
     for name, batch in generate(spec):
+        counts[name] = counts.get(name, 0) + len(batch)
         if batch:
             db[name].insert_many(batch, ordered=False)
-            counts[name] += len(batch)
     return counts
 
 
@@ -979,7 +978,7 @@ def update_documents(
     previous language.
     """
     at = _to_naive_utc_ms(at)
-    changed: dict[str, list] = {name: [] for name in COLLECTIONS}
+    changed: dict[str, list] = {"conversations": [], "messages": [], "answers": []}
     if count <= 0:
         return changed
     rng = random.Random(f"demo-update:{region}:{seed}:{at.isoformat()}")

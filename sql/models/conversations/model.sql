@@ -1,16 +1,8 @@
--- Model analytics.conversations: one row per conversation with its dimensions and message counts.
--- Grain: conversation. Key: (region, conversation_id).
--- Inputs: raw.conversations, raw.messages; touched_conversations (00_touched.sql).
--- Incremental: only the touched conversations are deleted and rebuilt. Parameters: region.
-delete from analytics.conversations
-where region = %(region)s
-  and conversation_id in (select conversation_id from touched_conversations);
-
-insert into analytics.conversations
-    (conversation_id, region, client_id, "language", device, platform, country, started_at, started_date,
-     message_count, bot_message_count, chatter_message_count, chatter_responded, first_chatter_message_at)
+-- Model analytics.conversations (see model.yml): one row per conversation with its message counts.
+-- Reads only the conversations this window touched ({touched}). Parameters: region.
 with touched as (
-    select conversation_id from touched_conversations
+    select t.conversation_id
+    from {touched} as t
 ),
 
 conversations as (
@@ -49,4 +41,4 @@ select
     case when coalesce(mc.chatter_message_count, 0) > 0 then true else false end as chatter_responded,
     mc.first_chatter_message_at
 from conversations as c
-left join message_counts as mc on mc.conversation_id = c._id;
+left join message_counts as mc on mc.conversation_id = c._id

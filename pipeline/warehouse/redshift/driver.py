@@ -1,19 +1,19 @@
-"""Amazon Redshift warehouse (redshift-connector): COPY ... MANIFEST straight from S3."""
+"""Amazon Redshift connection (redshift-connector): COPY ... MANIFEST straight from S3."""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pipeline.catalog import Collection
-from pipeline.config import ConfigError, WarehouseUrl
-from pipeline.storage import ObjectStore
+from pipeline.config import WAREHOUSE_FORM, ConfigError, WarehouseUrl
+from pipeline.sqlfiles import quote_literal, render, statements
 from pipeline.warehouse.base import Warehouse, WarehouseError
-from pipeline.warehouse.sql import quote_literal, render
+from pipeline.warehouse.redshift.dialect import DIALECT
 
 _COPY_INTO = "copy {table} ({columns})"
 # Parts are gzip CSV with \N for NULL (see pipeline.convert); any bad row fails the whole COPY.
@@ -50,12 +50,12 @@ class CopyAuthorization:
         return clause
 
 
-def copy_sql(table: str, collection: Collection, manifest_url: str, authorization: CopyAuthorization) -> str:
+def copy_sql(table: str, columns: Sequence[str], manifest_url: str, authorization: CopyAuthorization) -> str:
     """The COPY statement. Redshift cannot bind COPY options, so the URL and authorization are literals:
     the statement is never logged, and errors quote only what stl_load_errors says."""
     if not manifest_url.startswith("s3://"):
         raise ConfigError("PIPELINE_STORAGE_URL", "Redshift loads from S3 only", "s3://bucket/prefix")
-    into = render(_COPY_INTO, table=table, columns=list(collection.file_columns))
+    into = render(_COPY_INTO, table=table, columns=list(columns))
     return f"{into}\nfrom {quote_literal(manifest_url)}\n{authorization.clause()}\n{_COPY_OPTIONS}"
 
 
@@ -65,101 +65,122 @@ def copy_manifest(part_urls_and_sizes: list[tuple[str, int]]) -> dict:
                         for url, size in part_urls_and_sizes]}
 
 
-class _BreakageWatch:
-    """A cursor proxy that marks the connection broken on connection-level errors, so that the next
-    warehouse_connection() opens a new one (the driver keeps no such flag itself)."""
+def copy_manifest_path(manifest_path: str) -> str:
+    """Beside the window's manifest.json: the part list in the format COPY ... MANIFEST reads."""
+    return manifest_path.rsplit("/", 1)[0] + "/copy.manifest"
 
-    def __init__(self, cursor, owner: RedshiftWarehouse):
-        self._cursor, self._owner = cursor, owner
 
-    def execute(self, *args, **kwargs):
-        import redshift_connector
-
-        try:
-            return self._cursor.execute(*args, **kwargs)
-        except (redshift_connector.InterfaceError, redshift_connector.OperationalError):
-            self._owner._broken = True
-            raise
-
-    def __getattr__(self, name):
-        return getattr(self._cursor, name)
+def _is_connection_error(error: BaseException) -> bool:
+    return DIALECT.is_transient(error)
 
 
 class RedshiftWarehouse(Warehouse):
-    kind = "redshift"
+    """Over any DB-API connection with autocommit off: redshift-connector's in production. The driver
+    keeps no transaction state of its own, so this class counts transaction() depth and commits only when
+    the outermost one ends; a statement outside any transaction() runs in one of its own."""
 
-    def __init__(self, url: WarehouseUrl, iam_role: str = ""):
+    dialect = DIALECT
+
+    def __init__(self, url: WarehouseUrl, connection: Any, authorization: CopyAuthorization):
         super().__init__(url)
+        self._conn = connection
+        self._authorization = authorization
+        self._depth = 0
+        self._broken = False
+
+    @classmethod
+    def connect(cls, url: WarehouseUrl, iam_role: str = "") -> RedshiftWarehouse:
         import redshift_connector  # imported here: only Redshift deployments need it loaded
 
         parts = urlsplit(url.url)
-        self._authorization = CopyAuthorization.from_environment(iam_role)
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ConfigError("PIPELINE_WAREHOUSE_URL", "redshift URL needs a host and a database", WAREHOUSE_FORM)
+        authorization = CopyAuthorization.from_environment(iam_role)
         try:
-            self._conn = redshift_connector.connect(
+            connection = redshift_connector.connect(
                 host=parts.hostname, port=parts.port or 5439, database=parts.path.strip("/"),
                 user=unquote(parts.username or ""), password=unquote(parts.password or ""),
             )
         except Exception as error:  # the driver raises several unrelated types for one cause
             raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: "
                                  f"{str(error).splitlines()[0]}") from None
-        self._conn.autocommit = False
-        self._broken = False
+        connection.autocommit = False
+        return cls(url, connection, authorization)
 
     def _cursor(self):
         if self._broken:
             raise WarehouseError("the Redshift connection broke earlier; a new one is needed")
         cursor = self._conn.cursor()
-        cursor.paramstyle = "pyformat"  # the SQL files use %(name)s, as psycopg does
-        return _BreakageWatch(cursor, self)
+        if hasattr(cursor, "paramstyle"):
+            cursor.paramstyle = "pyformat"  # the SQL files use %(name)s, as psycopg does
+        return cursor
+
+    def _run(self, cursor, sql: str, params: Mapping[str, Any] | None) -> None:
+        try:
+            cursor.execute(sql, params or None)
+        except Exception as error:
+            if _is_connection_error(error):
+                self._broken = True  # the next warehouse connection() opens a new one
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0 and not self._broken:
+                self._conn.rollback()
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self._conn.commit()
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        cursor = self._cursor()
-        cursor.execute(sql, params or None)
-        return cursor.rowcount
+        with self.transaction():
+            cursor = self._cursor()
+            self._run(cursor, sql, params)
+            return cursor.rowcount
 
     def query_table(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
-        cursor = self._cursor()
-        cursor.execute(sql, params or None)
-        columns = [column[0] for column in cursor.description or ()]
-        rows = [tuple(row) for row in cursor.fetchall()]
-        self._conn.commit()  # end the implicit transaction the query opened
-        return columns, rows
+        with self.transaction():
+            cursor = self._cursor()
+            self._run(cursor, sql, params)
+            return [column[0] for column in cursor.description or ()], [tuple(r) for r in cursor.fetchall()]
 
     @contextmanager
     def stream(self, sql: str, params: Mapping[str, Any], batch_size: int
                ) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
         # redshift-connector buffers a result client-side; very large exports belong in UNLOAD instead.
-        cursor = self._cursor()
-        cursor.execute(sql, params or None)
-        columns = [column[0] for column in cursor.description or ()]
-        try:
+        with self.transaction():
+            cursor = self._cursor()
+            self._run(cursor, sql, params)
+            columns = [column[0] for column in cursor.description or ()]
             yield columns, iter(lambda: [tuple(row) for row in cursor.fetchmany(batch_size)], [])
-        finally:
-            self._conn.commit()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        try:
-            yield
-        except BaseException:
-            self._conn.rollback()
-            raise
-        self._conn.commit()
-
-    def copy_parts(self, table: str, collection: Collection, manifest: Mapping[str, Any],
-                   store: ObjectStore) -> int:
-        statement = copy_sql(table, collection, store.url(manifest["copy_manifest"]), self._authorization)
-        cursor = self._cursor()
-        try:
-            cursor.execute(statement)
-        except Exception as error:
-            self._conn.rollback()
-            raise WarehouseError(self._describe_load_error(table, error)) from None
-        return cursor.rowcount
+    def copy_parts(self, table: str, columns: Sequence[str], manifest: Mapping[str, Any], store: Any) -> int:
+        manifest_path = copy_manifest_path(manifest["path"])
+        store.write_bytes(manifest_path, json.dumps(copy_manifest(
+            [(store.url(p["path"]), p["bytes"]) for p in manifest["parts"]]), indent=1).encode())
+        statement = copy_sql(table, columns, store.url(manifest_path), self._authorization)
+        with self.transaction():
+            cursor = self._cursor()
+            try:
+                self._run(cursor, statement, None)
+            except Exception as error:
+                raise WarehouseError(self._describe_load_error(table, error)) from None
+            return cursor.rowcount
 
     def _describe_load_error(self, table: str, error: Exception) -> str:
+        # The failed COPY aborted the transaction; the lookup needs a fresh one.
+        self._conn.rollback()
         try:
-            rows = self.query_file("load/redshift_load_error.sql")
+            (statement,) = statements(self.dialect.template("load_error.sql"))
+            cursor = self._cursor()
+            self._run(cursor, statement, None)
+            rows = cursor.fetchall()
+            self._conn.rollback()
         except Exception:  # the lookup is best effort; the COPY error itself is what matters
             rows = []
         if not rows:

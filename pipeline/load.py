@@ -1,0 +1,51 @@
+"""Load one extracted window: COPY into a private staging table, merge by key (newest version wins) and
+record the load, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.catalog import Source
+from pipeline.sqlfiles import render
+from pipeline.storage import ObjectStore
+from pipeline.warehouse import Warehouse
+
+# A load that adds this share of a table (or more) refreshes its planner statistics where the kind needs it.
+ANALYZE_SHARE, ANALYZE_MIN_ROWS = 0.1, 1000
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    staged: int
+    inserted: int
+
+    @property
+    def kept_newer(self) -> int:
+        """Staged rows not inserted because a newer version of the document was already loaded."""
+        return self.staged - self.inserted
+
+
+def load_window(connection: Warehouse, source: Source, manifest: Mapping[str, Any], store: ObjectStore,
+                audit: Mapping[str, Any]) -> LoadResult:
+    """Stage, merge and record one window's parts; a crash anywhere leaves the table as it was."""
+    stage = f"stage_{source.name}"
+    with connection.transaction():
+        # A temp table is private to this connection, so parallel loads never share staging. Built from
+        # the declaration, not `(like target)`: that holds a lock on the target until commit, and two loads
+        # upgrading it to the merge's lock would deadlock.
+        connection.execute(connection.dialect.create_table(stage, source.file_columns, temporary=True))
+        columns = list(source.file_column_names)
+        staged = connection.copy_parts(stage, columns, manifest, store) if manifest["parts"] else 0
+        # Serialize merges into this table: concurrent windows may carry the same document.
+        connection.run_template("lock.sql", tables=[source.table])
+        counts = connection.run_template("merge.sql", {"loaded_at": audit["loaded_at"]}, target=source.table,
+                                         target_name=source.name, stage=stage, columns=columns)
+        result = LoadResult(staged=staged, inserted=counts[-1])
+        if result.inserted >= max(ANALYZE_MIN_ROWS, ANALYZE_SHARE * connection.row_estimate(source.table)):
+            connection.analyze(source.table)
+        connection.run_file("load/record_load.sql", {**audit, "staged": result.staged, "inserted": result.inserted,
+                                                     "kept_newer": result.kept_newer})
+        connection.execute(render("drop table {stage}", stage=stage))
+    return result

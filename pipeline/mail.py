@@ -1,0 +1,42 @@
+"""Outgoing e-mail through the [smtp] server: export deliveries and alerts."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from pipeline.config import ConfigError, smtp
+
+
+def is_transient(error: BaseException) -> bool:
+    """A dropped connection or a 4xx reply ("try again later"); a 5xx reply is a refusal for good."""
+    if isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):
+        return True
+    return isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500
+
+
+def send(message: EmailMessage, settings: smtp | None = None) -> None:
+    """Hand the message to the SMTP server. Raises only while the message is not yet accepted: a failing
+    QUIT after the server took it is ignored, so a retry never sends the same message twice."""
+    settings = settings or smtp()
+    password = os.environ.get(settings.password_env, "")
+    if settings.user and not password:
+        raise ConfigError(settings.password_env, f"[smtp] user is set but {settings.password_env} is empty")
+    context = ssl.create_default_context()
+    if settings.security == "ssl":
+        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds, context=context)
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+    try:
+        if settings.security == "starttls":
+            client.starttls(context=context)
+        if settings.user:
+            client.login(settings.user, password)
+        client.send_message(message)
+    finally:
+        try:
+            client.quit()
+        except smtplib.SMTPException:
+            client.close()  # accepted already, or failed already: either way nothing to add

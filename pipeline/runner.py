@@ -1,0 +1,138 @@
+"""Run a Luigi job and report its outcome: the one place the CLI and the local demo both go through."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import luigi
+from luigi.task import flatten
+
+from pipeline.alerts import FAILURE_LOG_ENV, Failure, alert, describe, first_line, read_failures
+from pipeline.config import alerts, source_uris, storage_location, warehouse_url
+from pipeline.scheduler import disabled_task_ids, scheduler_reachable, scheduler_url
+from pipeline.sources import ping
+from pipeline.warehouse import WarehouseError, connection
+from pipeline.windows import parse_moment, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class RunFailed(RuntimeError):
+    """A run cannot go on or did not succeed; its message is printed as one line."""
+
+
+def preflight() -> None:
+    """Validate the configuration and reach every service before scheduling anything."""
+    uris = source_uris()
+    storage_location()
+    url = warehouse_url()
+    for region, uri in uris.items():
+        ping(region, uri)
+    try:
+        connection()  # connects, and creates or evolves the tables to match the declarations
+    except WarehouseError:
+        raise
+    except Exception as error:  # a DDL failure: the driver's first line says what
+        raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: schema set-up on {url} failed: "
+                             f"{str(error).splitlines()[0]}") from None
+
+
+def check_scheduler() -> None:
+    """Fail in a second, not after Luigi's minutes of retries, when luigid is not there."""
+    url = scheduler_url()
+    if not scheduler_reachable(url):
+        raise RunFailed(f"no Luigi scheduler at {url}: start it with `pipeline scheduler`, set [core] "
+                        f"scheduler_url, or pass --local-scheduler")
+
+
+def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbose: bool = False) -> None:
+    """Run tasks with Luigi; a failed run raises RunFailed with Luigi's one-line verdict."""
+    if not local_scheduler:
+        check_scheduler()
+    result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
+                         log_level="DEBUG" if verbose else "WARNING")
+    if result.status.name == "NOT_RUN":
+        refused = refused_tasks(tasks, local_scheduler)
+        if refused:
+            raise RunFailed(f"the scheduler refused to run {len(refused)} task(s), e.g. {refused[0]} "
+                            f"(disabled after repeated failures? see the luigid page)")
+        # Another worker holds the rest (and may still be running them); nothing runs twice.
+        print("some tasks were run by another worker", file=sys.stderr)
+        return
+    if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
+        print(result.summary_text, file=sys.stderr)
+        raise RunFailed(f"run did not succeed: {result.status.value}")
+
+
+def incomplete_leaves(tasks: list[luigi.Task]) -> list[luigi.Task]:
+    """The incomplete tasks whose own dependencies are all complete: what should have run and did not.
+    Empty when the requested tasks are complete (another worker finished them meanwhile)."""
+    leaves: dict[str, luigi.Task] = {}
+    seen: set[str] = set()
+
+    def visit(task: luigi.Task) -> None:
+        if task.task_id in seen or task.complete():
+            return
+        seen.add(task.task_id)
+        requirements = flatten(task.requires())
+        for requirement in requirements:
+            visit(requirement)
+        if all(requirement.complete() for requirement in requirements):
+            leaves[task.task_id] = task
+
+    for task in tasks:
+        visit(task)
+    return sorted(leaves.values(), key=str)
+
+
+def refused_tasks(tasks: list[luigi.Task], local_scheduler: bool) -> list[luigi.Task]:
+    """Tasks that could run but were not granted permission: with luigid, those it disabled (the others
+    are held by another worker); with the local scheduler there is no other worker."""
+    waiting = incomplete_leaves(tasks)
+    if local_scheduler or not waiting:
+        return waiting
+    disabled = disabled_task_ids(scheduler_url())
+    return [task for task in waiting if task.task_id in disabled]
+
+
+@contextmanager
+def failure_log() -> Iterator[str]:
+    """A file the run's workers append their task failures to (Luigi's forked workers inherit the path)."""
+    with tempfile.TemporaryDirectory(prefix="pipeline-run-") as folder:
+        path = os.path.join(folder, "failures.jsonl")
+        os.environ[FAILURE_LOG_ENV] = path
+        try:
+            yield path
+        finally:
+            os.environ.pop(FAILURE_LOG_ENV, None)
+
+
+def report_failure(command: str, message: str, log_path: str) -> None:
+    """One alert for the whole failed run; task failures are also recorded for `pipeline status`."""
+    task_failures = read_failures(log_path)
+    failures = task_failures or [Failure(f"pipeline {command}", {}, first_line(message), socket.gethostname())]
+    subject, text = describe(command, failures, alerts().max_listed)
+    alert(subject, text)
+    if task_failures:
+        try:
+            record_failures(command, task_failures)
+        except Exception as error:  # the warehouse may be what failed; the alert has gone out regardless
+            logger.info("could not record failures: %s", first_line(error))
+
+
+def record_failures(command: str, failures: list[Failure]) -> None:
+    warehouse = connection()
+    with warehouse.transaction():
+        for failure in failures:
+            warehouse.run_file("ops/record_failure.sql", {
+                "failed_at": utcnow(), "command": command, "task_family": failure.task,
+                "region": failure.params.get("region"), "collection": failure.params.get("collection"),
+                "window_start": parse_moment(failure.params["window_start"], "window_start")
+                if failure.params.get("window_start") else None,
+                "error": failure.error[:4000], "host": failure.host})

@@ -1,0 +1,73 @@
+"""The project's SQL folder: files read and split into statements, identifiers quoted by one helper."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from pathlib import Path
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+SQL_DIR_ENV = "PIPELINE_SQL_DIR"
+
+
+def sql_dir() -> Path:
+    """The SQL folder: PIPELINE_SQL_DIR (a deployment's own sources and models), else the one shipped in the
+    package (`pipeline/sql` in an installed wheel), else `sql/` of the source checkout."""
+    configured = os.environ.get(SQL_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).resolve()
+    package = Path(__file__).resolve().parent
+    packaged = package / "sql"
+    return packaged if packaged.is_dir() else package.parent / "sql"
+
+
+@cache
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def read_sql(relative: str, root: Path | None = None) -> str:
+    path = (root or sql_dir()) / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"SQL file {relative} not found under {root or sql_dir()}")
+    return _read(path)
+
+
+def statements(text: str) -> list[str]:
+    """Split a file on semicolons that end a line; comment-only chunks are dropped."""
+    chunks = re.split(r";[ \t]*(?:--[^\n]*)?\n", text + "\n")
+    result = []
+    for chunk in chunks:
+        code = "\n".join(line for line in chunk.splitlines() if not line.lstrip().startswith("--")).strip()
+        if code:
+            result.append(code.rstrip(";"))
+    return result
+
+
+def is_identifier(name: str) -> bool:
+    return bool(_IDENTIFIER.match(name))
+
+
+def quote_ident(name: str) -> str:
+    """Quote a possibly schema-qualified identifier; refuse anything that is not a plain lowercase name."""
+    parts = name.split(".")
+    for part in parts:
+        if not is_identifier(part):
+            raise ValueError(f"not a plain identifier: {name!r}")
+    return ".".join(f'"{part}"' for part in parts)
+
+
+def quote_literal(value: str) -> str:
+    """A string literal for the few places that cannot take a bound value (Redshift COPY options)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def render(text: str, **identifiers: str | list[str] | tuple[str, ...]) -> str:
+    """Fill {name} placeholders with quoted identifiers (a list becomes a comma-separated list)."""
+    quoted = {
+        key: ", ".join(quote_ident(v) for v in value) if isinstance(value, (list, tuple)) else quote_ident(value)
+        for key, value in identifiers.items()
+    }
+    return text.format_map(quoted)
+

@@ -1,0 +1,185 @@
+"""Rebuild every analytics model for what one (region, window) touched, in dependency order, and run the
+models' data tests on the rows rebuilt; all in one transaction with the audit row.
+
+Per model (sql/models/<model>/): its touched keys (model.yml `incremental.touched`) are read before any
+model changes, and again after its upstream models were rebuilt (a key may move, e.g. a conversation's
+day). `model.sql` selects the rows of those keys into a temp table; the data tests read it (cost follows
+the window, not the table); then the model's old rows of those keys are replaced by it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.catalog import Catalog, DataTest, Model
+from pipeline.sqlfiles import quote_ident, render
+from pipeline.warehouse import Warehouse
+from pipeline.windows import Window
+
+logger = logging.getLogger(__name__)
+SAMPLE_ROWS = 5
+
+
+class DataTestError(RuntimeError):
+    """A model's data test failed; the message names the model, the test and offending keys."""
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    model: str
+    test: DataTest
+    sample: list[tuple]  # offending rows (at most SAMPLE_ROWS); empty when the test passed
+
+    @property
+    def passed(self) -> bool:
+        return not self.sample
+
+    def describe(self) -> str:
+        if self.passed:
+            return f"analytics.{self.model}: {self.test.label} ok"
+        rows = ", ".join(str(tuple(row)) for row in self.sample)
+        level = "FAILED" if self.test.severity == "error" else "warning"
+        return f"analytics.{self.model}: {self.test.label} {level}; offending keys (first {SAMPLE_ROWS}): {rows}"
+
+
+def touched_table(model: Model) -> str:
+    """The temp table of a model's touched keys, private to the transform that creates and drops it."""
+    return f"touched_{model.name}"
+
+
+def rows_table(model: Model) -> str:
+    """The temp table of a model's rebuilt rows: tested before they replace the old ones."""
+    return f"rebuilt_{model.name}"
+
+
+def _rendered(model: Model, sql: str) -> str:
+    """A model's SQL with {touched} (its own keys) and {touched_<upstream>} (an upstream model's) filled."""
+    identifiers = {"touched": touched_table(model)}
+    identifiers.update({f"touched_{name}": f"touched_{name}" for name in model.depends_on_models})
+    try:
+        return render(sql, **identifiers)
+    except (KeyError, IndexError, ValueError) as error:
+        raise DataTestError(f"{model.path}: unknown placeholder {error} (known: "
+                            f"{', '.join('{' + k + '}' for k in identifiers)})") from None
+
+
+def _matches(left: str, right: str, columns: Iterable[str]) -> str:
+    """Null-safe equality of the key columns of two table references."""
+    return " and ".join(f"({left}.{c} = {right}.{c} or ({left}.{c} is null and {right}.{c} is null))"
+                        for c in map(quote_ident, columns))
+
+
+def data_test_query(model: Model, test: DataTest, relation: str) -> tuple[str, dict[str, Any]]:
+    """A query returning up to SAMPLE_ROWS rows of `relation` (the model's table, or the rows a window
+    rebuilt) that fail one data test, and its bound values."""
+    table = quote_ident(relation)
+    key = ", ".join(f"t.{quote_ident(c)}" for c in model.unique_key)
+    column = f"t.{quote_ident(test.columns[0])}"
+    params: dict[str, Any] = {}
+    if test.kind == "unique":
+        columns = ", ".join(f"t.{quote_ident(c)}" for c in test.columns)
+        sql = f"select {columns}, count(*) as copies from {table} as t group by {columns} having count(*) > 1"
+    elif test.kind == "not_null":
+        sql = f"select {key} from {table} as t where {column} is null"
+    elif test.kind == "accepted_values":
+        params = {f"accepted_{i}": value for i, value in enumerate(test.values)}
+        accepted = ", ".join(f"%({name})s" for name in params)
+        sql = f"select {key}, {column} from {table} as t where {column} is not null and {column} not in ({accepted})"
+    else:  # relationships
+        sql = (f"select {key}, {column} from {table} as t where {column} is not null and not exists "
+               f"(select 1 from {quote_ident(test.to_table)} as p where p.{quote_ident('region')} = "
+               f"t.{quote_ident('region')} and p.{quote_ident(test.to_field)} = {column})")
+    return f"{sql} limit {SAMPLE_ROWS}", params
+
+
+def run_tests(connection: Warehouse, model: Model, relation: str) -> list[TestOutcome]:
+    outcomes = []
+    for test in model.tests:
+        sql, values = data_test_query(model, test, relation)
+        outcomes.append(TestOutcome(model.name, test, connection.query(sql, values)))
+    return outcomes
+
+
+def check(outcomes: list[TestOutcome], context: str) -> None:
+    """Log warnings; raise DataTestError for failed tests of severity error."""
+    for outcome in outcomes:
+        if not outcome.passed and outcome.test.severity == "warn":
+            logger.warning("%s: %s", context, outcome.describe())
+    failed = [o for o in outcomes if not o.passed and o.test.severity == "error"]
+    if failed:
+        raise DataTestError(f"{context}: data test failed: " + "; ".join(o.describe() for o in failed))
+
+
+@dataclass(frozen=True)
+class ModelStatements:
+    """The SQL the runner sends for one model, its values bound from the window's parameters."""
+
+    create_touched: str  # the touched keys as the tables are before the window's rebuild
+    add_moved: str  # keys the upstream rebuild moved (for a model that reads other models)
+    create_rows: str  # model.sql for the touched keys, into a temp table the data tests read
+    delete: str
+    insert: str
+    count_touched: str
+    drop: tuple[str, ...]
+
+
+def model_statements(model: Model) -> ModelStatements:
+    touched, rows = quote_ident(touched_table(model)), quote_ident(rows_table(model))
+    keys = _rendered(model, model.touched_sql)
+    table, name = quote_ident(model.table), quote_ident(model.name)
+    columns = ", ".join(quote_ident(c.name) for c in model.columns)
+    return ModelStatements(
+        create_touched=f"create temp table {touched} as\nselect distinct *\nfrom (\n{keys}\n) as touched_keys",
+        add_moved=f"insert into {touched}\nselect * from (\n{keys}\n) as moved\nexcept\nselect * from {touched}",
+        create_rows=(f"create temp table {rows} as\nselect {columns}\nfrom (\n{_rendered(model, model.select_sql)}"
+                     f"\n) as model_rows"),
+        delete=(f"delete from {table}\nusing {touched}\nwhere {name}.{quote_ident('region')} = %(region)s\n"
+                f"  and {_matches(name, touched, model.key)}"),
+        insert=f"insert into {table} ({columns})\nselect {columns}\nfrom {rows}",
+        count_touched=f"select count(*) from {touched}",
+        drop=(f"drop table {rows}", f"drop table {touched}"),
+    )
+
+
+def rebuild_model(connection: Warehouse, model: Model, sql: ModelStatements, params: dict[str, Any],
+                  context: str) -> int:
+    """Rebuild the model's rows of its touched keys, test them, and replace the old ones with them; return
+    the keys touched."""
+    if model.depends_on_models:  # the upstream rebuild may have moved keys: add where they are now
+        connection.execute(sql.add_moved, params)
+    connection.analyze(touched_table(model))
+    connection.execute(sql.create_rows, params)
+    check(run_tests(connection, model, rows_table(model)), f"{context}, model {model.name}")
+    connection.execute(sql.delete, params)
+    connection.execute(sql.insert, params)
+    return int(connection.query(sql.count_touched)[0][0])
+
+
+def transform_window(connection: Warehouse, project: Catalog, region: str, window: Window,
+                     transformed_at: dt.datetime) -> int:
+    """Rebuild, test and record one (region, window); return the keys touched over all models."""
+    params = {"region": region, "window_start": window.start, "window_end": window.end}
+    models = {model: model_statements(model) for model in project.models.values()}
+    with connection.transaction():
+        # One transform at a time rewrites the models: two delete+insert runs of the same keys would
+        # duplicate rows. Readers are not blocked where the kind allows it (see its lock.sql).
+        connection.run_template("lock.sql", tables=[m.table for m in models])
+        for sql in models.values():  # every model's keys as the tables are before this window's rebuild
+            connection.execute(sql.create_touched, params)
+        keys_touched = sum(rebuild_model(connection, model, sql, params, f"transform of {region} {window}")
+                           for model, sql in models.items())
+        connection.run_file("load/record_transform.sql",
+                            {**params, "keys_touched": keys_touched, "transformed_at": transformed_at})
+        for sql in models.values():
+            for statement in sql.drop:
+                connection.execute(statement)
+    return keys_touched
+
+
+def check_models(connection: Warehouse, project: Catalog, names: Iterable[str] = ()) -> list[TestOutcome]:
+    """Every data test of the named models (default: all) over whole tables."""
+    chosen = [project.model(name) for name in names] or list(project.models.values())
+    return [outcome for model in chosen for outcome in run_tests(connection, model, model.table)]

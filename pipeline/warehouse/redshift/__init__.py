@@ -1,0 +1,13 @@
+"""Amazon Redshift warehouse kind (redshift-connector): URL scheme redshift://."""
+
+from pipeline.config import WarehouseUrl, warehouse
+from pipeline.warehouse.base import Warehouse
+from pipeline.warehouse.redshift.dialect import DIALECT
+
+__all__ = ["DIALECT", "connect"]
+
+
+def connect(url: WarehouseUrl) -> Warehouse:
+    from pipeline.warehouse.redshift.driver import RedshiftWarehouse
+
+    return RedshiftWarehouse.connect(url, iam_role=warehouse().iam_role)

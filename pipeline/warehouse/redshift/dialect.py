@@ -1,0 +1,49 @@
+"""Amazon Redshift: types, capabilities, transient errors and physical table options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.catalog import Table
+from pipeline.sqlfiles import quote_ident
+from pipeline.warehouse.base import Capabilities, Dialect
+
+# Redshift reads a bare TEXT as varchar(256): lengths are explicit, in bytes, at most 65535.
+TYPES = {
+    "objectid": "varchar(24)",
+    "text": "varchar({length})",
+    "json": "varchar({length})",
+    "timestamp": "timestamp",
+    "date": "date",
+    "bool": "boolean",
+    "int": "bigint",
+    "float": "double precision",
+    "numeric": "numeric(18,6)",
+}
+
+
+def is_transient(error: BaseException) -> bool:
+    """The connection dropped (redshift-connector's DB-API names); statements fail for good otherwise."""
+    return type(error).__module__.startswith("redshift_connector") and type(error).__name__ in (
+        "InterfaceError", "OperationalError")
+
+
+def table_options(table: Table) -> str:
+    """Distribution and sort keys declared with the source or model (sql/sources, sql/models)."""
+    options = ""
+    if table.dist_key:
+        options += f"\ndiststyle key distkey ({quote_ident(table.dist_key)})"
+    if table.sort_key:
+        options += f"\ncompound sortkey ({', '.join(quote_ident(c) for c in table.sort_key)})"
+    return options
+
+
+DIALECT = Dialect(
+    kind="redshift",
+    types=TYPES,
+    # COPY reads the parts from S3 itself; Redshift keeps its statistics by itself (auto analyze).
+    capabilities=Capabilities(copy_source="s3", analyze_after_load=False),
+    templates=Path(__file__).resolve().parent / "sql",
+    is_transient=is_transient,
+    table_options=table_options,
+)

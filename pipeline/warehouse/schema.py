@@ -1,0 +1,103 @@
+"""Make the warehouse match the declarations: create missing tables, add declared columns, widen varchar;
+stop with one line on a change that cannot be applied safely (a type change, a removed column)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from pipeline.catalog import Catalog, Table, catalog
+from pipeline.sqlfiles import quote_ident, read_sql, sql_dir, statements
+from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
+
+_VARCHAR = re.compile(r"^character varying\((\d+)\)$")
+_CREATE_TABLE = re.compile(r"create table if not exists\s+([\w.\"]+)", re.IGNORECASE)
+
+
+class SchemaError(WarehouseError):
+    """A declared change cannot be applied to the existing table safely; the message says what to do."""
+
+
+def internal_files() -> list[str]:
+    """The pipeline's own tables (audit, deliveries, failures): sql/schema/*.sql, dialect-neutral."""
+    return [f"schema/{p.name}" for p in sorted((sql_dir() / "schema").glob("*.sql"))]
+
+
+def internal_tables() -> set[str]:
+    return {name.replace('"', "") for relative in internal_files()
+            for name in _CREATE_TABLE.findall(read_sql(relative))}
+
+
+def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] | None) -> list[str]:
+    """Statements that bring one table from `existing` [(column, format_type)] (None: absent) to its
+    declaration; SchemaError when that would change a type or lose a column."""
+    if existing is None:
+        return [dialect.create_table(table, table.columns)]
+    have = dict(existing)
+    declared = {c.name: c for c in table.columns}
+    removed = [name for name in have if name not in declared]
+    if removed:
+        raise SchemaError(
+            f"{table.name}.{removed[0]} exists in the warehouse but {table.declared_in or 'no declaration'} does "
+            f"not declare it: declare it again, or drop it by hand (alter table {table.name} drop column "
+            f"{removed[0]}) once its data may go")
+    plan = []
+    for column in table.columns:
+        wanted = dialect.canonical_type(column)
+        if column.name not in have:
+            plan.append(f"alter table {quote_ident(table.name)} add column {quote_ident(column.name)} "
+                        f"{dialect.column_type(column)}")
+        elif have[column.name] != wanted:
+            old, new = _VARCHAR.match(have[column.name]), _VARCHAR.match(wanted)
+            if old and new and int(new[1]) > int(old[1]):
+                plan.append(f"alter table {quote_ident(table.name)} alter column {quote_ident(column.name)} "
+                            f"type {dialect.column_type(column)}")
+                continue
+            raise SchemaError(
+                f"{table.name}.{column.name} is {have[column.name]} in the warehouse but {table.declared_in} "
+                f"declares {wanted}: a type change is not applied automatically; add a column under a new name, "
+                f"or migrate the table by hand")
+    return plan
+
+
+def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tuple[str, str]]]) -> list[str]:
+    """All statements to run, internal tables first (they create the schemas too)."""
+    plan = []
+    if not internal_tables() <= set(existing):
+        plan += [s for relative in internal_files() for s in statements(read_sql(relative))]
+        setup = dialect.templates / "setup.sql"
+        if setup.is_file():
+            plan += statements(dialect.template("setup.sql"))
+    for table in project.tables():
+        plan += plan_table(dialect, table, existing.get(table.name))
+    return plan
+
+
+def existing_columns(connection: Warehouse) -> dict[str, list[tuple[str, str]]]:
+    (statement,) = statements(connection.dialect.template("existing_columns.sql"))
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for schema, table, column, column_type in connection.query(statement):
+        tables.setdefault(f"{schema}.{table}", []).append((column, column_type))
+    return tables
+
+
+def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None:
+    """Apply the plan in one transaction; nothing to do (the usual case) costs one catalog query.
+
+    Parallel workers may all get here on a new warehouse; one wins, the others retry and find it done."""
+    project = project or catalog()
+    for attempt in range(3):
+        plan = plan_schema(connection.dialect, project, existing_columns(connection))
+        if not plan:
+            return
+        try:
+            with connection.transaction():
+                for statement in plan:
+                    connection.execute(statement)
+            return
+        except SchemaError:
+            raise
+        except Exception:  # a concurrent CREATE or ALTER: the next plan sees the winner's tables
+            if attempt == 2:
+                raise
+            time.sleep(0.5 * (attempt + 1))

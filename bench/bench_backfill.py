@@ -5,9 +5,9 @@ virtualenv's python; `--help` lists the flags. Nothing outside a temporary direc
 
 What it does, in one run (about 2 minutes on 2 cores for the defaults):
 
-1. Starts the embedded services with `pipeline.services.local_stack` under a temp dir: one
+1. Starts the embedded services with `pipeline.local.services.local_stack` under a temp dir: one
    SecantusDB (region us), one embedded PostgreSQL, a local-folder object store.
-2. Seeds one UTC day of demo data (`pipeline.demo_data`) twice, into separate source databases:
+2. Seeds one UTC day of demo data (`pipeline.local.demo_data`) twice, into separate source databases:
    about --docs documents (default 200k) and about --small-docs (default 20k).
    The generator lets a few conversations spill past midnight; every figure below counts only the
    documents whose `updated_at` lies in the day, which is what the backfill window holds.
@@ -58,14 +58,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
+from pipeline.catalog import catalog
+
 REPO = Path(__file__).resolve().parents[1]
 REGION = "us"
 DAY = dt.datetime(2026, 1, 5)  # any fixed UTC day: the generator is deterministic
-COLLECTIONS = ("conversations", "messages", "answers")
 BATCH_SIZE = 5000  # the pipeline's [extract] batch_size
 DOCS_PER_CONVERSATION = 4.05  # demo data: a conversation and ~3.05 messages, plus ~1000 answers a day
 ANSWERS_PER_DAY = 1000
 POLL_SECONDS = 0.05
+COLLECTIONS = tuple(catalog().sources)  # the declared sources (sql/sources/*.yml)
 TARGETS = {"time_vs_raw": 1.5, "dlt_vs_ours": 3.0, "rss_big_vs_small": 1.3}
 MB = 1 << 20
 

@@ -168,11 +168,17 @@ class Catalog:
 
 
 def catalog() -> Catalog:
-    """The project's declarations, read once per SQL folder."""
-    return load_catalog(sql_dir())
+    """The project's declarations, read again only when a declaration file changed."""
+    root = sql_dir()
+    files = sorted((*(root / "sources").glob("*.yml"), *(root / "models").glob("*/model.*")))
+    return _load(root, tuple((str(f), f.stat().st_mtime_ns) for f in files))
 
 
 @cache
+def _load(root: Path, files: tuple[tuple[str, int], ...]) -> Catalog:
+    return load_catalog(root)
+
+
 def load_catalog(root: Path) -> Catalog:
     sources = {}
     for path in sorted((root / "sources").glob("*.yml")):

@@ -14,6 +14,7 @@ import luigi
 from luigi.task import flatten
 
 from pipeline.alerts import FAILURE_LOG_ENV, Failure, alert, describe, first_line, read_failures
+from pipeline.catalog import catalog
 from pipeline.config import alerts, source_uris, storage_location, warehouse_url
 from pipeline.scheduler import disabled_task_ids, scheduler_reachable, scheduler_url
 from pipeline.sources import ping
@@ -28,7 +29,8 @@ class RunFailed(RuntimeError):
 
 
 def preflight() -> None:
-    """Validate the configuration and reach every service before scheduling anything."""
+    """Validate the configuration and the declarations, and reach every service before scheduling anything."""
+    catalog()
     uris = source_uris()
     storage_location()
     url = warehouse_url()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import urllib.error
 import urllib.parse
@@ -74,4 +73,6 @@ def run_luigid(state_dir: str, *, host: str, port: int) -> None:
     command = [str(luigid if luigid.exists() else shutil.which("luigid") or "luigid"), "--address", host,
                "--port", str(port), "--logdir", str(folder / "logs")]
     print(f"luigid on http://{host}:{port} (state and history in {folder})", flush=True)
-    raise SystemExit(subprocess.call(command, env=env))
+    # Become luigid rather than wait for it: a SIGTERM (Ctrl-C, Kubernetes, a test) then reaches it directly
+    # instead of leaving an orphaned scheduler behind.
+    os.execvpe(command[0], command, env)

@@ -20,7 +20,7 @@ from pipeline.local.demo_data import DemoDataSpec, seed_database
 from pipeline.local.services import local_stack
 from pipeline.runner import build, preflight
 from pipeline.sources import client
-from pipeline.sqlfiles import read_sql, statements
+from pipeline.sqlfiles import read_sql, sql_dir, statements
 from pipeline.tasks import Backfill, DeliverExport
 from pipeline.warehouse import connection
 from pipeline.windows import utcnow
@@ -106,7 +106,7 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
               f"  e-mailed exports (.eml):    {outbox}\n"
               f"Query it: `{_own_command()} services --root {root}` brings the same services back and prints\n"
               f"their environment; then psql \"$PIPELINE_WAREHOUSE_URL\" -c 'select * from analytics.conversations "
-              f"limit 5'.\nThe SQL behind each answer is in sql/demo/.")
+              f"limit 5'.\nThe SQL behind each answer is in {sql_dir() / 'demo'}.")
 
 
 def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, workers: int) -> Path:

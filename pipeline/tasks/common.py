@@ -34,8 +34,9 @@ class SourceWindowTask(WindowTask):
 
     collection = luigi.Parameter(description="source collection, as named by its file in sql/sources/")
 
-    @cached_property
+    @property
     def source(self) -> Source:
+        # Not cached: Luigi reuses task instances within a process, and the declaration may have changed.
         return catalog().source(self.collection)  # an undeclared name fails here, naming the declared ones
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 from importlib import import_module
 
+from pipeline.catalog import Catalog, catalog
 from pipeline.config import WAREHOUSE_SCHEMES, WarehouseUrl, warehouse_url
 from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
+from pipeline.warehouse.schema import ensure_schema
 
 __all__ = ["Dialect", "Warehouse", "WarehouseError", "connect", "connection", "dialect", "is_transient"]
 
@@ -29,20 +31,22 @@ def connect(url: WarehouseUrl | None = None) -> Warehouse:
 
 
 _connections: dict[tuple[int, str], Warehouse] = {}
+_matched: dict[tuple[int, str], Catalog] = {}  # the declarations each connection's warehouse was matched to
 
 
 def connection() -> Warehouse:
     """One connection per process and URL (Luigi forks workers), its tables made to match the declarations
-    (sql/sources, sql/models) on first use."""
-    from pipeline.warehouse.schema import ensure_schema
-
+    (sql/sources, sql/models) on first use and whenever a declaration file changed."""
     key = (os.getpid(), warehouse_url().url)
     if key in _connections and not _connections[key].usable():
         del _connections[key]  # broken by a network error: a retry needs a fresh connection
     if key not in _connections:
-        opened = connect()
-        ensure_schema(opened)
-        _connections[key] = opened
+        _connections[key] = connect()
+        _matched.pop(key, None)
+    declared = catalog()
+    if _matched.get(key) is not declared:
+        ensure_schema(_connections[key], declared)
+        _matched[key] = declared
     return _connections[key]
 
 

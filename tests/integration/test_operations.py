@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def luigid(tmp_path_factory):
         process.kill()
         pytest.fail("luigid did not start")
     yield url, state
-    process.terminate()
+    os.killpg(process.pid, signal.SIGTERM)  # its own session: whatever it started goes too
     process.wait(10)
 
 

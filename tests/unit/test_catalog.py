@@ -1,0 +1,114 @@
+"""Declarations (sql/sources, sql/models): what they yield, how bad ones are reported, how the warehouse
+schema is planned from them."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pipeline.catalog import CatalogError, Column, Table, catalog, dependency_order, load_catalog
+from pipeline.sqlfiles import sql_dir
+from pipeline.warehouse import dialect
+from pipeline.warehouse.schema import SchemaError, plan_table
+
+
+def test_sources_are_the_files_and_generate_the_raw_table():
+    project = catalog()
+    assert sorted(project.sources) == sorted(p.stem for p in (sql_dir() / "sources").glob("*.yml"))
+    messages = project.source("messages")
+    assert messages.table == "raw.messages" and (messages.key, messages.cursor) == ("_id", "updated_at")
+    assert messages.file_column_names[0] == "region" and messages.file_column_names[-2:] == ("_extra", "_window_start")
+    assert messages.raw_table().column_names[-1] == "_loaded_at"
+    assert [c.nullable for c in messages.columns if c.name in ("_id", "updated_at")] == [False, False]
+
+
+def test_models_come_after_what_they_depend_on():
+    names = list(catalog().models)
+    assert names.index("conversations") < names.index("daily_conversation_metrics")
+    assert names.index("conversations") < names.index("answer_usage_daily")
+    assert dependency_order({"c": ("b",), "b": ("a",), "a": ()}) == ["a", "b", "c"]
+    with pytest.raises(CatalogError, match="cycle: a -> b -> a"):
+        dependency_order({"a": ("b",), "b": ("a",)})
+
+
+def test_declared_tests_include_the_unique_key():
+    model = catalog().model("conversations")
+    labels = [t.label for t in model.tests]
+    assert labels[0] == "unique(region, conversation_id)"
+    assert "relationships(conversation_id) -> raw.conversations._id" in labels
+    assert "accepted_values(chatter_responded)" in labels
+
+
+def test_an_unknown_name_says_what_is_declared():
+    with pytest.raises(CatalogError, match="unknown source 'feedback'; .* declares answers, conversations, messages"):
+        catalog().source("feedback")
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    root = tmp_path / "sql"
+    shutil.copytree(sql_dir(), root)
+    return root
+
+
+@pytest.mark.parametrize("path, old, new, message", [
+    ("sources/answers.yml", "type: bool", "type: boolean",
+     "sql/sources/answers.yml, column 'active', field 'type': 'boolean' is not one of objectid, text"),
+    ("sources/answers.yml", "cursor: updated_at", "cursor: changed_at",
+     "sql/sources/answers.yml, field 'cursor': must be one of the declared columns"),
+    ("sources/answers.yml", "description: An FAQ", "desc: An FAQ",
+     "sql/sources/answers.yml, field 'desc': unknown field"),
+    ("models/conversations/model.yml", "unique_key: [region, conversation_id]", "unique_key: [region]",
+     "field 'unique_key': must include the incremental key (conversation_id)"),
+    ("models/daily_conversation_metrics/model.yml", "models: [conversations]", "models: [sessions]",
+     "sql/models/daily_conversation_metrics/model.yml, depends_on.models: no other model folder 'sessions'"),
+    ("models/conversations/model.yml", "to: source.conversations, field: _id", "to: source.conversations, field: id",
+     "test relationships(conversation_id) -> raw.conversations.id: raw.conversations has no column 'id'"),
+    ("models/conversations/model.yml", "tests: [not_null, {accepted_values: [true, false]}]",
+     "tests: [not_null, {accepted: [true, false]}]", "'accepted' is not one of not_null, unique"),
+])
+def test_a_bad_declaration_names_the_file_and_the_field(scratch, path, old, new, message):
+    file = scratch / path
+    assert old in file.read_text()
+    file.write_text(file.read_text().replace(old, new))
+    with pytest.raises(CatalogError) as error:
+        load_catalog(scratch)
+    assert message in str(error.value)
+
+
+def test_a_model_folder_needs_both_files(scratch):
+    (scratch / "models" / "conversations" / "model.sql").unlink()
+    with pytest.raises(CatalogError, match="sql/models/conversations: a model folder holds model.yml and model.sql"):
+        load_catalog(scratch)
+
+
+TABLE = Table("raw.notes", (Column("_id", "objectid"), Column("body", "text", max_length=200),
+                            Column("score", "int")), declared_in="sql/sources/notes.yml")
+POSTGRES = dialect("postgresql")
+
+
+def test_a_missing_table_is_created():
+    (statement,) = plan_table(POSTGRES, TABLE, None)
+    assert statement.startswith('create table "raw"."notes" (') and '"body" varchar(200)' in statement
+
+
+def test_a_matching_table_needs_nothing_and_new_columns_are_added():
+    existing = [("_id", "character varying(24)"), ("body", "character varying(200)"), ("score", "bigint")]
+    assert plan_table(POSTGRES, TABLE, existing) == []
+    assert plan_table(POSTGRES, TABLE, existing[:2]) == ['alter table "raw"."notes" add column "score" bigint']
+
+
+def test_a_longer_varchar_is_widened_but_a_type_change_or_removal_is_refused():
+    existing = [("_id", "character varying(24)"), ("body", "character varying(100)"), ("score", "bigint")]
+    assert plan_table(POSTGRES, TABLE, existing) == [
+        'alter table "raw"."notes" alter column "body" type varchar(200)']
+    with pytest.raises(SchemaError, match=r"raw.notes.score is double precision in the warehouse but "
+                                          r"sql/sources/notes.yml declares bigint"):
+        plan_table(POSTGRES, TABLE, [*existing[:2], ("score", "double precision")])
+    with pytest.raises(SchemaError, match=r"raw.notes.body is character varying\(300\) .* declares character "
+                                          r"varying\(200\)"):
+        plan_table(POSTGRES, TABLE, [existing[0], ("body", "character varying(300)"), existing[2]])
+    with pytest.raises(SchemaError, match=r"raw.notes.old exists in the warehouse but sql/sources/notes.yml does "
+                                          r"not declare it: .*alter table raw.notes drop column old"):
+        plan_table(POSTGRES, TABLE, [*existing, ("old", "bigint")])

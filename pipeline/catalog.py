@@ -5,6 +5,7 @@ the data tests, the documentation) is derived from these declarations."""
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -398,6 +399,16 @@ def _check_dependencies(model: Model, sources: dict[str, Source], models: dict[s
     for name in model.depends_on_models:
         if name not in models or name == model.name:
             raise CatalogError(f"{model.path}, depends_on.models: no other model folder {name!r}")
+    allowed = {"touched", *(f"touched_{name}" for name in model.depends_on_models)}
+    for what, sql in (("incremental.touched", model.touched_sql), ("model.sql", model.select_sql)):
+        try:
+            used = {field for _, field, _, _ in string.Formatter().parse(sql) if field is not None}
+        except ValueError as error:
+            raise CatalogError(f"{model.path}, {what}: {error} (braces are placeholders)") from None
+        if used - allowed:
+            raise CatalogError(f"{model.path}, {what}: unknown placeholder {{{sorted(used - allowed)[0]}}}; known: "
+                               f"{', '.join('{' + name + '}' for name in sorted(allowed))} (an upstream model's "
+                               f"touched keys need it in depends_on.models)")
     for test in model.tests:
         if test.kind == "relationships":
             schema, table = test.to_table.split(".")

@@ -176,6 +176,13 @@ def cmd_test_data(args: argparse.Namespace) -> None:
     print(f"{len(outcomes)} data test(s) over {len({o.model for o in outcomes})} model(s): no failure")
 
 
+def cmd_docs(args: argparse.Namespace) -> None:
+    from pipeline.catalog import catalog
+    from pipeline.docs import render_docs
+
+    print(render_docs(catalog()))
+
+
 def cmd_scheduler(args: argparse.Namespace) -> None:
     from pipeline.scheduler import run_luigid
 
@@ -234,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     test_data = commands.add_parser("test-data", help="run the models' data tests (sql/models/*/model.yml) in full")
     test_data.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
     test_data.set_defaults(handler=cmd_test_data)
+
+    docs = commands.add_parser("docs", help="the data catalog (sources, models, columns, tests) as Markdown")
+    docs.set_defaults(handler=cmd_docs)
 
     export = commands.add_parser("export", help="scheduled client exports (exports.yml)")
     export_commands = export.add_subparsers(dest="export_command", required=True)

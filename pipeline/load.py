@@ -12,9 +12,6 @@ from pipeline.sqlfiles import render
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
 
-# A load that adds this share of a table (or more) refreshes its planner statistics where the kind needs it.
-ANALYZE_SHARE, ANALYZE_MIN_ROWS = 0.1, 1000
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -43,8 +40,7 @@ def load_window(connection: Warehouse, source: Source, manifest: Mapping[str, An
         counts = connection.run_template("merge.sql", {"loaded_at": audit["loaded_at"]}, target=source.table,
                                          target_name=source.name, stage=stage, columns=columns)
         result = LoadResult(staged=staged, inserted=counts[-1])
-        if result.inserted >= max(ANALYZE_MIN_ROWS, ANALYZE_SHARE * connection.row_estimate(source.table)):
-            connection.analyze(source.table)
+        connection.refresh_statistics(source.table, result.inserted)
         connection.run_file("load/record_load.sql", {**audit, "staged": result.staged, "inserted": result.inserted,
                                                      "kept_newer": result.kept_newer})
         connection.execute(render("drop table {stage}", stage=stage))

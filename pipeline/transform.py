@@ -45,9 +45,9 @@ class TestOutcome:
         return f"analytics.{self.model}: {self.test.label} {level}; offending keys (first {SAMPLE_ROWS}): {rows}"
 
 
-def touched_table(model: Model) -> str:
+def touched_table(model: str) -> str:
     """The temp table of a model's touched keys, private to the transform that creates and drops it."""
-    return f"touched_{model.name}"
+    return f"touched_{model}"
 
 
 def rows_table(model: Model) -> str:
@@ -56,14 +56,10 @@ def rows_table(model: Model) -> str:
 
 
 def _rendered(model: Model, sql: str) -> str:
-    """A model's SQL with {touched} (its own keys) and {touched_<upstream>} (an upstream model's) filled."""
-    identifiers = {"touched": touched_table(model)}
-    identifiers.update({f"touched_{name}": f"touched_{name}" for name in model.depends_on_models})
-    try:
-        return render(sql, **identifiers)
-    except (KeyError, IndexError, ValueError) as error:
-        raise DataTestError(f"{model.path}: unknown placeholder {error} (known: "
-                            f"{', '.join('{' + k + '}' for k in identifiers)})") from None
+    """A model's SQL with {touched} (its own keys) and {touched_<upstream>} (an upstream model's) filled;
+    the catalog has checked that it uses no other placeholder."""
+    identifiers = {f"touched_{name}": touched_table(name) for name in model.depends_on_models}
+    return render(sql, touched=touched_table(model.name), **identifiers)
 
 
 def _matches(left: str, right: str, columns: Iterable[str]) -> str:
@@ -127,7 +123,7 @@ class ModelStatements:
 
 
 def model_statements(model: Model) -> ModelStatements:
-    touched, rows = quote_ident(touched_table(model)), quote_ident(rows_table(model))
+    touched, rows = quote_ident(touched_table(model.name)), quote_ident(rows_table(model))
     keys = _rendered(model, model.touched_sql)
     table, name = quote_ident(model.table), quote_ident(model.name)
     columns = ", ".join(quote_ident(c.name) for c in model.columns)
@@ -150,11 +146,13 @@ def rebuild_model(connection: Warehouse, model: Model, sql: ModelStatements, par
     the keys touched."""
     if model.depends_on_models:  # the upstream rebuild may have moved keys: add where they are now
         connection.execute(sql.add_moved, params)
-    connection.analyze(touched_table(model))
+    connection.analyze(touched_table(model.name))
     connection.execute(sql.create_rows, params)
     check(run_tests(connection, model, rows_table(model)), f"{context}, model {model.name}")
     connection.execute(sql.delete, params)
-    connection.execute(sql.insert, params)
+    # A model read by the next ones is planned on fresh statistics (a join on a table the planner takes for
+    # empty nests loops: 2 s instead of 0.1 s for a 40k-conversation day).
+    connection.refresh_statistics(model.table, connection.execute(sql.insert, params))
     return int(connection.query(sql.count_touched)[0][0])
 
 

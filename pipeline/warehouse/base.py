@@ -15,6 +15,8 @@ from pipeline.sqlfiles import quote_ident, read_sql, render, statements
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "sql"
 MAX_VARCHAR = 65535
+# A table that grows by this share (and at least this many rows) gets fresh planner statistics at once.
+ANALYZE_SHARE, ANALYZE_MIN_ROWS = 0.1, 1000
 
 
 class WarehouseError(RuntimeError):
@@ -25,7 +27,6 @@ class WarehouseError(RuntimeError):
 class Capabilities:
     """What differs in behaviour between kinds, as flags the stages read."""
 
-    copy_source: str  # "stream": parts are streamed through this process; "s3": the warehouse reads S3 itself
     analyze_after_load: bool  # refresh planner statistics by hand after large loads and on temp tables
 
 
@@ -38,7 +39,7 @@ class Dialect:
     capabilities: Capabilities
     templates: Path  # the kind's own SQL templates; the others come from pipeline/warehouse/sql/
     is_transient: Callable[[BaseException], bool]
-    # (table, dist_key, sort_key) -> the clauses after CREATE TABLE's column list
+    # the clauses after CREATE TABLE's column list (physical design from the declaration's warehouse hints)
     table_options: Callable[[Table], str] = lambda table: ""
 
     def column_type(self, column: Column) -> str:
@@ -105,14 +106,21 @@ class Warehouse(ABC):
         """False once the connection broke; callers then open a new one."""
         return True
 
+    def row_estimate(self, table: str) -> float:
+        """The planner's row count of a table (0 when unknown)."""
+        return 0.0
+
     # -- shared ------------------------------------------------------------------------------------
     def analyze(self, table: str) -> None:
         if self.dialect.capabilities.analyze_after_load:
             self.execute(render("analyze {table}", table=table))
 
-    def row_estimate(self, table: str) -> float:
-        """The planner's row count of a table (0 when unknown)."""
-        return 0.0
+    def refresh_statistics(self, table: str, added_rows: int) -> None:
+        """Analyze a table that just grew by a tenth or more (as autovacuum would, but before the next query
+        is planned on it), where the kind needs it."""
+        if self.dialect.capabilities.analyze_after_load and added_rows >= max(
+                ANALYZE_MIN_ROWS, ANALYZE_SHARE * self.row_estimate(table)):
+            self.analyze(table)
 
     def run_statements(self, text: str, params: Mapping[str, Any] | None = None) -> list[int]:
         return [self.execute(statement, params or {}) for statement in statements(text)]

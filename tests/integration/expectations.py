@@ -6,10 +6,12 @@ from collections import Counter, defaultdict
 
 from pymongo import MongoClient
 
+from pipeline.catalog import catalog
+
 
 def documents(uri: str) -> dict[str, list[dict]]:
     database = MongoClient(uri).get_default_database()
-    return {name: list(database[name].find({})) for name in ("conversations", "messages", "answers")}
+    return {name: list(database[name].find({})) for name in catalog().sources}
 
 
 def expected_models(docs_by_region: dict[str, dict[str, list[dict]]]) -> dict[str, set[tuple]]:

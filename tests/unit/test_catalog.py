@@ -65,6 +65,8 @@ def scratch(tmp_path):
      "sql/models/daily_conversation_metrics/model.yml, depends_on.models: no other model folder 'sessions'"),
     ("models/conversations/model.yml", "to: source.conversations, field: _id", "to: source.conversations, field: id",
      "test relationships(conversation_id) -> raw.conversations.id: raw.conversations has no column 'id'"),
+    ("models/answer_usage_daily/model.yml", "models: [conversations]", "models: []",
+     "incremental.touched: unknown placeholder {touched_conversations}; known: {touched} (an upstream model"),
     ("models/conversations/model.yml", "tests: [not_null, {accepted_values: [true, false]}]",
      "tests: [not_null, {accepted: [true, false]}]", "'accepted' is not one of not_null, unique"),
 ])
@@ -112,3 +114,17 @@ def test_a_longer_varchar_is_widened_but_a_type_change_or_removal_is_refused():
     with pytest.raises(SchemaError, match=r"raw.notes.old exists in the warehouse but sql/sources/notes.yml does "
                                           r"not declare it: .*alter table raw.notes drop column old"):
         plan_table(POSTGRES, TABLE, [*existing, ("old", "bigint")])
+
+
+def test_the_generated_docs_describe_every_table_column_and_test():
+    from pipeline.docs import render_docs
+
+    project = catalog()
+    text = render_docs(project)
+    for table in project.tables():
+        section = text.split(f"### `{table.name}`")[1].split("### ")[0]
+        for column in table.columns:
+            assert f"| `{column.name}` |" in section and column.description in section, (table.name, column.name)
+    assert "| `conversation_id` | objectid | The conversation's MongoDB id. | not_null, relationships -> " \
+           "raw.conversations._id |" in text
+    assert "Table tests: unique(region, conversation_id)." in text

@@ -37,7 +37,7 @@ DIALECT = Dialect(
     types=TYPES,
     # Autovacuum analyzes late; a transform planned on a table it takes for empty nests loops (146 s
     # instead of 0.6 s for a 150k-row day in bench/), so large loads and temp tables are analyzed at once.
-    capabilities=Capabilities(copy_source="stream", analyze_after_load=True),
+    capabilities=Capabilities(analyze_after_load=True),
     templates=Path(__file__).resolve().parent / "sql",
     is_transient=is_transient,
 )

@@ -41,8 +41,8 @@ def table_options(table: Table) -> str:
 DIALECT = Dialect(
     kind="redshift",
     types=TYPES,
-    # COPY reads the parts from S3 itself; Redshift keeps its statistics by itself (auto analyze).
-    capabilities=Capabilities(copy_source="s3", analyze_after_load=False),
+    # Redshift keeps its statistics by itself (auto analyze).
+    capabilities=Capabilities(analyze_after_load=False),
     templates=Path(__file__).resolve().parent / "sql",
     is_transient=is_transient,
     table_options=table_options,

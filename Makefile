@@ -13,6 +13,7 @@ test: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_backfill.py

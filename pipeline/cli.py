@@ -1,4 +1,5 @@
-"""The `pipeline` command: backfill, sync, verify, exports, status, scheduler, demo and local services."""
+"""The `pipeline` command: backfill, sync, verify, test-data, docs, exports, status, scheduler; demo, demo-data
+and services come from the local stack (pipeline.local)."""
 
 from __future__ import annotations
 

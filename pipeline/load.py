@@ -38,7 +38,8 @@ def load_window(connection: Warehouse, source: Source, manifest: Mapping[str, An
         # Serialize merges into this table: concurrent windows may carry the same document.
         connection.run_template("lock.sql", tables=[source.table])
         counts = connection.run_template("merge.sql", {"loaded_at": audit["loaded_at"]}, target=source.table,
-                                         target_name=source.name, stage=stage, columns=columns)
+                                         target_name=source.name, stage=stage, columns=columns, key=source.key,
+                                         cursor=source.cursor)
         result = LoadResult(staged=staged, inserted=counts[-1])
         connection.refresh_statistics(source.table, result.inserted)
         connection.run_file("load/record_load.sql", {**audit, "staged": result.staged, "inserted": result.inserted,

@@ -42,7 +42,8 @@ def count_source(region: str, collection: str, window: Window) -> int:
 
 
 def count_warehouse(collection: str, window: Window, region: str) -> int:
-    (statement,) = statements(render(read_sql("verify/window_count.sql"), table=catalog().source(collection).table))
+    source = catalog().source(collection)
+    (statement,) = statements(render(read_sql("verify/window_count.sql"), table=source.table, cursor=source.cursor))
     params = {"region": region, "window_start": window.start, "window_end": window.end}
     return int(warehouse_connection().query(statement, params)[0][0])
 

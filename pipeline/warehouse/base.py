@@ -28,6 +28,7 @@ class Capabilities:
     """What differs in behaviour between kinds, as flags the stages read."""
 
     analyze_after_load: bool  # refresh planner statistics by hand after large loads and on temp tables
+    alter_column_in_transaction: bool = True  # ALTER COLUMN ... TYPE may run inside a transaction block
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,11 @@ class Warehouse(ABC):
     def usable(self) -> bool:
         """False once the connection broke; callers then open a new one."""
         return True
+
+    def execute_alone(self, sql: str) -> None:
+        """Run one statement that may not stand in a transaction block, committed by itself; never call it
+        inside transaction()."""
+        self.execute(sql)
 
     def row_estimate(self, table: str) -> float:
         """The planner's row count of a table (0 when unknown)."""

@@ -11,6 +11,7 @@ from pipeline.sqlfiles import quote_ident, read_sql, sql_dir, statements
 from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
 
 _VARCHAR = re.compile(r"^character varying\((\d+)\)$")
+_ALTER_COLUMN = re.compile(r"^alter table .* alter column ", re.IGNORECASE)
 _CREATE_TABLE = re.compile(r"create table if not exists\s+([\w.\"]+)", re.IGNORECASE)
 
 
@@ -90,10 +91,15 @@ def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None
         plan = plan_schema(connection.dialect, project, existing_columns(connection))
         if not plan:
             return
+        alone = [] if connection.dialect.capabilities.alter_column_in_transaction else [
+            statement for statement in plan if _ALTER_COLUMN.search(statement)]
         try:
             with connection.transaction():
                 for statement in plan:
-                    connection.execute(statement)
+                    if statement not in alone:
+                        connection.execute(statement)
+            for statement in alone:  # widening a varchar rewrites nothing: safe to commit one by one
+                connection.execute_alone(statement)
             return
         except SchemaError:
             raise

@@ -1,7 +1,7 @@
 -- Rows of one raw table whose cursor lies in a window, for `pipeline verify`.
--- Identifier: {table}. Parameters: region, window_start, window_end.
+-- Identifiers: {table}, {cursor} (the source's declared cursor). Parameters: region, window_start, window_end.
 select count(*)
 from {table}
 where region = %(region)s
-  and updated_at >= %(window_start)s
-  and updated_at < %(window_end)s;
+  and {cursor} >= %(window_start)s
+  and {cursor} < %(window_end)s;

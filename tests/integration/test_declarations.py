@@ -24,13 +24,13 @@ RANGE = ["--start", "2026-11-20", "--end", "2026-11-22", "--local-scheduler", "-
 FEEDBACK_SOURCE = """\
 description: A chatter's rating of a conversation.
 key: _id
-cursor: updated_at
+cursor: modified_at
 columns:
   - {name: _id, type: objectid, description: "MongoDB document id."}
   - {name: conversation_id, type: objectid, description: "The rated conversation."}
   - {name: rating, type: int, description: "1 (bad) to 5 (good)."}
   - {name: created_at, type: timestamp, description: "When the chatter rated."}
-  - {name: updated_at, type: timestamp, description: "Last change; the cursor."}
+  - {name: modified_at, type: timestamp, description: "Last change; the cursor (not named updated_at here)."}
 """
 
 RATINGS_MODEL_YML = """\
@@ -45,8 +45,8 @@ incremental:
     select cast(f.created_at as date) as metric_date
     from "raw".feedback as f
     where f.region = %(region)s
-      and f.updated_at >= %(window_start)s
-      and f.updated_at < %(window_end)s
+      and f.modified_at >= %(window_start)s
+      and f.modified_at < %(window_end)s
 columns:
   - {name: metric_date, type: date, description: "UTC day of the rating."}
   - {name: region, type: text, max_length: 32, description: "Region.", tests: [not_null]}
@@ -82,9 +82,9 @@ def seed_feedback(uri: str, count: int) -> list[dict]:
     conversations = list(database.conversations.find({}, {"_id": 1, "created_at": 1}).limit(count))
     docs = [{"_id": ObjectId(), "conversation_id": c["_id"], "rating": 1 + i % 5,
              "created_at": c["created_at"] + dt.timedelta(minutes=5),
-             "updated_at": c["created_at"] + dt.timedelta(minutes=5), "channel": "web"}
+             "modified_at": c["created_at"] + dt.timedelta(minutes=5), "channel": "web"}
             for i, c in enumerate(conversations)]
-    database.feedback.create_index("updated_at")
+    database.feedback.create_index("modified_at")
     database.feedback.insert_many(docs)
     return docs
 

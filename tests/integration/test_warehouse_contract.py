@@ -70,3 +70,21 @@ def test_outside_a_transaction_a_write_commits_and_a_read_leaves_none_open(wareh
             "select count(*) from pg_stat_activity where datname = current_database() "
             "and state like 'idle in transaction%%'").fetchone()[0]
     assert idle_in_transaction == 0
+
+
+def test_a_varchar_is_widened_outside_any_transaction_where_the_kind_requires_it(warehouse, local_env):
+    from pipeline.catalog import Column, Table
+    from pipeline.warehouse.schema import plan_table
+
+    table = Table("public.contract_widen", (Column("note", "text", max_length=10),), declared_in="test")
+    warehouse.execute(plan_table(warehouse.dialect, table, None)[0])
+    wider = Table(table.name, (Column("note", "text", max_length=20),), declared_in="test")
+    (statement,) = plan_table(warehouse.dialect, wider, [("note", "character varying(10)")])
+    warehouse.execute_alone(statement)
+    with local_env.warehouse() as other:
+        assert other.execute("select format_type(atttypid, atttypmod) from pg_attribute "
+                             "where attrelid = 'public.contract_widen'::regclass and attname = 'note'"
+                             ).fetchone() == ("character varying(20)",)
+    if isinstance(warehouse, RedshiftWarehouse):
+        with pytest.raises(Exception, match="inside a transaction"), warehouse.transaction():
+            warehouse.execute_alone(statement)

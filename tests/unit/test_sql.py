@@ -24,7 +24,8 @@ def filled(text: str) -> str:
     if "{" in text:
         source = catalog().source("messages")
         text = render(text, target=source.table, target_name=source.name, stage="stage_messages",
-                      columns=list(source.file_column_names), table=source.table, tables=[source.table])
+                      columns=list(source.file_column_names), table=source.table, tables=[source.table],
+                      key=source.key, cursor=source.cursor)
     return text
 
 
@@ -166,7 +167,8 @@ def test_the_postgres_only_check_catches_what_sqlglot_accepts():
 def test_values_are_bound_not_formatted():
     for relative in (str(p.relative_to(sql_dir())) for p in sql_dir().rglob("*.sql")):
         code = "\n".join(statements(read_sql(relative)))
-        assert "{" not in re.sub(r"\{(target|target_name|stage|columns|table|tables|touched\w*)\}", "", code), relative
+        identifiers = r"\{(target|target_name|stage|columns|table|tables|key|cursor|touched\w*)\}"
+        assert "{" not in re.sub(identifiers, "", code), relative
 
 
 def test_redshift_copy_reads_the_manifest_with_csv_gzip_and_no_error_tolerance():

@@ -41,8 +41,9 @@ def table_options(table: Table) -> str:
 DIALECT = Dialect(
     kind="redshift",
     types=TYPES,
-    # Redshift keeps its statistics by itself (auto analyze).
-    capabilities=Capabilities(analyze_after_load=False),
+    # Redshift keeps its statistics by itself (auto analyze), and widens a varchar only outside a transaction
+    # block.
+    capabilities=Capabilities(analyze_after_load=False, alter_column_in_transaction=False),
     templates=Path(__file__).resolve().parent / "sql",
     is_transient=is_transient,
     table_options=table_options,

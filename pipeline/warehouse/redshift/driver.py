@@ -159,6 +159,15 @@ class RedshiftWarehouse(Warehouse):
             columns = [column[0] for column in cursor.description or ()]
             yield columns, iter(lambda: [tuple(row) for row in cursor.fetchmany(batch_size)], [])
 
+    def execute_alone(self, sql: str) -> None:
+        if self._depth:
+            raise WarehouseError("a statement that must run alone was sent inside a transaction")
+        self._conn.autocommit = True  # no BEGIN ... END around it
+        try:
+            self._run(self._cursor(), sql, None)
+        finally:
+            self._conn.autocommit = False
+
     def copy_parts(self, table: str, columns: Sequence[str], manifest: Mapping[str, Any], store: Any) -> int:
         manifest_path = copy_manifest_path(manifest["path"])
         store.write_bytes(manifest_path, json.dumps(copy_manifest(

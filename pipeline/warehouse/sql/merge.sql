@@ -1,13 +1,14 @@
 -- Merge one window's staged rows into its raw table, inside the load's transaction, after lock.sql.
--- Identifiers ({target}, {target_name}, {stage}, {columns}) are filled by pipeline.sqlfiles.render, which
--- quotes them; values are bound. Newest version wins: a staged row replaces a loaded one with the same key
--- only if its cursor is not older, so a late backfill never overwrites a newer sync.
+-- Identifiers ({target}, {target_name}, {stage}, {columns}, and the source's declared {key} and {cursor})
+-- are filled by pipeline.sqlfiles.render, which quotes them; values are bound. Newest version wins: a staged
+-- row replaces a loaded one with the same key only if its cursor is not older, so a late backfill never
+-- overwrites a newer sync.
 -- The last statement is the insert: its row count is the load's `inserted`. Parameters: loaded_at.
 delete from {target}
 using {stage}
 where {target_name}.region = {stage}.region
-  and {target_name}._id = {stage}._id
-  and {target_name}.updated_at <= {stage}.updated_at;
+  and {target_name}.{key} = {stage}.{key}
+  and {target_name}.{cursor} <= {stage}.{cursor};
 
 insert into {target} ({columns}, _loaded_at)
 select {columns}, cast(%(loaded_at)s as timestamp)
@@ -16,5 +17,5 @@ where not exists (
     select 1
     from {target} as loaded
     where loaded.region = {stage}.region
-      and loaded._id = {stage}._id
+      and loaded.{key} = {stage}.{key}
 );

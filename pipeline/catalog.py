@@ -1,7 +1,8 @@
-"""The declared project: sources (`sql/sources/<collection>.yml`) and models (`sql/models/<model>/`).
+"""The declared project: sources (`sql/sources/<collection>.yml`), models (`sql/models/<model>/`) and the
+pipeline's own tables (`sql/schema/<schema>.<table>.yml`).
 
-Everything else (raw and model DDL, staging tables, COPY column lists, the converter, the transform order,
-the data tests, the documentation) is derived from these declarations."""
+Everything else (DDL and its evolution, staging tables, COPY column lists, the converter, the transform
+order, the data tests, the documentation) is derived from these declarations."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pipeline.sqlfiles import is_identifier, sql_dir
 # Declared column types. Each warehouse kind maps them to its own types (pipeline/warehouse/<kind>/).
 TYPES = ("objectid", "text", "json", "timestamp", "date", "bool", "int", "float", "numeric")
 SOURCE_TYPES = tuple(t for t in TYPES if t != "date")  # what a MongoDB value is converted to
+KEY_TYPES = ("objectid", "text", "int")
 TEST_KINDS = ("not_null", "unique", "accepted_values", "relationships")
 SEVERITIES = ("error", "warn")
 
@@ -28,8 +30,6 @@ EXTRA_COLUMN = "_extra"
 WINDOW_COLUMN = "_window_start"
 LOADED_AT_COLUMN = "_loaded_at"
 REGION_MAX_LENGTH = 32
-# Tables the pipeline keeps for itself in the raw and analytics schemas (sql/schema/).
-RESERVED_NAMES = frozenset({"load_audit", "transform_audit"})
 
 
 class CatalogError(ValueError):
@@ -54,6 +54,7 @@ class Table:
     sort_key: tuple[str, ...] = ()
     dist_key: str | None = None
     declared_in: str = ""  # the file that declares it, for error messages
+    description: str = ""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -149,6 +150,12 @@ class Catalog:
     sources: dict[str, Source]
     models: dict[str, Model]  # in dependency order: a model comes after every model it reads
     root: Path = field(default_factory=Path)
+    pipeline_tables: tuple[Table, ...] = ()  # audit, deliveries, failures
+
+    @property
+    def signature(self) -> str:
+        """What a window's transform covers: a window done before a source or model was added is not done."""
+        return f"sources: {', '.join(sorted(self.sources))}; models: {', '.join(self.models)}"
 
     def source(self, name: str) -> Source:
         try:
@@ -165,13 +172,16 @@ class Catalog:
                                f"{', '.join(self.models) or 'none'}") from None
 
     def tables(self) -> list[Table]:
-        return [s.raw_table() for s in self.sources.values()] + [m.analytics_table() for m in self.models.values()]
+        """Every table the warehouse holds: the pipeline's own first, then raw, then analytics."""
+        return [*self.pipeline_tables, *(s.raw_table() for s in self.sources.values()),
+                *(m.analytics_table() for m in self.models.values())]
 
 
 def catalog() -> Catalog:
     """The project's declarations, read again only when a declaration file changed."""
     root = sql_dir()
-    files = sorted((*(root / "sources").glob("*.yml"), *(root / "models").glob("*/model.*")))
+    files = sorted((*(root / "sources").glob("*.yml"), *(root / "models").glob("*/model.*"),
+                    *(root / "schema").glob("*.yml")))
     return _load(root, tuple((str(f), f.stat().st_mtime_ns) for f in files))
 
 
@@ -181,17 +191,25 @@ def _load(root: Path, files: tuple[tuple[str, int], ...]) -> Catalog:
 
 
 def load_catalog(root: Path) -> Catalog:
+    pipeline_tables = tuple(parse_pipeline_table(path.stem, _read_yaml(path), _shown(path, root))
+                            for path in sorted((root / "schema").glob("*.yml")))
+    reserved = {table.name for table in pipeline_tables}
     sources = {}
     for path in sorted((root / "sources").glob("*.yml")):
         source = parse_source(path.stem, _read_yaml(path), _shown(path, root))
+        if source.table in reserved:
+            raise CatalogError(f"{source.path}: {source.table} is one of the pipeline's own tables (sql/schema/)")
         sources[source.name] = source
     models = {}
     for folder in sorted(p for p in (root / "models").glob("*") if p.is_dir()):
         models[folder.name] = parse_model(folder, root)
+        if models[folder.name].table in reserved:
+            raise CatalogError(f"{models[folder.name].path}: {models[folder.name].table} is one of the "
+                               f"pipeline's own tables (sql/schema/)")
     for model in models.values():
         _check_dependencies(model, sources, models)
     ordered = {name: models[name] for name in dependency_order({n: m.depends_on_models for n, m in models.items()})}
-    return Catalog(sources, ordered, root)
+    return Catalog(sources, ordered, root, pipeline_tables)
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -250,7 +268,7 @@ def _parse_columns(fields: _Fields, allowed_types: tuple[str, ...]) -> tuple[tup
             raise fields.fail("columns", f"expected a mapping per column, got {raw!r}")
         name = raw.get("name")
         column = _Fields(raw, f"{fields.where}, column {name!r}",
-                         {"name", "type", "description", "max_length", "tests"})
+                         {"name", "type", "description", "max_length", "required", "tests"})
         if not isinstance(name, str) or not is_identifier(name):
             raise column.fail("name", "expected a lowercase name (letters, digits, underscores)")
         if name in seen:
@@ -263,16 +281,30 @@ def _parse_columns(fields: _Fields, allowed_types: tuple[str, ...]) -> tuple[tup
         if max_length is not None and (kind not in ("text", "json") or not isinstance(max_length, int)
                                        or not 1 <= max_length <= 65535):
             raise column.fail("max_length", "a number of bytes from 1 to 65535, for text and json columns")
-        columns.append(Column(name, kind, str(raw.get("description") or ""), max_length))
+        if not isinstance(raw.get("required", False), bool):
+            raise column.fail("required", "expected true or false")
+        columns.append(Column(name, kind, str(raw.get("description") or ""), max_length,
+                              nullable=not raw.get("required", False)))
         tests.extend((name, test, column) for test in raw.get("tests") or [])
     return tuple(columns), tests
 
 
+def parse_pipeline_table(name: str, raw: dict, where: str) -> Table:
+    """One of the pipeline's own tables: `<schema>.<table>.yml` with a description and columns."""
+    fields = _Fields(raw, where, {"description", "columns"})
+    schema, _, table = name.partition(".")
+    if not (is_identifier(schema) and is_identifier(table)):
+        raise CatalogError(f"{where}: the file name must be <schema>.<table>.yml, in lowercase")
+    columns, tests = _parse_columns(fields, TYPES)
+    if tests:
+        raise fields.fail("columns", "data tests belong to models")
+    return Table(name, columns, declared_in=where, description=fields.text("description", required=False))
+
+
 def parse_source(name: str, raw: dict, where: str) -> Source:
     fields = _Fields(raw, where, {"description", "key", "cursor", "columns", "extract_priority", "warehouse"})
-    if not is_identifier(name) or name in RESERVED_NAMES:
-        raise CatalogError(f"{where}: the file name must be a lowercase collection name, not one of "
-                           f"{', '.join(sorted(RESERVED_NAMES))}")
+    if not is_identifier(name):
+        raise CatalogError(f"{where}: the file name must be a lowercase collection name")
     columns, tests = _parse_columns(fields, SOURCE_TYPES)
     if tests:
         raise fields.fail("columns", "data tests belong to models, not sources")
@@ -280,6 +312,12 @@ def parse_source(name: str, raw: dict, where: str) -> Source:
     key, cursor = fields.text("key"), fields.text("cursor")
     if key not in names or cursor not in names:
         raise fields.fail("key" if key not in names else "cursor", "must be one of the declared columns")
+    types = {c.name: c.type for c in columns}
+    if types[cursor] != "timestamp":
+        raise fields.fail("cursor", f"{cursor!r} is {types[cursor]}: windows are time ranges, the cursor must be "
+                                    f"a timestamp")
+    if types[key] not in KEY_TYPES:
+        raise fields.fail("key", f"{key!r} is {types[key]}; a key is one of {', '.join(KEY_TYPES)}")
     if REGION_COLUMN in names or any(n.startswith("_") and n != "_id" for n in names):
         raise fields.fail("columns", f"{REGION_COLUMN!r} and names starting with '_' (but _id) are the "
                                      f"pipeline's own columns")
@@ -309,9 +347,8 @@ def _warehouse_hints(fields: _Fields, names: tuple[str, ...]) -> tuple[tuple[str
 def parse_model(folder: Path, root: Path) -> Model:
     name = folder.name
     where = _shown(folder / "model.yml", root)
-    if not is_identifier(name) or name in RESERVED_NAMES:
-        raise CatalogError(f"{_shown(folder, root)}: a model folder name must be a lowercase table name, not "
-                           f"one of {', '.join(sorted(RESERVED_NAMES))}")
+    if not is_identifier(name):
+        raise CatalogError(f"{_shown(folder, root)}: a model folder name must be a lowercase table name")
     if not (folder / "model.yml").is_file() or not (folder / "model.sql").is_file():
         raise CatalogError(f"{_shown(folder, root)}: a model folder holds model.yml and model.sql")
     raw = _read_yaml(folder / "model.yml")
@@ -335,6 +372,8 @@ def parse_model(folder: Path, root: Path) -> Model:
         for column in group:
             if column not in names:
                 raise fields.fail(group_name, f"{column!r} is not a column")
+    if REGION_COLUMN not in unique_key:
+        raise fields.fail("unique_key", f"must include {REGION_COLUMN!r}: windows rebuild one region at a time")
     if not set(key) <= set(unique_key):
         raise fields.fail("unique_key", f"must include the incremental key ({', '.join(key)}): a window rebuilds "
                                         f"whole key slices, so rows of two slices must never collide")

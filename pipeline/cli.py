@@ -17,7 +17,6 @@ from pipeline.config import ConfigError, source_uris
 from pipeline.exports.definitions import ExportConfigError
 from pipeline.runner import RunFailed, build, failure_log, preflight, report_failure
 from pipeline.sources import SourceError
-from pipeline.transform import DataTestError
 from pipeline.warehouse import WarehouseError
 from pipeline.windows import check_window_minutes, parse_moment, utcnow
 
@@ -294,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.handler(args)
         except (ConfigError, ExportConfigError, CatalogError) as error:
             code, message = EXIT_USAGE, f"configuration error: {error}"
-        except (SourceError, WarehouseError, RunFailed, CommandError, DataTestError) as error:
+        except (SourceError, WarehouseError, RunFailed, CommandError) as error:
             code, message = EXIT_FAILED, f"error: {error}"
         except KeyboardInterrupt:
             return EXIT_FAILED

@@ -250,7 +250,7 @@ class RowConverter:
             try:
                 row = self.row(document)
             except Rejected as error:
-                stats.quarantined.append(Quarantined(str(document.get("_id")), str(error), document))
+                stats.quarantined.append(Quarantined(str(document.get(self.source.key)), str(error), document))
                 continue
             stats.written += 1
             yield row

@@ -24,21 +24,33 @@ class LoadResult:
         return self.staged - self.inserted
 
 
+def part_columns(source: Source, manifest: Mapping[str, Any]) -> list[str]:
+    """The columns the window's parts were written with (the declaration at extract time). A column declared
+    since then stays NULL in this load; one no longer declared cannot be loaded: re-extract the window."""
+    columns = list(manifest.get("columns") or source.file_column_names)
+    undeclared = [c for c in columns if c not in source.file_column_names]
+    if undeclared:
+        raise ValueError(f"{manifest.get('path', 'the manifest')}: its parts hold {', '.join(undeclared)}, which "
+                         f"{source.path} no longer declares; re-extract the window (pipeline backfill --rerun)")
+    return columns
+
+
 def load_window(connection: Warehouse, source: Source, manifest: Mapping[str, Any], store: ObjectStore,
                 audit: Mapping[str, Any]) -> LoadResult:
     """Stage, merge and record one window's parts; a crash anywhere leaves the table as it was."""
     stage = f"stage_{source.name}"
+    columns = part_columns(source, manifest)
     with connection.transaction():
         # A temp table is private to this connection, so parallel loads never share staging. Built from
         # the declaration, not `(like target)`: that holds a lock on the target until commit, and two loads
         # upgrading it to the merge's lock would deadlock.
         connection.execute(connection.dialect.create_table(stage, source.file_columns, temporary=True))
-        columns = list(source.file_column_names)
         staged = connection.copy_parts(stage, columns, manifest, store) if manifest["parts"] else 0
         # Serialize merges into this table: concurrent windows may carry the same document.
         connection.run_template("lock.sql", tables=[source.table])
         counts = connection.run_template("merge.sql", {"loaded_at": audit["loaded_at"]}, target=source.table,
-                                         target_name=source.name, stage=stage, columns=columns, key=source.key,
+                                         target_name=source.name, stage=stage,
+                                         columns=list(source.file_column_names), key=source.key,
                                          cursor=source.cursor)
         result = LoadResult(staged=staged, inserted=counts[-1])
         connection.refresh_statistics(source.table, result.inserted)

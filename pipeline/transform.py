@@ -50,9 +50,9 @@ def touched_table(model: str) -> str:
     return f"touched_{model}"
 
 
-def rows_table(model: Model) -> str:
+def rows_table(model: str) -> str:
     """The temp table of a model's rebuilt rows: tested before they replace the old ones."""
-    return f"rebuilt_{model.name}"
+    return f"rebuilt_{model}"
 
 
 def _rendered(model: Model, sql: str) -> str:
@@ -63,9 +63,9 @@ def _rendered(model: Model, sql: str) -> str:
 
 
 def _matches(left: str, right: str, columns: Iterable[str]) -> str:
-    """Null-safe equality of the key columns of two table references."""
-    return " and ".join(f"({left}.{c} = {right}.{c} or ({left}.{c} is null and {right}.{c} is null))"
-                        for c in map(quote_ident, columns))
+    """Equality of the key columns of two table references: an equi-join, which the planner can hash. A NULL
+    key matches nothing: such rows are neither deleted nor (with `in (select ...)` in model.sql) rebuilt."""
+    return " and ".join(f"{left}.{c} = {right}.{c}" for c in map(quote_ident, columns))
 
 
 def data_test_query(model: Model, test: DataTest, relation: str) -> tuple[str, dict[str, Any]]:
@@ -123,7 +123,7 @@ class ModelStatements:
 
 
 def model_statements(model: Model) -> ModelStatements:
-    touched, rows = quote_ident(touched_table(model.name)), quote_ident(rows_table(model))
+    touched, rows = quote_ident(touched_table(model.name)), quote_ident(rows_table(model.name))
     keys = _rendered(model, model.touched_sql)
     table, name = quote_ident(model.table), quote_ident(model.name)
     columns = ", ".join(quote_ident(c.name) for c in model.columns)
@@ -146,9 +146,9 @@ def rebuild_model(connection: Warehouse, model: Model, sql: ModelStatements, par
     the keys touched."""
     if model.depends_on_models:  # the upstream rebuild may have moved keys: add where they are now
         connection.execute(sql.add_moved, params)
-    connection.analyze(touched_table(model.name))
+        connection.analyze(touched_table(model.name))
     connection.execute(sql.create_rows, params)
-    check(run_tests(connection, model, rows_table(model)), f"{context}, model {model.name}")
+    check(run_tests(connection, model, rows_table(model.name)), f"{context}, model {model.name}")
     connection.execute(sql.delete, params)
     # A model read by the next ones is planned on fresh statistics (a join on a table the planner takes for
     # empty nests loops: 2 s instead of 0.1 s for a 40k-conversation day).
@@ -165,12 +165,14 @@ def transform_window(connection: Warehouse, project: Catalog, region: str, windo
         # One transform at a time rewrites the models: two delete+insert runs of the same keys would
         # duplicate rows. Readers are not blocked where the kind allows it (see its lock.sql).
         connection.run_template("lock.sql", tables=[m.table for m in models])
-        for sql in models.values():  # every model's keys as the tables are before this window's rebuild
+        for model, sql in models.items():  # every model's keys as the tables are before this window's rebuild
             connection.execute(sql.create_touched, params)
+            connection.analyze(touched_table(model.name))  # temp tables get no automatic statistics
         keys_touched = sum(rebuild_model(connection, model, sql, params, f"transform of {region} {window}")
                            for model, sql in models.items())
-        connection.run_file("load/record_transform.sql",
-                            {**params, "keys_touched": keys_touched, "transformed_at": transformed_at})
+        connection.run_file("load/record_transform.sql", {**params, "keys_touched": keys_touched,
+                                                          "declared": project.signature,
+                                                          "transformed_at": transformed_at})
         for sql in models.values():
             for statement in sql.drop:
                 connection.execute(statement)

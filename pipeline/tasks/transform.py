@@ -20,7 +20,8 @@ class TransformWindow(WindowTask):
         return [LoadWindow(collection=name, **self.window_params()) for name in catalog().sources]
 
     def output(self) -> luigi.Target:
-        return WarehouseMarker("load/transform_done.sql", {"region": self.region, **window_bounds(self.window)})
+        return WarehouseMarker("load/transform_done.sql", {"region": self.region, **window_bounds(self.window),
+                                                           "declared": catalog().signature})
 
     @retries_transient
     def run(self) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalog import Column, Table
-from pipeline.config import WarehouseUrl
 from pipeline.sqlfiles import quote_ident, read_sql, render, statements
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "sql"
@@ -70,9 +69,6 @@ class Warehouse(ABC):
     the method (execute, query, stream, copy_parts); it commits on success and rolls back on any error."""
 
     dialect: Dialect
-
-    def __init__(self, url: WarehouseUrl):
-        self.url = url
 
     # -- driver-specific -------------------------------------------------------------------------------
     @abstractmethod

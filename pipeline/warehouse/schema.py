@@ -7,26 +7,15 @@ import re
 import time
 
 from pipeline.catalog import Catalog, Table, catalog
-from pipeline.sqlfiles import quote_ident, read_sql, sql_dir, statements
+from pipeline.sqlfiles import quote_ident, statements
 from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
 
 _VARCHAR = re.compile(r"^character varying\((\d+)\)$")
 _ALTER_COLUMN = re.compile(r"^alter table .* alter column ", re.IGNORECASE)
-_CREATE_TABLE = re.compile(r"create table if not exists\s+([\w.\"]+)", re.IGNORECASE)
 
 
 class SchemaError(WarehouseError):
     """A declared change cannot be applied to the existing table safely; the message says what to do."""
-
-
-def internal_files() -> list[str]:
-    """The pipeline's own tables (audit, deliveries, failures): sql/schema/*.sql, dialect-neutral."""
-    return [f"schema/{p.name}" for p in sorted((sql_dir() / "schema").glob("*.sql"))]
-
-
-def internal_tables() -> set[str]:
-    return {name.replace('"', "") for relative in internal_files()
-            for name in _CREATE_TABLE.findall(read_sql(relative))}
 
 
 def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] | None) -> list[str]:
@@ -62,22 +51,26 @@ def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] |
 
 
 def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tuple[str, str]]]) -> list[str]:
-    """All statements to run, internal tables first (they create the schemas too)."""
-    plan = []
-    if not internal_tables() <= set(existing):
-        plan += [s for relative in internal_files() for s in statements(read_sql(relative))]
-        setup = dialect.templates / "setup.sql"
-        if setup.is_file():
-            plan += statements(dialect.template("setup.sql"))
-    for table in project.tables():
+    """All statements to run: schemas of missing tables, the kind's set-up on a new warehouse, then each
+    table's plan (the pipeline's own tables first)."""
+    tables = project.tables()
+    missing = [table for table in tables if table.name not in existing]
+    plan = [f"create schema if not exists {quote_ident(schema)}"
+            for schema in sorted({table.name.split(".")[0] for table in missing})]
+    if any(table in missing for table in project.pipeline_tables) and (dialect.templates / "setup.sql").is_file():
+        plan += statements(dialect.template("setup.sql"))  # a new warehouse
+    for table in tables:
         plan += plan_table(dialect, table, existing.get(table.name))
     return plan
 
 
-def existing_columns(connection: Warehouse) -> dict[str, list[tuple[str, str]]]:
-    (statement,) = statements(connection.dialect.template("existing_columns.sql"))
+def existing_columns(connection: Warehouse, schemas: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """{schema.table: [(column, format_type)]} of the tables in these schemas."""
+    params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
+    (statement,) = statements(connection.dialect.template("existing_columns.sql").replace(
+        "{schemas}", ", ".join(f"%({name})s" for name in params)))
     tables: dict[str, list[tuple[str, str]]] = {}
-    for schema, table, column, column_type in connection.query(statement):
+    for schema, table, column, column_type in connection.query(statement, params):
         tables.setdefault(f"{schema}.{table}", []).append((column, column_type))
     return tables
 
@@ -88,7 +81,8 @@ def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None
     Parallel workers may all get here on a new warehouse; one wins, the others retry and find it done."""
     project = project or catalog()
     for attempt in range(3):
-        plan = plan_schema(connection.dialect, project, existing_columns(connection))
+        schemas = sorted({table.name.split(".")[0] for table in project.tables()})
+        plan = plan_schema(connection.dialect, project, existing_columns(connection, schemas))
         if not plan:
             return
         alone = [] if connection.dialect.capabilities.alter_column_in_transaction else [

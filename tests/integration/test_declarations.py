@@ -23,10 +23,10 @@ RANGE = ["--start", "2026-11-20", "--end", "2026-11-22", "--local-scheduler", "-
 
 FEEDBACK_SOURCE = """\
 description: A chatter's rating of a conversation.
-key: _id
+key: feedback_id
 cursor: modified_at
 columns:
-  - {name: _id, type: objectid, description: "MongoDB document id."}
+  - {name: feedback_id, type: text, description: "The rating's own id (the MongoDB _id stays in _extra)."}
   - {name: conversation_id, type: objectid, description: "The rated conversation."}
   - {name: rating, type: int, description: "1 (bad) to 5 (good)."}
   - {name: created_at, type: timestamp, description: "When the chatter rated."}
@@ -80,7 +80,7 @@ def project(tmp_path, monkeypatch) -> Path:
 def seed_feedback(uri: str, count: int) -> list[dict]:
     database = MongoClient(uri).get_default_database()
     conversations = list(database.conversations.find({}, {"_id": 1, "created_at": 1}).limit(count))
-    docs = [{"_id": ObjectId(), "conversation_id": c["_id"], "rating": 1 + i % 5,
+    docs = [{"_id": ObjectId(), "feedback_id": f"fb-{i:05d}", "conversation_id": c["_id"], "rating": 1 + i % 5,
              "created_at": c["created_at"] + dt.timedelta(minutes=5),
              "modified_at": c["created_at"] + dt.timedelta(minutes=5), "channel": "web"}
             for i, c in enumerate(conversations)]
@@ -94,12 +94,23 @@ def rows(env, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
+def expected_ratings(feedback: dict[str, list[dict]]) -> dict:
+    expected = defaultdict(lambda: [0, 0])
+    for region, docs in feedback.items():
+        for d in docs:
+            expected[(d["created_at"].date(), region)][0] += 1
+            expected[(d["created_at"].date(), region)][1] += d["rating"] >= 4
+    return expected
+
+
 def test_a_source_file_and_model_folders_load_and_build_with_no_other_edit(local_env, project, capsys):
     feedback = {}
     for seed_value, (region, uri) in enumerate(local_env.mongo_uris.items(), start=1):
         seed_database(MongoClient(uri).get_default_database(),
                       DemoDataSpec(region=region, start=DAY, days=1, conversations_per_day=60, seed=seed_value))
         feedback[region] = seed_feedback(uri, 40)
+    assert main(["backfill", *RANGE]) == 0  # the project as it was
+
     (project / "sources" / "feedback.yml").write_text(FEEDBACK_SOURCE)
     (project / "models" / "ratings_daily").mkdir()
     (project / "models" / "ratings_daily" / "model.yml").write_text(RATINGS_MODEL_YML)
@@ -107,20 +118,29 @@ def test_a_source_file_and_model_folders_load_and_build_with_no_other_edit(local
     # A copy of an existing model under a new name, with nothing renamed inside: a second, identical table.
     shutil.copytree(project / "models" / "conversations", project / "models" / "conversations_copy")
 
+    # The next backfill of the same range, no --rerun: windows done without the new source and models are
+    # not done, so it loads the new collection and builds the new models for them.
     assert main(["backfill", *RANGE]) == 0
-
-    loaded = rows(local_env, "select region, _id, rating, _extra from raw.feedback")
-    assert sorted(loaded) == sorted((region, str(d["_id"]), d["rating"], '{"channel":"web"}')
+    loaded = rows(local_env, "select region, feedback_id, rating, _extra like '%\"channel\":\"web\"%' "
+                             "from raw.feedback")
+    assert sorted(loaded) == sorted((region, d["feedback_id"], d["rating"], True)
                                     for region, docs in feedback.items() for d in docs)
-    expected = defaultdict(lambda: [0, 0])
-    for region, docs in feedback.items():
-        for d in docs:
-            expected[(d["created_at"].date(), region)][0] += 1
-            expected[(d["created_at"].date(), region)][1] += d["rating"] >= 4
-    assert {(r[0], r[1]): [r[2], r[3]] for r in rows(local_env, "select * from analytics.ratings_daily")} == expected
+    assert {(r[0], r[1]): [r[2], r[3]] for r in rows(local_env, "select * from analytics.ratings_daily")
+            } == expected_ratings(feedback)
     copy, original = (rows(local_env, f"select * from analytics.{t} order by region, conversation_id")
                       for t in ("conversations_copy", "conversations"))
     assert copy == original and len(copy) == 120
+
+    # A newer version of some ratings, two days later: merged by the declared key and cursor.
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    for d in feedback[region][:10]:
+        d.update(rating=5, modified_at=DAY + dt.timedelta(days=2, hours=2))
+        database.feedback.update_one({"_id": d["_id"]}, {"$set": {"rating": 5, "modified_at": d["modified_at"]}})
+    assert main(["backfill", "--start", "2026-11-22", "--end", "2026-11-23", "--local-scheduler"]) == 0
+    assert rows(local_env, "select count(*), count(distinct region || feedback_id) from raw.feedback") == [(80, 80)]
+    assert {(r[0], r[1]): [r[2], r[3]] for r in rows(local_env, "select * from analytics.ratings_daily")
+            } == expected_ratings(feedback)
 
     capsys.readouterr()
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-22"]) == 0

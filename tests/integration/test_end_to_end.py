@@ -113,3 +113,21 @@ def test_the_tasks_also_run_through_the_luigi_command(local_env):
     assert result.returncode == 0, result.stderr[-2000:]
     with local_env.warehouse() as connection:
         assert connection.execute("select count(*) from analytics.transform_audit").fetchone()[0] == 2
+
+
+def test_a_conversation_that_moves_to_another_day_leaves_both_days_right(local_env):
+    """The daily model's keys are read before and after the conversations model is rebuilt: the day a
+    conversation left and the day it moved to are both rebuilt."""
+    seed(local_env, per_day=60, days=1)
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-22", "--local-scheduler"]) == 0
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    moved_at = dt.datetime(2026, 11, 23, 10)
+    victim = database.conversations.find_one({"created_at": {"$lt": dt.datetime(2026, 11, 21)}})
+    database.conversations.update_one({"_id": victim["_id"]}, {"$set": {"created_at": moved_at,
+                                                                         "updated_at": moved_at}})
+    assert main(["backfill", "--start", "2026-11-23", "--end", "2026-11-24", "--local-scheduler"]) == 0
+    assert_matches_documents(local_env)
+    with local_env.warehouse() as connection:
+        assert connection.execute("select sum(conversations) from analytics.daily_conversation_metrics "
+                                  "where metric_date = '2026-11-23'").fetchone() == (1,)

@@ -179,17 +179,19 @@ def test_large_file_is_sent_as_a_presigned_link(s3_env, smtp_server, luigi_setti
     assert len(downloaded.splitlines()) == 21
 
 
+AUDIT = "insert into analytics.transform_audit (region, window_start, window_end, keys_touched, transformed_at) values"
+
+
 def test_an_export_waits_until_its_interval_is_transformed(exports_env, smtp_server, luigi_settings):
     luigi_settings("exports", "require_complete_data", "true")
     args = ["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]
     with exports_env.warehouse() as connection:  # us is done for the 29th, eu only until 18:00
-        connection.execute("insert into analytics.transform_audit values ('us', '2026-11-29', '2026-11-30', 1, now()),"
+        connection.execute(f"{AUDIT} ('us', '2026-11-29', '2026-11-30', 1, now()),"
                            " ('eu', '2026-11-29', '2026-11-29 18:00', 1, now())")
     assert main(args) == 1
     assert smtp_server.messages == [] and deliveries(exports_env) == []
     with exports_env.warehouse() as connection:
-        connection.execute("insert into analytics.transform_audit values"
-                           " ('eu', '2026-11-29 18:00', '2026-11-30', 1, now())")
+        connection.execute(f"{AUDIT} ('eu', '2026-11-29 18:00', '2026-11-30', 1, now())")
     assert main(args) == 0
     assert len(smtp_server.messages) == 1
 

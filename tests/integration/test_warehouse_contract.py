@@ -24,7 +24,7 @@ def warehouse(request, local_env):
         opened = PostgresWarehouse(url)
     else:
         dbapi = psycopg.connect(local_env.warehouse_url, autocommit=False)
-        opened = RedshiftWarehouse(url, dbapi, CopyAuthorization(iam_role="arn:aws:iam::1:role/test"))
+        opened = RedshiftWarehouse(dbapi, CopyAuthorization(iam_role="arn:aws:iam::1:role/test"))
     opened.execute("create table contract_probe (n bigint)")  # outside transaction(): commits by itself
     yield opened
     opened.close()

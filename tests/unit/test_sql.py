@@ -21,6 +21,7 @@ KINDS = {"postgresql": "postgres", "redshift": "redshift"}  # warehouse kind -> 
 
 
 def filled(text: str) -> str:
+    text = text.replace("{schemas}", "%(schema_0)s, %(schema_1)s")
     if "{" in text:
         source = catalog().source("messages")
         text = render(text, target=source.table, target_name=source.name, stage="stage_messages",
@@ -38,7 +39,7 @@ def project_statements() -> dict[str, list[str]]:
     for model in catalog().models.values():
         generated = model_statements(model)
         tests = [data_test_query(model, test, relation)[0] for test in model.tests
-                 for relation in (rows_table(model), model.table)]
+                 for relation in (rows_table(model.name), model.table)]
         found[f"models/{model.name}"] = [generated.create_touched, generated.add_moved, generated.create_rows,
                                          generated.delete, generated.insert, generated.count_touched,
                                          *generated.drop, *tests]

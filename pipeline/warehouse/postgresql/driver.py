@@ -21,7 +21,6 @@ class PostgresWarehouse(Warehouse):
     dialect = DIALECT
 
     def __init__(self, url: WarehouseUrl, connect_timeout: int = 10):
-        super().__init__(url)
         try:
             # Autocommit outside transaction(): a read never leaves a transaction open (and locks held).
             self._conn = psycopg.connect(url.url, autocommit=True, connect_timeout=connect_timeout)

@@ -81,8 +81,7 @@ class RedshiftWarehouse(Warehouse):
 
     dialect = DIALECT
 
-    def __init__(self, url: WarehouseUrl, connection: Any, authorization: CopyAuthorization):
-        super().__init__(url)
+    def __init__(self, connection: Any, authorization: CopyAuthorization):
         self._conn = connection
         self._authorization = authorization
         self._depth = 0
@@ -105,7 +104,7 @@ class RedshiftWarehouse(Warehouse):
             raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: "
                                  f"{str(error).splitlines()[0]}") from None
         connection.autocommit = False
-        return cls(url, connection, authorization)
+        return cls(connection, authorization)
 
     def _cursor(self):
         if self._broken:

@@ -3,6 +3,7 @@
 -- are filled by pipeline.sqlfiles.render, which quotes them; values are bound. Newest version wins: a staged
 -- row replaces a loaded one with the same key only if its cursor is not older, so a late backfill never
 -- overwrites a newer sync.
+-- A document read twice in one window (its versions side by side in the stage) is inserted once, newest first.
 -- The last statement is the insert: its row count is the load's `inserted`. Parameters: loaded_at.
 delete from {target}
 using {stage}
@@ -12,10 +13,16 @@ where {target_name}.region = {stage}.region
 
 insert into {target} ({columns}, _loaded_at)
 select {columns}, cast(%(loaded_at)s as timestamp)
-from {stage}
-where not exists (
-    select 1
-    from {target} as loaded
-    where loaded.region = {stage}.region
-      and loaded.{key} = {stage}.{key}
-);
+from (
+    select
+        staged.*,
+        row_number() over (partition by staged.region, staged.{key} order by staged.{cursor} desc) as version_rank
+    from {stage} as staged
+) as versions
+where versions.version_rank = 1
+  and not exists (
+      select 1
+      from {target} as loaded
+      where loaded.region = versions.region
+        and loaded.{key} = versions.{key}
+  );

@@ -64,6 +64,14 @@ def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tup
     return plan
 
 
+def split_plan(dialect: Dialect, plan: list[str]) -> tuple[list[str], list[str]]:
+    """(statements run in one transaction, statements each run alone after it): ALTER COLUMN ... TYPE goes
+    alone where the kind refuses it inside a transaction block."""
+    if dialect.capabilities.alter_column_in_transaction:
+        return plan, []
+    return ([s for s in plan if not _ALTER_COLUMN.search(s)], [s for s in plan if _ALTER_COLUMN.search(s)])
+
+
 def existing_columns(connection: Warehouse, schemas: list[str]) -> dict[str, list[tuple[str, str]]]:
     """{schema.table: [(column, format_type)]} of the tables in these schemas."""
     params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
@@ -85,13 +93,11 @@ def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None
         plan = plan_schema(connection.dialect, project, existing_columns(connection, schemas))
         if not plan:
             return
-        alone = [] if connection.dialect.capabilities.alter_column_in_transaction else [
-            statement for statement in plan if _ALTER_COLUMN.search(statement)]
+        together, alone = split_plan(connection.dialect, plan)
         try:
             with connection.transaction():
-                for statement in plan:
-                    if statement not in alone:
-                        connection.execute(statement)
+                for statement in together:
+                    connection.execute(statement)
             for statement in alone:  # widening a varchar rewrites nothing: safe to commit one by one
                 connection.execute_alone(statement)
             return

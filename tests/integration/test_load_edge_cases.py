@@ -121,3 +121,28 @@ def test_a_worker_killed_between_copy_and_merge_leaves_no_rows_and_the_rerun_com
     assert main(args) == 0
     with local_env.warehouse() as connection:
         assert connection.execute("select count(*), count(distinct _id) from raw.messages").fetchone() == (50, 50)
+
+
+def test_two_versions_of_a_document_in_one_window_load_as_the_newest(local_env, tmp_path):
+    """A document read twice in one window (updated while the window was scanned) is one row, the newest."""
+    from pipeline.catalog import catalog
+    from pipeline.config import parse_storage_url
+    from pipeline.extract import extract_window
+    from pipeline.load import load_window
+    from pipeline.storage import ObjectStore
+    from pipeline.warehouse import connection
+    from pipeline.windows import window_at
+
+    source, window = catalog().source("messages"), window_at(DAY, 1440)
+    first = message(text="first version")
+    newer = {**first, "text": "newer version", "updated_at": first["updated_at"] + dt.timedelta(minutes=3)}
+    store = ObjectStore(parse_storage_url(str(tmp_path / "lake")))
+    manifest = extract_window([newer, first, message()], source, "us", window, store, part_rows=100,
+                              part_bytes=2**20, compress_level=1)
+    audit = {"region": "us", "collection": "messages", "window_start": window.start, "window_end": window.end,
+             "extracted": 3, "quarantined": 0, "manifest_url": manifest["path"], "loaded_at": DAY}
+    result = load_window(connection(), source, manifest, store, audit)
+    assert (result.staged, result.inserted) == (3, 2)
+    with local_env.warehouse() as warehouse:
+        assert warehouse.execute("select text from raw.messages where _id = %s",
+                                 (str(first["_id"]),)).fetchall() == [("newer version",)]

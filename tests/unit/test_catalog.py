@@ -10,7 +10,7 @@ import pytest
 from pipeline.catalog import CatalogError, Column, Table, catalog, dependency_order, load_catalog
 from pipeline.sqlfiles import sql_dir
 from pipeline.warehouse import dialect
-from pipeline.warehouse.schema import SchemaError, plan_table
+from pipeline.warehouse.schema import SchemaError, plan_table, split_plan
 
 
 def test_sources_are_the_files_and_generate_the_raw_table():
@@ -128,3 +128,12 @@ def test_the_generated_docs_describe_every_table_column_and_test():
     assert "| `conversation_id` | objectid | The conversation's MongoDB id. | not_null, relationships -> " \
            "raw.conversations._id |" in text
     assert "Table tests: unique(region, conversation_id)." in text
+
+
+def test_redshift_widens_a_varchar_outside_the_schema_transaction():
+    existing = [("_id", "character varying(24)"), ("body", "character varying(100)")]
+    plan = plan_table(POSTGRES, TABLE, existing)
+    assert split_plan(POSTGRES, plan) == (plan, [])
+    together, alone = split_plan(dialect("redshift"), plan)
+    assert together == ['alter table "raw"."notes" add column "score" bigint']
+    assert alone == ['alter table "raw"."notes" alter column "body" type varchar(200)']

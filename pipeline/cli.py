@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,33 @@ def _moment(setting: str):
     return parse
 
 
+def _count(option: str, least: int, most: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option}: {text!r} is not a whole number") from None
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"{option}: {value} is not between {least} and {most}")
+        return value
+
+    return parse
+
+
+def check_range(start: dt.datetime, end: dt.datetime, minutes: int, force: bool) -> None:
+    """An end after the start, and no more windows than [windows] max_windows_per_command unless --force."""
+    from pipeline.config import windows
+
+    if end <= start:
+        raise CommandError("--end must be after --start (it is exclusive)")
+    limit = windows().max_windows_per_command
+    count = int((end - start).total_seconds() // 60 // minutes) + 1
+    if count > limit and not force:
+        raise CommandError(f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} holds about {count:,} {minutes}-minute "
+                           f"windows per region, more than [windows] max_windows_per_command ({limit:,}); narrow "
+                           f"the range or pass --force")
+
+
 def _window_minutes(text: str) -> int:
     try:
         return check_window_minutes(int(text))
@@ -55,9 +83,8 @@ def cmd_backfill(args: argparse.Namespace) -> None:
     from pipeline.tasks.flow import backfill_windows
     from pipeline.windows import windows_between
 
-    if args.end <= args.start:
-        raise CommandError("--end must be after --start (it is exclusive)")
     minutes = args.window_minutes or windows().backfill_minutes
+    check_range(args.start, args.end, minutes, args.force)
     closed = backfill_windows(args.start, args.end, minutes)
     if not closed:
         raise CommandError(f"no closed {minutes}-minute window in that range yet (a window is processed once "
@@ -80,6 +107,8 @@ def cmd_sync(args: argparse.Namespace) -> None:
 
     preflight()
     now = args.now or utcnow()
+    if now > utcnow():
+        print("note: --now is in the future; windows still open stay for a later run", file=sys.stderr)
     task = Sync(now=now.replace(second=0, microsecond=0))
     windows = len(task.requires())
     run_tasks([task], args)
@@ -87,11 +116,13 @@ def cmd_sync(args: argparse.Namespace) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
+    from pipeline.config import windows
     from pipeline.verify import format_report, verify_range
 
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     start = args.start or today - dt.timedelta(days=1)
     end = args.end or start + dt.timedelta(days=1)
+    check_range(start, end, args.window_minutes or windows().backfill_minutes, args.force)
     preflight()
     report = verify_range(start, end, args.window_minutes)
     print(format_report(report))
@@ -134,6 +165,8 @@ def cmd_export_run(args: argparse.Namespace) -> None:
     if args.start or args.end:
         if not (args.start and args.end) or args.date or args.catch_up_days:
             raise CommandError("give --date (with --catch-up-days), or both --start and --end")
+        if args.end.date() <= args.start.date():
+            raise CommandError("--end must be after --start (it is exclusive)")
         dates = run_dates(args.start.date(), args.end.date())
     else:
         # Missed runs (the cron was down) are caught up: already delivered intervals are no-ops.
@@ -211,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def luigi_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--workers", type=int, default=2, help="Luigi worker processes (default 2)")
+        command.add_argument("--workers", type=_count("--workers", 1, 64), default=2,
+                             help="Luigi worker processes (default 2)")
         command.add_argument("--local-scheduler", action="store_true",
                              help="run without luigid (default: the [core] scheduler URL)")
 
@@ -221,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--end", type=_moment("--end"), required=required,
                              help="UTC date or timestamp, exclusive: --start 2026-11-20 --end 2026-11-21 is the 20th")
         command.add_argument("--window-minutes", type=_window_minutes, default=None, help=minutes_help)
+        command.add_argument("--force", action="store_true",
+                             help="allow more windows than [windows] max_windows_per_command")
 
     backfill = commands.add_parser("backfill", help="extract, load and transform any range (idempotent)")
     range_options(backfill, "window length (default [windows] backfill_minutes: whole days)")
@@ -257,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_run.add_argument("--date", type=_moment("--date"), help="run date (default: today, UTC)")
     export_run.add_argument("--start", type=_moment("--start"), help="catch up run dates from here ...")
     export_run.add_argument("--end", type=_moment("--end"), help="... to here (exclusive)")
-    export_run.add_argument("--catch-up-days", type=int, default=0,
+    export_run.add_argument("--catch-up-days", type=_count("--catch-up-days", 0, 366), default=0,
                             help="also the N run dates before --date, for runs the scheduler missed")
     export_run.add_argument("--name", action="append", default=[], help="only this export (repeatable)")
     luigi_options(export_run)
@@ -291,6 +327,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = 0, ""
         try:
             args.handler(args)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader left (`pipeline status | head`): end quietly, and keep Python's exit flush from failing.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except (ConfigError, ExportConfigError, CatalogError) as error:
             code, message = EXIT_USAGE, f"configuration error: {error}"
         except (SourceError, WarehouseError, RunFailed, CommandError) as error:

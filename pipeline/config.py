@@ -66,6 +66,9 @@ class windows(luigi.Config):
     max_windows_per_run = luigi.IntParameter(
         default=96, description="upper bound of windows one `pipeline sync` schedules (catch-up in slices)"
     )
+    max_windows_per_command = luigi.IntParameter(
+        default=1000, description="backfill and verify refuse longer ranges (per region) unless given --force"
+    )
 
 
 class extract(luigi.Config):
@@ -170,6 +173,11 @@ def parse_sources(text: str, setting: str = "PIPELINE_SOURCES") -> dict[str, str
             raise ConfigError(setting, f"region {region!r} given twice", SOURCES_FORM)
         if not urlsplit(uri).path.strip("/"):
             raise ConfigError(setting, f"no database name in the URI of region {region!r}", SOURCES_FORM)
+        for host in urlsplit(uri).netloc.rpartition("@")[2].split(","):
+            port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else ""
+            if port and not (port.isdigit() and 0 < int(port) < 65536):
+                raise ConfigError(setting, f"port {port!r} of region {region!r} is not a TCP port (1..65535)",
+                                  SOURCES_FORM)
         result[region] = uri
     return result
 
@@ -224,6 +232,10 @@ def parse_warehouse_url(text: str, setting: str = "PIPELINE_WAREHOUSE_URL") -> W
     text = text.strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme in WAREHOUSE_SCHEMES:
+        try:
+            _ = urlsplit(text).port  # raises on a port out of range
+        except ValueError:
+            raise ConfigError(setting, "the port is not a TCP port (1..65535)", WAREHOUSE_FORM) from None
         return WarehouseUrl(WAREHOUSE_SCHEMES[scheme], text)
     shown = f"scheme {scheme!r}" if scheme else "no URL scheme"
     raise ConfigError(setting, f"unsupported warehouse, got {shown}", WAREHOUSE_FORM)

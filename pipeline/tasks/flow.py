@@ -61,7 +61,9 @@ def windows_due(region: str, now: dt.datetime) -> list[Window]:
 
     Nothing transformed yet: from `initial_lookback_hours` ago. Otherwise from the earlier of the latest
     transformed window's end (catch-up after an outage) and the retry horizon (a window that failed within
-    it is retried, not stepped over), but never before the first transformed window."""
+    it is retried, not stepped over), but never before the first transformed window. A `now` in the future
+    counts as the present: a window that has not closed yet is never done, whatever the caller says."""
+    now = min(now, utcnow())
     config = windows()
     minutes = config.sync_minutes
     connection = warehouse_connection()

@@ -1,0 +1,63 @@
+"""Faults and hostile input: nothing blocks, nothing is silently missing, no input crashes a command."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.windows import utcnow
+
+pytestmark = pytest.mark.integration
+
+
+def test_sync_with_now_in_the_future_never_marks_an_open_window_done(local_env, capsys, luigi_settings):
+    luigi_settings("windows", "max_windows_per_run", "2")
+    assert main(["sync", "--now", "2099-01-01T00:00", "--local-scheduler"]) == 0
+    assert "--now is in the future" in capsys.readouterr().err
+    with local_env.warehouse() as connection:
+        (latest,) = connection.execute("select max(window_end) from analytics.transform_audit").fetchone()
+    assert latest is not None and latest <= utcnow() - dt.timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["backfill", "--start", "0001-01-01", "--end", "9999-01-01", "--local-scheduler"], 1,
+     "more than [windows] max_windows_per_command (1,000); narrow the range or pass --force"),
+    (["verify", "--start", "1900-01-01", "--end", "2026-01-01"], 1, "pass --force"),
+    (["verify", "--start", "2026-11-20", "--end", "2026-11-19"], 1, "--end must be after --start"),
+    (["export", "run", "--start", "2026-11-10", "--end", "2026-11-01", "--local-scheduler"], 1,
+     "--end must be after --start"),
+])
+def test_unbounded_or_reversed_ranges_are_one_line_errors(local_env, capsys, argv, code, message):
+    assert main(argv) == code
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1 and "unexpected" not in error
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--workers", "0"], "--workers: 0 is not between 1"),
+    (["export", "run", "--catch-up-days", "-3"], "--catch-up-days: -3 is not between 0"),
+])
+def test_bad_numbers_name_the_argument(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_an_impossible_port_names_the_setting(local_env, monkeypatch, capsys):
+    monkeypatch.setenv("PIPELINE_SOURCES", "us=mongodb://127.0.0.1:99999/ada")
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "pipeline: configuration error: PIPELINE_SOURCES: port '99999' of region 'us' is not a TCP port (1..65535) "
+        "(expected region=mongodb://host:port/database pairs separated by commas)")
+
+
+def test_output_closed_early_ends_quietly(local_env):
+    import subprocess
+    import sys
+
+    # `true` leaves at once, before the command writes a byte: every write meets a closed pipe.
+    shell = f"set -o pipefail; {sys.executable} -m pipeline.cli status | true"
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (0, "")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from typing import IO
 
@@ -53,11 +56,21 @@ class ObjectStore:
     def exists(self, relative: str) -> bool:
         return self.target(relative).exists()
 
-    def open_write(self, relative: str) -> IO[bytes]:
-        """A binary file that appears at `relative` only when closed without error."""
+    @contextmanager
+    def open_write(self, relative: str) -> Iterator[IO[bytes]]:
+        """A binary file that appears at `relative` only when its block ends without error. On an error its
+        temporary file (Luigi's, in the temp directory or beside the target) is removed, not left behind."""
         if self.location.scheme == "file":
             os.makedirs(os.path.dirname(self.url(relative)), exist_ok=True)
-        return self.target(relative).open("w")
+        handle = self.target(relative).open("w")
+        try:
+            yield handle
+        except BaseException:
+            io.BufferedWriter.close(handle)  # closes the temporary file without publishing it
+            with suppress(FileNotFoundError):
+                os.remove(handle.tmp_path)
+            raise
+        handle.close()  # publishes: moves the file into place, or uploads it
 
     def open_read(self, relative: str) -> IO[bytes]:
         return self.target(relative).open("r")

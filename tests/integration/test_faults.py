@@ -61,3 +61,25 @@ def test_output_closed_early_ends_quietly(local_env):
     shell = f"set -o pipefail; {sys.executable} -m pipeline.cli status | true"
     result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_write_that_fails_leaves_no_temporary_file_and_publishes_nothing(s3_env, tmp_path, monkeypatch):
+    import tempfile
+
+    from pipeline.catalog import catalog
+    from pipeline.extract import extract_window
+    from pipeline.storage import ObjectStore
+    from pipeline.windows import window_at
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where Luigi's S3 writes stage their data
+
+    def documents():
+        yield {"_id": "a" * 24, "updated_at": dt.datetime(2026, 11, 20, 1)}
+        raise ConnectionError("source went away mid-window")
+
+    store = ObjectStore.from_config()
+    with pytest.raises(ConnectionError) as failure:  # held, as Luigi holds a failed task's traceback
+        extract_window(documents(), catalog().source("answers"), "us", window_at(dt.datetime(2026, 11, 20), 1440),
+                       store, part_rows=10, part_bytes=2**20, compress_level=1)
+    assert failure.traceback and list(tmp_path.iterdir()) == []
+    assert not store.exists("raw/us/answers/dt=2026-11-20/0000-1440m/part-00000.csv.gz")

@@ -10,7 +10,7 @@ from importlib import import_module
 
 from pipeline.catalog import Catalog, catalog
 from pipeline.config import WAREHOUSE_SCHEMES, WarehouseUrl, warehouse_url
-from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
+from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError, WarehouseUnavailable
 from pipeline.warehouse.schema import ensure_schema
 
 __all__ = ["Dialect", "Warehouse", "WarehouseError", "connect", "connection", "dialect", "is_transient"]
@@ -51,5 +51,8 @@ def connection() -> Warehouse:
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether any warehouse kind classifies the error as one a later attempt can fix."""
+    """Whether a warehouse failed to connect for now, or any kind classifies the error as one a later attempt
+    can fix."""
+    if isinstance(error, WarehouseUnavailable):
+        return error.transient
     return any(dialect(kind).is_transient(error) for kind in sorted(set(WAREHOUSE_SCHEMES.values())))

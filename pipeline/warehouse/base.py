@@ -22,6 +22,15 @@ class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message says which and never contains credentials."""
 
 
+class WarehouseUnavailable(WarehouseError):
+    """No connection could be opened; `transient` when the kind says a later attempt may succeed (refused or
+    reset while the server restarts), not for a wrong password or database."""
+
+    def __init__(self, message: str, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What differs in behaviour between kinds, as flags the stages read."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,36 @@ def test_a_write_that_fails_leaves_no_temporary_file_and_publishes_nothing(s3_en
                        store, part_rows=10, part_bytes=2**20, compress_level=1)
     assert failure.traceback and list(tmp_path.iterdir()) == []
     assert not store.exists("raw/us/answers/dt=2026-11-20/0000-1440m/part-00000.csv.gz")
+
+
+def test_a_warehouse_that_refuses_while_it_restarts_is_retried(local_env, tmp_path):
+    """Connection refused on reconnect is transient: the retry after the server is back succeeds; a database
+    that does not exist is not, and fails at once."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from pipeline.config import parse_warehouse_url
+    from pipeline.retry import with_retries
+    from pipeline.warehouse import WarehouseError
+    from pipeline.warehouse.postgresql.driver import PostgresWarehouse
+
+    parts = urlsplit(local_env.warehouse_url)
+    socket_dir = Path(parse_qs(parts.query)["host"][0])
+    down = parts._replace(query=f"host={tmp_path}").geturl()  # the server's socket is not there: refused
+    waits = []
+
+    def server_comes_back(seconds: float) -> None:
+        waits.append(seconds)
+        for socket_file in socket_dir.glob(".s.PGSQL.*"):
+            (tmp_path / socket_file.name).symlink_to(socket_file)
+
+    warehouse = with_retries(lambda: PostgresWarehouse(parse_warehouse_url(down)), attempts=3, base_delay=0.01,
+                             what="connect", sleep=server_comes_back)
+    assert warehouse.query("select 1") == [(1,)] and waits == [0.01]
+    warehouse.close()
+
+    missing = parts._replace(path="/no_such_database").geturl()
+    waits.clear()
+    with pytest.raises(WarehouseError, match="no_such_database"):
+        with_retries(lambda: PostgresWarehouse(parse_warehouse_url(missing)), attempts=3, base_delay=0.01,
+                     what="connect", sleep=waits.append)
+    assert waits == []

@@ -8,6 +8,15 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from pipeline.retry import is_transient, with_retries
+from pipeline.warehouse import WarehouseError, WarehouseUnavailable
+from pipeline.warehouse.postgresql.dialect import is_transient_connect
+
+
+def redshift_error(kind: str, message: str) -> Exception:
+    """An exception of redshift-connector's own class, as the driver raises it."""
+    import redshift_connector
+
+    return getattr(redshift_connector, kind)(message)
 
 
 @pytest.mark.parametrize("error", [
@@ -20,6 +29,7 @@ from pipeline.retry import is_transient, with_retries
     smtplib.SMTPDataError(451, b"try again later"),
     smtplib.SMTPServerDisconnected("gone"),
     psycopg.OperationalError("connection to server failed"),
+    WarehouseUnavailable("cannot connect: refused", transient=True),
 ])
 def test_transient_errors(error):
     assert is_transient(error)
@@ -33,6 +43,8 @@ def test_transient_errors(error):
     smtplib.SMTPDataError(554, b"rejected"),
     ValueError("bad config"),
     KeyError("region"),
+    WarehouseUnavailable("cannot connect: password authentication failed", transient=False),
+    WarehouseError("COPY into stage_messages failed"),
 ])
 def test_permanent_errors(error):
     assert not is_transient(error)
@@ -67,3 +79,22 @@ def test_permanent_errors_fail_at_once_and_transient_ones_after_the_last_attempt
     with pytest.raises(ConnectionRefusedError):
         with_retries(down, attempts=3, base_delay=1, what="t", sleep=waits.append)
     assert waits == [1, 2]
+
+
+def test_redshift_serializable_isolation_and_dropped_connections_are_transient():
+    assert is_transient(redshift_error("ProgrammingError", "{'S': 'ERROR', 'C': 'XX000', 'M': '1023', "
+                                                           "'D': 'Serializable isolation violation on table'}"))
+    assert is_transient(redshift_error("InterfaceError", "BrokenPipe: server socket closed"))
+    assert not is_transient(redshift_error("ProgrammingError", "relation \"raw.x\" does not exist"))
+
+
+@pytest.mark.parametrize("message, transient", [
+    ('connection to server at "db" (10.0.0.1), port 5432 failed: Connection refused', True),
+    ('connection to server on socket "/tmp/.s.PGSQL.5432" failed: No such file or directory', True),
+    ("connection failed: FATAL:  the database system is starting up", True),
+    ("connection failed: FATAL:  sorry, too many connections for role", True),
+    ('connection failed: FATAL:  password authentication failed for user "loader"', False),
+    ('connection failed: FATAL:  database "dw" does not exist', False),
+])
+def test_a_postgresql_connect_failure_is_transient_unless_the_server_rejects_the_request(message, transient):
+    assert is_transient_connect(psycopg.OperationalError(message)) is transient

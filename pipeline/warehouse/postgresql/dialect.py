@@ -32,6 +32,18 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+# Server refusals at connect that end by themselves: a restart in progress, a full connection table.
+_PASSING_REFUSALS = ("the database system is", "too many connections", "remaining connection slots")
+
+
+def is_transient_connect(error: BaseException) -> bool:
+    """A failed connect: no answer (refused, reset, timed out) or a passing refusal is transient; the server
+    rejecting who or what we asked for (password, database, role) is not. libpq reports both without a
+    SQLSTATE, so the server's own FATAL line tells them apart."""
+    message = str(error)
+    return "FATAL:" not in message or any(refusal in message for refusal in _PASSING_REFUSALS)
+
+
 DIALECT = Dialect(
     kind="postgresql",
     types=TYPES,

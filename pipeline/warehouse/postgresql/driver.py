@@ -11,8 +11,8 @@ import psycopg
 
 from pipeline.config import WarehouseUrl, redact_text
 from pipeline.sqlfiles import render, statements
-from pipeline.warehouse.base import Warehouse, WarehouseError
-from pipeline.warehouse.postgresql.dialect import DIALECT
+from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable
+from pipeline.warehouse.postgresql.dialect import DIALECT, is_transient_connect
 
 _CHUNK = 1 << 20
 
@@ -26,7 +26,8 @@ class PostgresWarehouse(Warehouse):
             self._conn = psycopg.connect(url.url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.OperationalError as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {redact_text(reason)}") from None
+            raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {redact_text(reason)}",
+                                       transient=is_transient_connect(error)) from None
         except psycopg.Error:
             # The driver quotes the offending part of the URL, which may be the password: say less.
             raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: malformed URL {url} (percent-encode special "

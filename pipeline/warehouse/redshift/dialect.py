@@ -22,10 +22,17 @@ TYPES = {
 }
 
 
-def is_transient(error: BaseException) -> bool:
-    """The connection dropped (redshift-connector's DB-API names); statements fail for good otherwise."""
+def is_connection_error(error: BaseException) -> bool:
+    """The connection dropped (redshift-connector's DB-API names for it)."""
     return type(error).__module__.startswith("redshift_connector") and type(error).__name__ in (
         "InterfaceError", "OperationalError")
+
+
+def is_transient(error: BaseException) -> bool:
+    """A dropped connection, or a serializable isolation violation (error 1023: a concurrent transaction
+    won; the same work redone succeeds). Other statements fail for good."""
+    return is_connection_error(error) or (type(error).__module__.startswith("redshift_connector")
+                                          and "serializable isolation violation" in str(error).lower())
 
 
 def table_options(table: Table) -> str:

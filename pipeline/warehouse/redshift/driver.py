@@ -12,8 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 from pipeline.config import WAREHOUSE_FORM, ConfigError, WarehouseUrl
 from pipeline.sqlfiles import quote_literal, render, statements
-from pipeline.warehouse.base import Warehouse, WarehouseError
-from pipeline.warehouse.redshift.dialect import DIALECT
+from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable
+from pipeline.warehouse.redshift.dialect import DIALECT, is_connection_error
 
 _COPY_INTO = "copy {table} ({columns})"
 # Parts are gzip CSV with \N for NULL (see pipeline.convert); any bad row fails the whole COPY.
@@ -71,7 +71,7 @@ def copy_manifest_path(manifest_path: str) -> str:
 
 
 def _is_connection_error(error: BaseException) -> bool:
-    return DIALECT.is_transient(error)
+    return is_connection_error(error)
 
 
 class RedshiftWarehouse(Warehouse):
@@ -101,8 +101,8 @@ class RedshiftWarehouse(Warehouse):
                 user=unquote(parts.username or ""), password=unquote(parts.password or ""),
             )
         except Exception as error:  # the driver raises several unrelated types for one cause
-            raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: "
-                                 f"{str(error).splitlines()[0]}") from None
+            raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: "
+                                       f"{str(error).splitlines()[0]}", transient=DIALECT.is_transient(error)) from None
         connection.autocommit = False
         return cls(connection, authorization)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import configparser
+import io
 import json
 import os
 import shutil
@@ -12,6 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import luigi.configuration
+
+from pipeline.config import ConfigError
 
 HISTORY_ENV = "PIPELINE_TASK_HISTORY_URL"  # SQLAlchemy URL; may hold a password, so environment only
 
@@ -42,21 +46,26 @@ def disabled_task_ids(url: str, timeout: float = 10.0) -> set[str]:
         return set(json.loads(response.read())["response"])
 
 
-def luigid_config(state_dir: Path, history_url: str) -> str:
-    """The luigid settings this project runs with; appended to the usual config files."""
-    return (
-        "[scheduler]\n"
-        "record_task_history = true\n"
-        f"state_path = {state_dir / 'state.pickle'}\n"
-        "# A failed task may run again after 5 minutes; three failures within an hour disable it for\n"
-        "# disable_persist seconds (a day by default), and runs that need it fail and alert meanwhile.\n"
-        "retry_delay = 300\n"
-        "retry_count = 3\n"
-        "disable_window = 3600\n"
-        "remove_delay = 86400\n"
-        "\n[task_history]\n"
-        f"db_connection = {history_url}\n"
-    )
+# The documented policy: a failed task may run again after 5 minutes; three failures within an hour disable
+# it for disable_persist seconds (a day by default), and runs that need it fail and alert meanwhile. The
+# operator's own config file may change these; state and history follow the command line and environment.
+POLICY = {"scheduler": {"retry_delay": "300", "retry_count": "3", "disable_window": "3600", "remove_delay": "86400"}}
+
+
+def luigid_config(state_dir: Path, history_url: str, operator_file: str = "") -> str:
+    """One config file for luigid (Luigi reads a single LUIGI_CONFIG_PATH): the policy, then the operator's
+    file over it, then the state path and task history of this command."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_dict(POLICY)
+    if operator_file:
+        if not os.path.isfile(operator_file):
+            raise ConfigError("LUIGI_CONFIG_PATH", f"{operator_file} does not exist", "the path of one config file")
+        config.read(operator_file)
+    config.read_dict({"scheduler": {"record_task_history": "true", "state_path": str(state_dir / "state.pickle")},
+                      "task_history": {"db_connection": history_url}})
+    text = io.StringIO()
+    config.write(text)
+    return text.getvalue()
 
 
 def run_luigid(state_dir: str, *, host: str, port: int) -> None:
@@ -65,10 +74,9 @@ def run_luigid(state_dir: str, *, host: str, port: int) -> None:
     (folder / "logs").mkdir(parents=True, exist_ok=True)
     history_url = os.environ.get(HISTORY_ENV) or f"sqlite:///{folder / 'history.sqlite'}"
     config_file = folder / "luigid.cfg"
-    config_file.write_text(luigid_config(folder, history_url))
+    config_file.write_text(luigid_config(folder, history_url, os.environ.get("LUIGI_CONFIG_PATH", "")))
     config_file.chmod(0o600)  # it may hold the history database's password
-    paths = [p for p in os.environ.get("LUIGI_CONFIG_PATH", "").split(os.pathsep) if p]
-    env = {**os.environ, "LUIGI_CONFIG_PATH": os.pathsep.join([*paths, str(config_file)])}
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(config_file)}
     luigid = Path(sys.executable).parent / "luigid"
     command = [str(luigid if luigid.exists() else shutil.which("luigid") or "luigid"), "--address", host,
                "--port", str(port), "--logdir", str(folder / "logs")]

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
@@ -188,3 +189,29 @@ def test_sync_retries_a_window_that_failed_instead_of_stepping_over_it(local_env
             "select window_start from analytics.transform_audit where region = 'us'").fetchall()}
     expected = {dt.datetime(2026, 11, 20) + dt.timedelta(minutes=15 * i) for i in range(11)}  # to 02:45
     assert starts == expected
+
+
+def test_the_scheduler_keeps_its_own_settings_under_the_deploy_config_path(tmp_path):
+    """deploy/ sets LUIGI_CONFIG_PATH to the ConfigMap's luigi.cfg: luigid still records history, keeps its
+    state in --state-dir and runs the documented retry policy."""
+    import yaml
+
+    config_map = yaml.safe_load((Path(__file__).parents[2] / "deploy/k8s/configmap.yaml").read_text())
+    deploy_cfg = tmp_path / "luigi.cfg"
+    deploy_cfg.write_text(config_map["data"]["luigi.cfg"])
+    state, port = tmp_path / "state", free_port()
+    process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "scheduler", "--state-dir", str(state),
+                                "--port", str(port)], env={**os.environ, "LUIGI_CONFIG_PATH": str(deploy_cfg)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (state / "history.sqlite").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (state / "history.sqlite").exists(), "luigid records no task history"
+        written = (state / "luigid.cfg").read_text()
+        assert "retry_count = 3" in written and "scheduler_url = http://luigid.analytics" in written
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        stderr = process.communicate(timeout=10)[1].decode()
+    assert "Config file does not exist" not in stderr
+    assert (state / "state.pickle").exists()  # saved where --state-dir says, on SIGTERM

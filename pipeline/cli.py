@@ -94,11 +94,10 @@ def cmd_backfill(args: argparse.Namespace) -> None:
         print(f"note: {open_windows} window(s) from {closed[-1].end:%Y-%m-%d %H:%M} on are still open and left "
               f"to a later run", file=sys.stderr)
     preflight()
-    if args.rerun:
-        from pipeline.tasks.flow import forget_windows
-
-        print(f"rerun: forgot {forget_windows(args.start, args.end, args.window_minutes)} region-windows")
-    run_tasks([Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes)], args)
+    # A rerun deletes nothing: windows whose markers are older than this moment count as not done.
+    redo_after = utcnow().isoformat() if args.rerun else ""
+    run_tasks([Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes, redo_after=redo_after)],
+              args)
     print(f"backfill {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} done")
 
 

@@ -114,10 +114,17 @@ def extract_window(documents: Iterable[dict], source: Source, region: str, windo
         "quarantine": quarantine,
         "quarantine_reasons": sorted({item.reason for item in stats.quarantined})[:20],
         "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes} for p in writer.parts],
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     store.write_bytes(path, json.dumps(manifest, indent=1).encode())
     return manifest
+
+
+def manifest_is_current(manifest: dict, done_after: dt.datetime) -> bool:
+    """Written by this extract's format and after `done_after` (naive UTC): parts of an older format are
+    re-extracted, so a fix in the conversion rules reaches windows extracted before it."""
+    created = dt.datetime.fromisoformat(manifest["created_at"]).astimezone(dt.UTC).replace(tzinfo=None)
+    return manifest.get("version") == MANIFEST_VERSION and created >= done_after
 
 
 def read_manifest(store: ObjectStore, region: str, collection: str, window: Window) -> dict:

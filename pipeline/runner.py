@@ -57,15 +57,22 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
     """Run tasks with Luigi; a failed run raises RunFailed with Luigi's one-line verdict."""
     if not local_scheduler:
         check_scheduler()
+    config = luigi.configuration.get_config()
+    if not config.has_option("worker", "check_unfulfilled_deps"):  # see luigi.cfg [worker]
+        if not config.has_section("worker"):
+            config.add_section("worker")
+        config.set("worker", "check_unfulfilled_deps", "false")
     result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
                          log_level="DEBUG" if verbose else "WARNING")
     if result.status.name == "NOT_RUN":
-        refused = refused_tasks(tasks, local_scheduler)
+        waiting = incomplete_leaves(tasks)
+        refused = refused_tasks(waiting, local_scheduler)
         if refused:
             raise RunFailed(f"the scheduler refused to run {len(refused)} task(s), e.g. {refused[0]} "
                             f"(disabled after repeated failures? see the luigid page)")
-        # Another worker holds the rest (and may still be running them); nothing runs twice.
-        print("some tasks were run by another worker", file=sys.stderr)
+        # Another run holds the rest (and may still be running them); nothing runs twice.
+        print(f"{len(waiting) or 'some'} task(s) were left to another run that holds them (see the luigid page)",
+              file=sys.stderr)
         return
     if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
         print(result.summary_text, file=sys.stderr)
@@ -93,10 +100,9 @@ def incomplete_leaves(tasks: list[luigi.Task]) -> list[luigi.Task]:
     return sorted(leaves.values(), key=str)
 
 
-def refused_tasks(tasks: list[luigi.Task], local_scheduler: bool) -> list[luigi.Task]:
-    """Tasks that could run but were not granted permission: with luigid, those it disabled (the others
-    are held by another worker); with the local scheduler there is no other worker."""
-    waiting = incomplete_leaves(tasks)
+def refused_tasks(waiting: list[luigi.Task], local_scheduler: bool) -> list[luigi.Task]:
+    """Of the tasks that could run and did not, those refused: with luigid, those it disabled (the others
+    are held by another run); with the local scheduler there is no other run."""
     if local_scheduler or not waiting:
         return waiting
     disabled = disabled_task_ids(scheduler_url())

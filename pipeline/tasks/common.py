@@ -20,13 +20,23 @@ class WindowTask(luigi.Task):
     region = luigi.Parameter(description="region name, as in PIPELINE_SOURCES")
     window_start = luigi.DateMinuteParameter(description="UTC start of the window")
     window_minutes = luigi.IntParameter(description="window length in minutes")
+    # Not part of the task's identity: two runs of the same window are one task to the scheduler, whichever
+    # asked for a redo. Nothing is deleted to redo a window: its old markers just no longer count.
+    redo_after = luigi.Parameter(default="", significant=False,
+                                 description="`backfill --rerun`: done only if done again after this UTC moment")
 
     @cached_property
     def window(self) -> Window:
         return window_at(self.window_start, self.window_minutes)
 
+    @property
+    def done_after(self) -> dt.datetime:
+        """Markers written before this do not count (the epoch unless a rerun asked otherwise)."""
+        return dt.datetime.fromisoformat(self.redo_after) if self.redo_after else dt.datetime(1970, 1, 1)
+
     def window_params(self) -> dict[str, Any]:
-        return {"region": self.region, "window_start": self.window_start, "window_minutes": self.window_minutes}
+        return {"region": self.region, "window_start": self.window_start, "window_minutes": self.window_minutes,
+                "redo_after": self.redo_after}
 
 
 class SourceWindowTask(WindowTask):

@@ -7,7 +7,7 @@ import luigi
 from pipeline import paths
 from pipeline.config import extract as extract_config
 from pipeline.config import source_uris
-from pipeline.extract import extract_window
+from pipeline.extract import extract_window, manifest_is_current, read_manifest
 from pipeline.retry import retries_transient
 from pipeline.sources import source_collection, window_documents
 from pipeline.storage import ObjectStore
@@ -30,6 +30,13 @@ class ExtractWindow(SourceWindowTask):
     def output(self) -> luigi.Target:
         prefix = paths.window_prefix(self.region, self.collection, self.window)
         return ObjectStore.from_config().target(paths.manifest_path(prefix))
+
+    def complete(self) -> bool:
+        """The manifest exists, is of the current format, and (on a rerun) was written after it began."""
+        if not self.output().exists():
+            return False
+        manifest = read_manifest(ObjectStore.from_config(), self.region, self.collection, self.window)
+        return manifest_is_current(manifest, self.done_after)
 
     @retries_transient
     def run(self) -> None:

@@ -6,10 +6,7 @@ import datetime as dt
 
 import luigi
 
-from pipeline.catalog import catalog
 from pipeline.config import source_uris, windows
-from pipeline.paths import manifest_path, window_prefix
-from pipeline.storage import ObjectStore
 from pipeline.tasks.transform import TransformWindow
 from pipeline.warehouse import connection as warehouse_connection
 from pipeline.windows import Window, closed_windows, floor_time, utcnow, windows_between
@@ -22,10 +19,13 @@ class Backfill(luigi.WrapperTask):
     end = luigi.DateMinuteParameter(description="UTC end (exclusive)")
     window_minutes = luigi.OptionalIntParameter(default=None,
                                                 description="window length; default [windows] backfill_minutes")
+    redo_after = luigi.Parameter(default="", significant=False,
+                                 description="redo windows done before this UTC moment (`--rerun`)")
 
     def requires(self) -> list[luigi.Task]:
         minutes = self.window_minutes or windows().backfill_minutes
-        return [TransformWindow(region=region, window_start=window.start, window_minutes=minutes)
+        return [TransformWindow(region=region, window_start=window.start, window_minutes=minutes,
+                                redo_after=self.redo_after)
                 for window in backfill_windows(self.start, self.end, minutes) for region in source_uris()]
 
 
@@ -35,25 +35,6 @@ def backfill_windows(start: dt.datetime, end: dt.datetime, minutes: int, now: dt
     lag) would be marked done with part of its documents missing, and never read again."""
     horizon = (now or utcnow()) - dt.timedelta(minutes=windows().lag_minutes)
     return [w for w in windows_between(start, end, minutes) if w.end <= horizon]
-
-
-def forget_windows(start: dt.datetime, end: dt.datetime, window_minutes: int | None) -> int:
-    """Drop the completion markers of every window in [start, end) so the next run redoes them from
-    the source: manifests in the store, audit rows in the warehouse. Returns the windows forgotten."""
-    minutes = window_minutes or windows().backfill_minutes
-    store = ObjectStore.from_config()
-    connection = warehouse_connection()
-    due = windows_between(start, end, minutes)
-    for region in source_uris():
-        for window in due:
-            for name in catalog().sources:
-                manifest = store.target(manifest_path(window_prefix(region, name, window)))
-                if manifest.exists():
-                    manifest.remove()
-            with connection.transaction():
-                connection.run_file("load/forget_window.sql",
-                                    {"region": region, "window_start": window.start, "window_end": window.end})
-    return len(due) * len(source_uris())
 
 
 def windows_due(region: str, now: dt.datetime) -> list[Window]:

@@ -21,7 +21,7 @@ class LoadWindow(SourceWindowTask):
         return ExtractWindow(collection=self.collection, **self.window_params())
 
     def output(self) -> luigi.Target:
-        return WarehouseMarker("load/load_done.sql", self._audit_key())
+        return WarehouseMarker("load/load_done.sql", {**self._audit_key(), "done_after": self.done_after})
 
     def _audit_key(self) -> dict:
         return {"region": self.region, "collection": self.collection, **window_bounds(self.window)}

@@ -21,7 +21,8 @@ class TransformWindow(WindowTask):
 
     def output(self) -> luigi.Target:
         return WarehouseMarker("load/transform_done.sql", {"region": self.region, **window_bounds(self.window),
-                                                           "declared": catalog().signature})
+                                                           "declared": catalog().signature,
+                                                           "done_after": self.done_after})
 
     @retries_transient
     def run(self) -> None:

@@ -117,6 +117,36 @@ def test_two_workers_on_the_same_window_run_each_task_once(local_env, luigid, tm
         assert connection.execute("select count(*) from raw.load_audit").fetchone()[0] == 6
 
 
+def test_two_concurrent_reruns_through_luigid_both_succeed_with_correct_data(local_env, luigid, tmp_path):
+    """A rerun deletes no marker: two at once are the same tasks to luigid, done once or twice, never failed."""
+    from tests.integration.expectations import documents, expected_models, warehouse_models
+
+    url, _ = luigid
+    seed(local_env, per_day=300)
+    env = {**os.environ, "LUIGI_CONFIG_PATH": scheduler_config(tmp_path, url)}
+    # 12-hour windows: task ids no other test of this module gives the shared luigid.
+    args = [sys.executable, "-m", "pipeline.cli", "backfill", "--start", "2026-11-20", "--end", "2026-11-22",
+            "--window-minutes", "720", "--workers", "2"]
+    # The first load without luigid: it ignores a redo of a task it saw done in the last 10 s (a guard
+    # against running the same task twice), which would hide what this test is about.
+    assert subprocess.run([*args, "--local-scheduler"], env=env, capture_output=True, timeout=300).returncode == 0
+    before_reruns = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    runs = [subprocess.Popen([*args, "--rerun"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][1][-3000:] + outputs[1][1][-3000:]
+    assert not any("Unfulfilled dependency" in err or "refused" in err for _, err in outputs)
+    expected = expected_models({region: documents(uri) for region, uri in local_env.mongo_uris.items()})
+    with local_env.warehouse() as connection:
+        assert warehouse_models(connection) == expected
+        loads = connection.execute("select count(*), min(loaded_at) from raw.load_audit").fetchone()
+        transforms = connection.execute("select count(*), min(transformed_at) from analytics.transform_audit"
+                                        ).fetchone()
+    # Every window of both regions was loaded and transformed again by the reruns, and marked once.
+    assert loads[0] == 2 * 4 * 3 and loads[1] >= before_reruns
+    assert transforms[0] == 2 * 4 and transforms[1] >= before_reruns
+
+
 def test_failures_send_one_slack_message_and_one_email_without_secrets(local_env, slack, smtp_server, tmp_path):
     smtp_server.messages.clear()
     # Three windows fail in region us: its conversations have no index on the cursor field.
@@ -204,8 +234,10 @@ def test_the_scheduler_keeps_its_own_settings_under_the_deploy_config_path(tmp_p
                                 "--port", str(port)], env={**os.environ, "LUIGI_CONFIG_PATH": str(deploy_cfg)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
+        from pipeline.scheduler import scheduler_reachable
+
         deadline = time.monotonic() + 30
-        while not (state / "history.sqlite").exists() and time.monotonic() < deadline:
+        while not scheduler_reachable(f"http://127.0.0.1:{port}", timeout=1) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert (state / "history.sqlite").exists(), "luigid records no task history"
         written = (state / "luigid.cfg").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable
@@ -17,16 +18,20 @@ from pipeline.convert import ConversionStats, RowConverter, quarantine_line
 from pipeline.storage import ObjectStore
 from pipeline.windows import Window
 
-MANIFEST_VERSION = 1
+# 2: NUL characters quarantined at conversion; parts carry their sha256. A window extracted by an older
+# version is extracted again.
+MANIFEST_VERSION = 2
 Progress = Callable[[int, str], None]
 
 
 class _CountingWriter(io.RawIOBase):
-    """Counts the compressed bytes on their way to the store (COPY manifests need each part's size)."""
+    """Counts and hashes the compressed bytes on their way to the store: the load checks both (and
+    Redshift's COPY manifest needs each part's size)."""
 
     def __init__(self, target: IO[bytes]):
         self.target = target
         self.written = 0
+        self.digest = hashlib.sha256()
 
     def writable(self) -> bool:
         return True
@@ -34,6 +39,7 @@ class _CountingWriter(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         self.target.write(data)
         self.written += len(data)
+        self.digest.update(data)
         return len(data)
 
 
@@ -42,6 +48,7 @@ class _Part:
     path: str
     rows: int
     bytes: int
+    sha256: str
 
 
 class PartWriter:
@@ -74,7 +81,7 @@ class PartWriter:
                             break
                     text.flush()
                     text.detach()
-            self.parts.append(_Part(path, count, counter.written))
+            self.parts.append(_Part(path, count, counter.written, counter.digest.hexdigest()))
             if progress:
                 progress(sum(p.rows for p in self.parts), path)
             if count < self.part_rows and counter.written < self.part_bytes:
@@ -113,7 +120,7 @@ def extract_window(documents: Iterable[dict], source: Source, region: str, windo
         "quarantined": len(stats.quarantined),
         "quarantine": quarantine,
         "quarantine_reasons": sorted({item.reason for item in stats.quarantined})[:20],
-        "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes} for p in writer.parts],
+        "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes, "sha256": p.sha256} for p in writer.parts],
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     store.write_bytes(path, json.dumps(manifest, indent=1).encode())

@@ -46,6 +46,10 @@ def load_window(connection: Warehouse, source: Source, manifest: Mapping[str, An
         # upgrading it to the merge's lock would deadlock.
         connection.execute(connection.dialect.create_table(stage, source.file_columns, temporary=True))
         staged = connection.copy_parts(stage, columns, manifest, store) if manifest["parts"] else 0
+        if staged != manifest["written"]:  # a part cut short, or a manifest that lost its parts
+            raise ValueError(f"{manifest['path']}: staged {staged} rows where the extract wrote "
+                             f"{manifest['written']} in {len(manifest['parts'])} part(s); extract the window again "
+                             f"(pipeline backfill --rerun)")
         # Serialize merges into this table: concurrent windows may carry the same document.
         connection.run_template("lock.sql", tables=[source.table])
         counts = connection.run_template("merge.sql", {"loaded_at": audit["loaded_at"]}, target=source.table,

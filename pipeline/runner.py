@@ -75,8 +75,17 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
               file=sys.stderr)
         return
     if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
-        print(result.summary_text, file=sys.stderr)
-        raise RunFailed(f"run did not succeed: {result.status.value}")
+        failures = read_failures(os.environ.get(FAILURE_LOG_ENV, ""))
+        if verbose or not failures:
+            print(result.summary_text, file=sys.stderr)
+        for failure in failures:  # one line each: the task, its window, the error's first line
+            print(f"failed: {describe_task(failure)}: {failure.error}", file=sys.stderr)
+        raise RunFailed(f"{len(failures)} task(s) failed" if failures else
+                        f"run did not succeed: {result.status.value[1]}")
+
+
+def describe_task(failure: Failure) -> str:
+    return f"{failure.task}({', '.join(f'{k}={v}' for k, v in failure.params.items() if v)})"
 
 
 def incomplete_leaves(tasks: list[luigi.Task]) -> list[luigi.Task]:

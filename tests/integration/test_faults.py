@@ -117,3 +117,103 @@ def test_a_warehouse_that_refuses_while_it_restarts_is_retried(local_env, tmp_pa
         with_retries(lambda: PostgresWarehouse(parse_warehouse_url(missing)), attempts=3, base_delay=0.01,
                      what="connect", sleep=waits.append)
     assert waits == []
+
+
+def test_a_nul_character_quarantines_its_document_and_blocks_nothing(local_env, capsys):
+    import gzip
+    import json
+
+    from bson import ObjectId
+    from pymongo import MongoClient
+
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    day = dt.datetime(2026, 11, 20)
+
+    def message(**fields):
+        return {"_id": ObjectId(), "conversation_id": ObjectId(), "client_id": "acme", "sender": "bot",
+                "text": "hello", "created_at": day + dt.timedelta(hours=1), "updated_at": day + dt.timedelta(hours=1),
+                **fields}
+
+    bad = {"text": message(text="a\x00b"), "json": message(meta={"note": "x\x00y"}),
+           "extra": message(campaign="c\x00")}
+    good = [message(text=f"fine {i}", meta={"escaped": "a literal \\u0000 stays"}) for i in range(5)]
+    database = MongoClient(uri).get_default_database()
+    database.messages.create_index("updated_at")
+    database.messages.insert_many([*bad.values(), *good])
+
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
+    with local_env.warehouse() as connection:
+        assert connection.execute("select count(*) from raw.messages").fetchone() == (5,)
+        assert connection.execute("select count(*) from analytics.transform_audit").fetchone()[0] == 2
+    quarantine = Path(local_env.storage_url) / f"raw/{region}/messages/dt=2026-11-20/0000-1440m/quarantine.jsonl.gz"
+    with gzip.open(quarantine, "rt", encoding="utf-8") as lines:
+        reasons = {entry["_id"]: entry["reason"] for entry in map(json.loads, lines)}
+    assert reasons == {
+        str(bad["text"]["_id"]): "field 'text': text contains a NUL character (U+0000), which the warehouses cannot "
+                                 "store",
+        str(bad["json"]["_id"]): "field 'meta': JSON value contains a NUL character (U+0000), which the warehouses "
+                                 "cannot store",
+        str(bad["extra"]["_id"]): "field messages._extra: JSON value contains a NUL character (U+0000), which the "
+                                  "warehouses cannot store"}
+    capsys.readouterr()
+    assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
+    assert [line.split()[-4:] for line in capsys.readouterr().out.splitlines()
+            if line.startswith(f"{region} ") and "messages" in line] == [["8", "5", "3", "ok"]]
+
+
+def test_a_window_extracted_by_an_older_format_is_extracted_again(local_env):
+    import json
+
+    from pymongo import MongoClient
+
+    from pipeline.local.demo_data import DemoDataSpec, seed_database
+
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    seed_database(MongoClient(uri).get_default_database(),
+                  DemoDataSpec(region=region, start=dt.datetime(2026, 11, 20), days=1, conversations_per_day=20,
+                               seed=4))
+    args = ["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]
+    assert main(args) == 0
+    manifest = Path(local_env.storage_url) / f"raw/{region}/messages/dt=2026-11-20/0000-1440m/manifest.json"
+    old = {**json.loads(manifest.read_text()), "version": 1}
+    manifest.write_text(json.dumps(old))  # as the extract before the NUL rule wrote it; its load failed
+    with local_env.warehouse() as connection:
+        connection.execute("delete from raw.load_audit where collection = 'messages'")
+        connection.execute("delete from analytics.transform_audit")
+    assert main(args) == 0  # a plain run, no --rerun
+    again = json.loads(manifest.read_text())
+    assert again["version"] == 2 and again["created_at"] > old["created_at"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("cut_part", "with another checksum than the"),
+    ("drop_parts", "staged 0 rows where the extract wrote"),
+])
+def test_a_part_cut_short_or_missing_fails_the_load_loudly(local_env, capsys, damage, message):
+    import gzip
+    import json
+
+    from pymongo import MongoClient
+
+    from pipeline.local.demo_data import DemoDataSpec, seed_database
+
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    seed_database(MongoClient(uri).get_default_database(),
+                  DemoDataSpec(region=region, start=dt.datetime(2026, 11, 20), days=1, conversations_per_day=40,
+                               seed=6))
+    args = ["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]
+    assert main(args) == 0
+    folder = Path(local_env.storage_url) / f"raw/{region}/messages/dt=2026-11-20/0000-1440m"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if damage == "cut_part":  # still valid gzip, half the rows
+        part = Path(local_env.storage_url) / manifest["parts"][0]["path"]
+        lines = gzip.decompress(part.read_bytes()).splitlines(keepends=True)
+        part.write_bytes(gzip.compress(b"".join(lines[: len(lines) // 2])))
+    else:
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "parts": []}))
+    with local_env.warehouse() as connection:
+        connection.execute("delete from raw.load_audit where collection = 'messages'")
+        connection.execute("delete from analytics.transform_audit")
+    capsys.readouterr()
+    assert main(args) == 1
+    assert message in capsys.readouterr().err

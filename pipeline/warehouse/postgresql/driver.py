@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 
@@ -15,6 +17,33 @@ from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavaila
 from pipeline.warehouse.postgresql.dialect import DIALECT, is_transient_connect
 
 _CHUNK = 1 << 20
+
+
+class CheckedReader(io.RawIOBase):
+    """Reads a part as stored while counting and hashing its bytes, to compare with what the extract wrote."""
+
+    def __init__(self, raw: IO[bytes], part: Mapping[str, Any]):
+        self.raw, self.part = raw, part
+        self.size, self.digest = 0, hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.size += len(data)
+        self.digest.update(data)
+        return len(data)
+
+    def verify(self) -> None:
+        while self.readinto(bytearray(_CHUNK)):  # gzip may stop before trailing bytes: count them too
+            pass
+        expected = (self.part["bytes"], self.part.get("sha256", self.digest.hexdigest()))
+        if (self.size, self.digest.hexdigest()) != expected:
+            raise WarehouseError(f"part {self.part['path']} is {self.size} bytes with another checksum than the "
+                                 f"{self.part['bytes']} bytes its manifest lists: it was changed or cut short; "
+                                 f"extract the window again (pipeline backfill --rerun)")
 
 
 class PostgresWarehouse(Warehouse):
@@ -65,9 +94,12 @@ class PostgresWarehouse(Warehouse):
             with cursor.copy(statement) as copy:
                 for part in manifest["parts"]:
                     # Decompress as we go: memory stays at one chunk whatever the window's size.
-                    with store.open_read(part["path"]) as raw, gzip.GzipFile(fileobj=raw) as stream:
-                        while chunk := stream.read(_CHUNK):
-                            copy.write(chunk)
+                    with store.open_read(part["path"]) as raw:
+                        checked = CheckedReader(raw, part)
+                        with gzip.GzipFile(fileobj=checked) as stream:
+                            while chunk := stream.read(_CHUNK):
+                                copy.write(chunk)
+                        checked.verify()
             return cursor.rowcount
 
     def row_estimate(self, table: str) -> float:

@@ -116,7 +116,7 @@ def cmd_sync(args: argparse.Namespace) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> None:
     from pipeline.config import windows
-    from pipeline.verify import format_report, verify_range
+    from pipeline.verify import format_report, format_undated, undated_everywhere, verify_range
 
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     start = args.start or today - dt.timedelta(days=1)
@@ -125,8 +125,16 @@ def cmd_verify(args: argparse.Namespace) -> None:
     preflight()
     report = verify_range(start, end, args.window_minutes)
     print(format_report(report))
-    if any(not line.ok for line in report):
-        raise CommandError(f"{sum(not line.ok for line in report)} window(s) do not reconcile")
+    undated = undated_everywhere()
+    if undated:
+        print(format_undated(undated))
+    problems = [f"{sum(not line.ok for line in report)} window(s) do not reconcile"] if any(
+        not line.ok for line in report) else []
+    if undated:
+        problems.append(f"{sum(u.count for u in undated)} document(s) have no date in their cursor field: fix them "
+                        f"at the source")
+    if problems:
+        raise CommandError("; ".join(problems))
 
 
 def cmd_export_list(args: argparse.Namespace) -> None:

@@ -21,3 +21,9 @@ def manifest_path(prefix: str) -> str:
 
 def quarantine_path(prefix: str) -> str:
     return f"{prefix}/quarantine.jsonl.gz"
+
+
+def undated_path(region: str, collection: str) -> str:
+    """raw/<region>/<collection>/undated.jsonl.gz: the documents no window reads, as `pipeline verify` found
+    them last."""
+    return f"raw/{region}/{collection}/undated.jsonl.gz"

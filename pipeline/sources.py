@@ -68,6 +68,20 @@ def has_cursor_index(source: MongoCollection, declared: Source) -> bool:
     return any(spec["key"][0][0] == declared.cursor for spec in source.index_information().values())
 
 
+# Every BSON type but a date: what a cursor field must never hold (queried by type so an index serves it).
+NOT_A_DATE = ["double", "string", "object", "array", "binData", "objectId", "bool", "regex", "int", "timestamp",
+              "long", "decimal"]
+
+
+def undated_documents(source: MongoCollection, declared: Source) -> Iterator[dict]:
+    """Documents whose cursor is missing, null or not a date: no window ever reads them. Each as
+    {key, cursor} only."""
+    if source.name not in source.database.list_collection_names(filter={"name": source.name}):
+        return
+    query = {"$or": [{declared.cursor: None}, {declared.cursor: {"$type": NOT_A_DATE}}]}
+    yield from source.find(query, {declared.key: 1, declared.cursor: 1})
+
+
 def window_slices(window: Window, slice_minutes: int) -> list[Window]:
     """The window cut into consecutive slices, queried one by one so that the server prepares the next
     slice while this process converts the current one."""

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 from dataclasses import dataclass
+
+from bson.json_util import dumps as bson_dumps
 
 from pipeline.catalog import catalog
 from pipeline.config import extract, source_uris, windows
 from pipeline.extract import read_manifest
-from pipeline.paths import manifest_path, window_prefix
-from pipeline.sources import source_collection, window_documents
+from pipeline.paths import manifest_path, undated_path, window_prefix
+from pipeline.sources import source_collection, undated_documents, window_documents
 from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import connection as warehouse_connection
@@ -52,6 +56,50 @@ def quarantined_within(region: str, collection: str, window: Window) -> int:
     """Quarantined documents of the smaller windows (sync's) loaded inside this one."""
     params = {"region": region, "collection": collection, "window_start": window.start, "window_end": window.end}
     return warehouse_connection().count("verify/window_quarantined.sql", params)
+
+
+@dataclass(frozen=True)
+class Undated:
+    """Documents of one region and collection whose cursor is no date: counted, examples, and where their
+    record is."""
+
+    region: str
+    collection: str
+    cursor: str
+    count: int
+    examples: tuple[str, ...]
+    record: str
+
+
+def find_undated(store: ObjectStore, region: str, collection: str) -> Undated | None:
+    """Write the record of the documents no window reads (key, cursor value, reason) and count them."""
+    declared = catalog().source(collection)
+    documents = undated_documents(source_collection(source_uris()[region], collection), declared)
+    lines, examples = [], []
+    for document in documents:
+        key, value = document.get(declared.key), document.get(declared.cursor)
+        reason = f"{declared.cursor} is missing" if value is None else \
+            f"{declared.cursor} is of type {type(value).__name__}, not a date"
+        lines.append(json.dumps({"key": str(key), "cursor": json.loads(bson_dumps({"v": value}))["v"],
+                                 "reason": reason}, ensure_ascii=False))
+        if len(examples) < 3:
+            examples.append(str(key))
+    if not lines:
+        return None
+    record = undated_path(region, collection)
+    store.write_bytes(record, gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
+    return Undated(region, collection, declared.cursor, len(lines), tuple(examples), store.url(record))
+
+
+def undated_everywhere() -> list[Undated]:
+    store = ObjectStore.from_config()
+    found = (find_undated(store, region, collection) for region in source_uris() for collection in catalog().sources)
+    return [undated for undated in found if undated]
+
+
+def format_undated(found: list[Undated]) -> str:
+    return "\n".join(f"{u.region:<8} {u.collection:<14} {u.count} document(s) whose {u.cursor} is no date, so no "
+                     f"window reads them (e.g. {', '.join(u.examples)}); listed in {u.record}" for u in found)
 
 
 def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | None) -> list[WindowCheck]:

@@ -217,3 +217,31 @@ def test_a_part_cut_short_or_missing_fails_the_load_loudly(local_env, capsys, da
     capsys.readouterr()
     assert main(args) == 1
     assert message in capsys.readouterr().err
+
+
+def test_documents_without_a_date_cursor_are_counted_and_recorded_by_verify(local_env, capsys):
+    import gzip
+    import json
+
+    from bson import ObjectId
+    from pymongo import MongoClient
+
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    database.messages.create_index("updated_at")
+    dated = {"_id": ObjectId(), "sender": "bot", "updated_at": dt.datetime(2026, 11, 20, 3)}
+    undated = [{"_id": ObjectId(), "sender": "bot"}, {"_id": ObjectId(), "sender": "bot", "updated_at": "2026-11-20"},
+               {"_id": ObjectId(), "sender": "bot", "updated_at": 1763600000}]
+    database.messages.insert_many([dated, *undated])
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 1
+    out, err = capsys.readouterr()
+    assert f"{region}       messages       3 document(s) whose updated_at is no date, so no window reads them" in out
+    assert err.strip() == "pipeline: error: 3 document(s) have no date in their cursor field: fix them at the source"
+    record = Path(local_env.storage_url) / f"raw/{region}/messages/undated.jsonl.gz"
+    with gzip.open(record, "rt") as lines:
+        entries = sorted((entry["key"], entry["reason"]) for entry in map(json.loads, lines))
+    assert entries == sorted([(str(undated[0]["_id"]), "updated_at is missing"),
+                              (str(undated[1]["_id"]), "updated_at is of type str, not a date"),
+                              (str(undated[2]["_id"]), "updated_at is of type int, not a date")])

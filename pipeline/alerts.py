@@ -11,14 +11,12 @@ from email.message import EmailMessage
 
 import luigi
 
-from pipeline.config import alerts, redact_text, smtp, url_passwords
+from pipeline.config import alerts, smtp
 from pipeline.mail import send
+from pipeline.secrets import redact
 
 logger = logging.getLogger(__name__)
 FAILURE_LOG_ENV = "PIPELINE_FAILURE_LOG"  # set by the CLI for its run; workers append one line per failure
-_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PIPELINE_SMTP_PASSWORD", "PIPELINE_SLACK_TOKEN",
-               "PIPELINE_SLACK_WEBHOOK_URL")
-_URL_SETTINGS = ("PIPELINE_WAREHOUSE_URL", "PIPELINE_SOURCES", "PIPELINE_TASK_HISTORY_URL")
 
 
 @dataclass(frozen=True)
@@ -27,19 +25,6 @@ class Failure:
     params: dict
     error: str  # first line
     host: str
-
-
-def redact(text: str) -> str:
-    """Remove URL passwords, the passwords of the URL settings and the values of secret environment
-    variables from text bound for alerts (a driver may quote a password outside any URL)."""
-    text = redact_text(text)
-    secrets = {os.environ.get(name, "") for name in (*_SECRET_ENV, alerts().slack_webhook_env,
-                                                      alerts().slack_token_env)}
-    for name in _URL_SETTINGS:
-        secrets |= url_passwords(os.environ.get(name, ""))
-    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def first_line(error: BaseException | str) -> str:

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 
 import luigi
 
-from pipeline.alerts import first_line, redact
+from pipeline.alerts import first_line
 from pipeline.catalog import CatalogError
 from pipeline.config import ConfigError, source_uris
 from pipeline.exports.definitions import ExportConfigError
 from pipeline.runner import RunFailed, build, failure_log, preflight, report_failure
+from pipeline.secrets import redact, redact_logs
 from pipeline.sources import SourceError
 from pipeline.warehouse import WarehouseError
 from pipeline.windows import check_window_minutes, parse_moment, utcnow
@@ -327,6 +328,7 @@ ALERTED_COMMANDS = ("backfill", "sync", "verify", "export", "test-data")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    redact_logs()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     alerted = args.command in ALERTED_COMMANDS and getattr(args, "export_command", "run") == "run"

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import luigi
+
+from pipeline.secrets import redact, redact_url
 
 
 class ConfigError(ValueError):
@@ -132,30 +134,10 @@ class alerts(luigi.Config):
 
 
 _PAIR_SEPARATOR = re.compile(r",(?=\s*[a-z][a-z0-9_]{0,30}=)")
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
 _SOURCE_PAIR = re.compile(r"^(?P<region>[a-z][a-z0-9_]{0,30})=(?P<uri>mongodb(\+srv)?://\S+)$")
 SOURCES_FORM = "region=mongodb://host:port/database pairs separated by commas"
 STORAGE_FORM = "s3://bucket/prefix or a local directory path"
 WAREHOUSE_FORM = "postgresql://user@host:port/db, postgresql:///db?host=/socket/dir or redshift://user@host:5439/db"
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, safe for messages and logs."""
-    return redact_text(url)
-
-
-def redact_text(text: str) -> str:
-    """Every `scheme://user:password@` in free text with the password replaced by ***."""
-    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@" if m["password"] else m[0], text)
-
-
-def url_passwords(text: str) -> set[str]:
-    """The passwords in the URLs of a setting (as written and percent-decoded), to scrub them elsewhere."""
-    found = set()
-    for match in _URL_PASSWORD.finditer(text):
-        if match["password"]:
-            found |= {match["password"], unquote(match["password"])}
-    return found
 
 
 def parse_sources(text: str, setting: str = "PIPELINE_SOURCES") -> dict[str, str]:
@@ -167,7 +149,7 @@ def parse_sources(text: str, setting: str = "PIPELINE_SOURCES") -> dict[str, str
     for pair in (p.strip() for p in _PAIR_SEPARATOR.split(text)):
         match = _SOURCE_PAIR.match(pair)
         if not match:
-            raise ConfigError(setting, f"malformed pair {redact_text(pair)!r}", SOURCES_FORM)
+            raise ConfigError(setting, f"malformed pair {redact(pair)!r}", SOURCES_FORM)
         region, uri = match["region"], match["uri"]
         if region in result:
             raise ConfigError(setting, f"region {region!r} given twice", SOURCES_FORM)

@@ -16,7 +16,8 @@ from pymongo.collection import Collection as MongoCollection
 from pymongo.errors import PyMongoError
 
 from pipeline.catalog import Source
-from pipeline.config import redact_url, sources
+from pipeline.config import sources
+from pipeline.secrets import redact_url
 from pipeline.windows import Window
 
 T = TypeVar("T")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import luigi
 
-from pipeline.config import redact_url, source_uris
+from pipeline.config import source_uris
 from pipeline.exports.definitions import definitions
 from pipeline.local.demo_data import DemoDataSpec, seed_database
 from pipeline.local.services import local_stack
 from pipeline.runner import build, preflight
+from pipeline.secrets import redact_url
 from pipeline.sources import client
 from pipeline.sqlfiles import read_sql, sql_dir, statements
 from pipeline.tasks import Backfill, DeliverExport

@@ -1,11 +1,14 @@
 """Luigi tasks of the pipeline; `luigi --module pipeline.tasks Backfill --start ... --end ...` works."""
 
 import pipeline.alerts  # noqa: F401  (registers the failure handler that feeds batched alerts)
+from pipeline.secrets import redact_logs
 from pipeline.tasks.exports import DeliverExport, ExportsDue, RenderExport
 from pipeline.tasks.extract import ExtractWindow
 from pipeline.tasks.flow import Backfill, Sync
 from pipeline.tasks.load import LoadWindow
 from pipeline.tasks.transform import TransformWindow
+
+redact_logs()  # `luigi --module pipeline.tasks ...` logs through Luigi alone: no secret in its records either
 
 __all__ = ["Backfill", "DeliverExport", "ExportsDue", "ExtractWindow", "LoadWindow", "RenderExport", "Sync",
            "TransformWindow"]

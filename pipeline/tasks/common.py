@@ -10,11 +10,19 @@ from typing import Any
 import luigi
 
 from pipeline.catalog import Source, catalog
+from pipeline.secrets import redact
 from pipeline.warehouse import connection
 from pipeline.windows import Window, window_at
 
 
-class WindowTask(luigi.Task):
+class PipelineTask(luigi.Task):
+    """A task of this pipeline: what it reports of a failure (to luigid, to logs) is redacted."""
+
+    def on_failure(self, exception: BaseException) -> str:
+        return redact(super().on_failure(exception))
+
+
+class WindowTask(PipelineTask):
     """A task about one (region, window): the window is aligned and half-open, in UTC."""
 
     region = luigi.Parameter(description="region name, as in PIPELINE_SOURCES")

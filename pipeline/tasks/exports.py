@@ -15,12 +15,12 @@ from pipeline.exports.render import export_path, render_export
 from pipeline.exports.schedule import Interval, interval_for
 from pipeline.retry import retries_transient, with_retries
 from pipeline.storage import ObjectStore
-from pipeline.tasks.common import WarehouseMarker
+from pipeline.tasks.common import PipelineTask, WarehouseMarker
 from pipeline.warehouse import connection
 from pipeline.windows import utcnow
 
 
-class ExportTask(luigi.Task):
+class ExportTask(PipelineTask):
     """One export on one run date; the interval it covers follows from the definition."""
 
     name = luigi.Parameter(description="export name, as in the definitions file")
@@ -46,7 +46,7 @@ def first_gap(windows: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime
     return None if reached >= end else reached
 
 
-class IntervalTransformed(luigi.Task):
+class IntervalTransformed(PipelineTask):
     """Complete when every region's transformed windows cover [start, end): an export must not be sent, and
     then never corrected, while sync is still behind."""
 

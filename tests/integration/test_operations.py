@@ -247,3 +247,34 @@ def test_the_scheduler_keeps_its_own_settings_under_the_deploy_config_path(tmp_p
         stderr = process.communicate(timeout=10)[1].decode()
     assert "Config file does not exist" not in stderr
     assert (state / "state.pickle").exists()  # saved where --state-dir says, on SIGTERM
+
+
+def test_planted_secrets_reach_no_output_and_no_alert(local_env, luigid, slack, smtp_server,
+                                                                      tmp_path):
+    """A warehouse URL whose password holds a space, an unescaped @ and a colon, with secret query
+    parameters too, fails every run at scheduling: the secrets are in none of stdout, stderr (Luigi's
+    tracebacks included), the Slack message or the e-mail. (What a task reports to luigid when it fails is
+    redacted by PipelineTask.on_failure: tests/unit/test_secrets.py.)"""
+    url, _ = luigid
+    smtp_server.messages.clear()
+    secrets = ("p@ss w:rd-1", "qu3ry-secret", "ssl-k3y-secret", "hook-s3cret")
+    warehouse = f"postgresql://loader:{secrets[0]}@127.0.0.1:1/dw?password={secrets[1]}&sslpassword={secrets[2]}"
+    config = tmp_path / "secrets.cfg"
+    config.write_text(f"[core]\nscheduler_url = {url}\n[alerts]\nemail_to = oncall@example.com\n[smtp]\n"
+                      f"host = {smtp_server.host}\nport = {smtp_server.port}\n[retry]\nbase_delay_seconds = 0.01\n")
+    env = {"LUIGI_CONFIG_PATH": str(config), "PIPELINE_WAREHOUSE_URL": warehouse,
+           "PIPELINE_SLACK_WEBHOOK_URL": f"{slack.url}/hook/T000/B000/{secrets[3]}"}
+    luigi_command = [str(Path(sys.executable).parent / "luigi"), "--module", "pipeline.tasks", "Backfill",
+                     "--start", "2026-11-20T0000", "--end", "2026-11-21T0000", "--window-minutes", "720"]
+    through_luigi = subprocess.run(luigi_command, env={**os.environ, **env}, capture_output=True, text=True,
+                                   timeout=300)
+    through_cli = run_cli("backfill", "--start", "2026-11-20", "--end", "2026-11-21", **env)
+    assert through_cli.returncode == 1 and "***" in through_cli.stderr
+    outputs = {"luigi stdout": through_luigi.stdout, "luigi stderr": through_luigi.stderr,
+               "cli stdout": through_cli.stdout, "cli stderr": through_cli.stderr,
+               "slack": json.dumps([p["text"] for p in slack.payloads]),
+               "e-mail": "\n".join(m.as_string() for m in smtp_server.messages)}
+    assert slack.payloads and smtp_server.messages and "malformed URL" in through_luigi.stderr
+    for name, text in outputs.items():
+        for secret in (*secrets, "p@ss w", "w:rd-1"):
+            assert secret not in text, f"{secret!r} in {name}"

@@ -86,7 +86,7 @@ def test_a_badly_encoded_warehouse_password_is_not_echoed():
 
 
 def test_alerts_scrub_passwords_of_the_url_settings(monkeypatch):
-    from pipeline.alerts import redact
+    from pipeline.secrets import redact
 
     monkeypatch.setenv("PIPELINE_WAREHOUSE_URL", "postgresql://loader:hunter2%21@db/dw")
     monkeypatch.setenv("PIPELINE_SOURCES", "us=mongodb://reader:m0ngopass@h/ada")

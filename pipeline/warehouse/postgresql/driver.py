@@ -11,7 +11,8 @@ from typing import IO, Any
 
 import psycopg
 
-from pipeline.config import WarehouseUrl, redact_text
+from pipeline.config import WarehouseUrl
+from pipeline.secrets import redact
 from pipeline.sqlfiles import render, statements
 from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable
 from pipeline.warehouse.postgresql.dialect import DIALECT, is_transient_connect
@@ -55,7 +56,7 @@ class PostgresWarehouse(Warehouse):
             self._conn = psycopg.connect(url.url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.OperationalError as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {redact_text(reason)}",
+            raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {redact(reason)}",
                                        transient=is_transient_connect(error)) from None
         except psycopg.Error:
             # The driver quotes the offending part of the URL, which may be the password: say less.

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pipeline.config import WAREHOUSE_FORM, ConfigError, WarehouseUrl
+from pipeline.secrets import redact
 from pipeline.sqlfiles import quote_literal, render, statements
 from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable
 from pipeline.warehouse.redshift.dialect import DIALECT, is_connection_error
@@ -102,7 +103,8 @@ class RedshiftWarehouse(Warehouse):
             )
         except Exception as error:  # the driver raises several unrelated types for one cause
             raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: "
-                                       f"{str(error).splitlines()[0]}", transient=DIALECT.is_transient(error)) from None
+                                       f"{redact(str(error).splitlines()[0])}",
+                                       transient=DIALECT.is_transient(error)) from None
         connection.autocommit = False
         return cls(connection, authorization)
 

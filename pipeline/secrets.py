@@ -1,0 +1,93 @@
+"""Secrets never leave the process: one redaction for every message, log record, traceback and alert.
+
+Two layers: URL syntax (any `scheme://user:password@`, and query parameters such as `password=`,
+`sslpassword=`), and the secret values this process was given (the passwords of the PIPELINE_* URLs however
+they are written, percent-decoded too, and the secret environment variables), replaced wherever they appear."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+MASK = "***"
+SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PIPELINE_SMTP_PASSWORD", "PIPELINE_SLACK_TOKEN",
+              "PIPELINE_SLACK_WEBHOOK_URL")
+URL_SETTINGS = ("PIPELINE_WAREHOUSE_URL", "PIPELINE_SOURCES", "PIPELINE_TASK_HISTORY_URL")
+SECRET_PARAMETER = re.compile(r"(?i)^(ssl)?(password|passwd|pwd|secret|token|key|sslkey\w*|access_?key\w*)$")
+# The userinfo runs to the last @ of the token: a password may hold unescaped @ (not whitespace, a case only
+# the values of the second layer cover).
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>\S*)@")
+_QUERY_SECRET = re.compile(r"(?i)(?P<name>[?&;](?:ssl)?(?:password|passwd|pwd|secret|token)=)(?P<value>[^&;\s'\"]*)")
+_PAIR_SEPARATOR = re.compile(r",(?=\s*[a-z][a-z0-9_]{0,30}=)")
+SHORTEST_SECRET = 4  # shorter values would mask ordinary words; such a password is not worth keeping secret
+
+
+def redact_text(text: str) -> str:
+    """URL passwords and secret query parameters in free text replaced by ***."""
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@" if m["password"] else m[0], text)
+    return _QUERY_SECRET.sub(lambda m: m["name"] + MASK if m["value"] else m[0], text)
+
+
+def url_secrets(url: str) -> set[str]:
+    """The password and secret query values of one URL, as written and percent-decoded."""
+    try:
+        parts = urlsplit(url.strip())
+        found = {parts.password or ""}
+        found |= {value for name, value in parse_qsl(parts.query) if SECRET_PARAMETER.match(name)}
+    except ValueError:  # unparsable: the syntax layer still applies
+        return set()
+    found |= {quote_free for quote_free in (unquote(value) for value in found)}
+    return {value for value in found if value}
+
+
+def secrets_in_environment() -> set[str]:
+    """Every secret value this process holds in its environment."""
+    found = {os.environ.get(name, "") for name in SECRET_ENV}
+    for name in URL_SETTINGS:
+        value = os.environ.get(name, "")
+        for url in (p.partition("=")[2] if name == "PIPELINE_SOURCES" else p for p in _PAIR_SEPARATOR.split(value)):
+            found |= url_secrets(url)
+    return {value for value in found if len(value) >= SHORTEST_SECRET}
+
+
+def redact(text: str) -> str:
+    """The text with every known secret and URL password replaced by ***."""
+    for secret in sorted(secrets_in_environment(), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return redact_text(text)
+
+
+def redact_url(url: str) -> str:
+    """One URL, safe to show: its password and secret query values replaced by ***."""
+    for secret in sorted(url_secrets(url), key=len, reverse=True):
+        url = url.replace(secret, MASK)
+    return redact_text(url)
+
+
+class _RedactingRecords:
+    """A log record factory that redacts each record's message and traceback as it is made, so that no
+    handler (Luigi's own included) ever sees a secret."""
+
+    def __init__(self, make: logging.Callable):
+        self.make = make
+
+    def __call__(self, *args, **kwargs) -> logging.LogRecord:
+        record = self.make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: keep what it was
+            return record
+        record.msg, record.args = redact(message), ()
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return record
+
+
+def redact_logs() -> None:
+    """Redact every log record of this process (and of the worker processes it forks) from now on."""
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, _RedactingRecords):
+        logging.setLogRecordFactory(_RedactingRecords(factory))

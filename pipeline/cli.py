@@ -184,6 +184,27 @@ def cmd_export_run(args: argparse.Namespace) -> None:
     print(f"exports due {dates[0]:%Y-%m-%d}" + (f" .. {dates[-1]:%Y-%m-%d}" if len(dates) > 1 else "") + " done")
 
 
+def cmd_export_resend(args: argparse.Namespace) -> None:
+    from pipeline.config import exports, smtp
+    from pipeline.exports.definitions import definitions, find
+    from pipeline.exports.deliver import resend_refused
+    from pipeline.exports.schedule import interval_for
+    from pipeline.storage import ObjectStore
+    from pipeline.warehouse import connection
+
+    definition = find(definitions(), args.name)
+    interval = interval_for(definition.interval, args.date.date())
+    preflight()
+    try:
+        tried, refused = resend_refused(connection(), definition, interval, ObjectStore.from_config(),
+                                        settings=exports(), sender=smtp().sender)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(f"{definition.name} for {interval}: sent again to {', '.join(tried)}")
+    if refused:
+        raise CommandError(f"the SMTP server refused {refused} again")
+
+
 def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.alerts import alert
     from pipeline.status import format_lag, format_status, stale, table_statuses
@@ -306,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     export_run.add_argument("--name", action="append", default=[], help="only this export (repeatable)")
     luigi_options(export_run)
     export_run.set_defaults(handler=cmd_export_run)
+
+    resend = export_commands.add_parser("resend", help="send a partial delivery again to the refused recipients")
+    resend.add_argument("name")
+    resend.add_argument("--date", type=_moment("--date"), required=True, help="the run date of the delivery")
+    resend.set_defaults(handler=cmd_export_resend)
 
     status = commands.add_parser("status", help="freshness per region and table; alert when stale")
     status.add_argument("--now", type=_moment("--now"), default=None, help="override the current UTC time")

@@ -104,6 +104,9 @@ class exports(luigi.Config):
     require_complete_data = luigi.BoolParameter(
         default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="render only once every region's windows of the interval are transformed")
+    claim_timeout_minutes = luigi.IntParameter(
+        default=60, description="a claim to send an interval older than this is from a run that died: another "
+                                "run sends it (with the same Message-ID)")
 
 
 class smtp(luigi.Config):

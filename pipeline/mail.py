@@ -17,9 +17,10 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500
 
 
-def send(message: EmailMessage, settings: smtp | None = None) -> None:
-    """Hand the message to the SMTP server. Raises only while the message is not yet accepted: a failing
-    QUIT after the server took it is ignored, so a retry never sends the same message twice."""
+def send(message: EmailMessage, settings: smtp | None = None, to: list[str] | None = None) -> dict[str, str]:
+    """Hand the message to the SMTP server (to its To and Cc, or to `to`); return the recipients it refused
+    with its reply, when it accepted the others. Raises only while the message is not yet accepted (all
+    refused included): a failing QUIT after the server took it is ignored, so a retry never sends twice."""
     settings = settings or smtp()
     password = os.environ.get(settings.password_env, "")
     if settings.user and not password:
@@ -34,9 +35,10 @@ def send(message: EmailMessage, settings: smtp | None = None) -> None:
             client.starttls(context=context)
         if settings.user:
             client.login(settings.user, password)
-        client.send_message(message)
+        refused = client.send_message(message, to_addrs=to)
     finally:
         try:
             client.quit()
         except smtplib.SMTPException:
             client.close()  # accepted already, or failed already: either way nothing to add
+    return {address: f"{code} {reply.decode(errors='replace')}" for address, (code, reply) in refused.items()}

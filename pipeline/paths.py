@@ -27,3 +27,13 @@ def undated_path(region: str, collection: str) -> str:
     """raw/<region>/<collection>/undated.jsonl.gz: the documents no window reads, as `pipeline verify` found
     them last."""
     return f"raw/{region}/{collection}/undated.jsonl.gz"
+
+
+def export_path(name: str, interval_label: str, file_format: str) -> str:
+    """exports/<name>/<interval>.<format>"""
+    return f"exports/{name}/{interval_label}.{file_format}"
+
+
+def rendered_path(export_file: str) -> str:
+    """Beside an export's file, what RenderExport found (rows, bytes, columns); written after the file."""
+    return export_file + ".json"

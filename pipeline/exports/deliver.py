@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import string
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from pipeline import paths
 from pipeline.config import exports
 from pipeline.exports.definitions import ExportDefinition
 from pipeline.exports.schedule import Interval
 from pipeline.mail import send
 from pipeline.retry import with_retries
 from pipeline.storage import ObjectStore
+from pipeline.warehouse import Warehouse
 
 CONTENT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -63,18 +67,62 @@ def build_message(definition: ExportDefinition, interval: Interval, rendered: Re
     return message
 
 
+def compose(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore, *,
+            settings: exports, sender: str) -> tuple[EmailMessage, bool]:
+    """The e-mail of an interval, and whether the file is attached (else linked: too large)."""
+    attach = rendered.bytes <= settings.attachment_limit_mb * 2**20
+    attachment = store.read_bytes(rendered.path) if attach else None
+    link = None if attach else store.link(rendered.path, settings.link_expiry_hours * 3600)
+    return build_message(definition, interval, rendered, sender, attachment, link), attach
+
+
 def deliver_export(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore, *,
                    settings: exports, sender: str, attempts: int, base_delay: float) -> dict:
     """Send the e-mail (unless skipped as empty) and return the delivery record."""
     record = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end,
-              "recipients": ", ".join((*definition.recipients, *definition.cc)), "row_count": rendered.rows,
-              "file_url": rendered.url, "message_id": None, "attached": False, "status": "skipped_empty"}
+              "message_id": None, "attached": False, "status": "skipped_empty", "refused": None}
     if rendered.rows == 0 and definition.skip_if_empty:
         return record
-    attach = rendered.bytes <= settings.attachment_limit_mb * 2**20
-    attachment = store.read_bytes(rendered.path) if attach else None
-    link = None if attach else store.link(rendered.path, settings.link_expiry_hours * 3600)
-    message = build_message(definition, interval, rendered, sender, attachment, link)
-    with_retries(lambda: send(message), attempts=attempts, base_delay=base_delay,
-                 what=f"e-mail of {definition.name} for {interval}")
-    return {**record, "status": "sent", "message_id": message["Message-ID"], "attached": attach}
+    message, attach = compose(definition, interval, rendered, store, settings=settings, sender=sender)
+    refused = with_retries(lambda: send(message), attempts=attempts, base_delay=base_delay,
+                           what=f"e-mail of {definition.name} for {interval}")
+    return {**record, "status": "partial" if refused else "sent", "message_id": message["Message-ID"],
+            "attached": attach, "refused": describe_refused(refused)}
+
+
+def describe_refused(refused: dict[str, str]) -> str | None:
+    """`address (reply); ...` for the delivery row and the alert; None when nobody was refused."""
+    return "; ".join(f"{address} ({reply})" for address, reply in sorted(refused.items())) or None
+
+
+def refused_addresses(described: str | None) -> list[str]:
+    return [part.split(" (", 1)[0] for part in (described or "").split("; ") if part]
+
+
+def send_again(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore,
+               recipients: list[str], *, settings: exports, sender: str) -> dict[str, str]:
+    """The interval's e-mail again, to these recipients only (same Message-ID); return those refused again."""
+    return send(compose(definition, interval, rendered, store, settings=settings, sender=sender)[0], to=recipients)
+
+
+def resend_refused(connection: Warehouse, definition: ExportDefinition, interval: Interval, store: ObjectStore, *,
+                   settings: exports, sender: str) -> tuple[list[str], str | None]:
+    """Send a partial delivery again to the recipients the server refused; record the outcome. Returns
+    (the addresses tried, those refused again, described)."""
+    key = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end}
+    rows = connection.query_file("delivery/delivery.sql", key)
+    if not rows or rows[0][0] != "partial":
+        status = rows[0][0] if rows else "not delivered"
+        raise ValueError(f"{definition.name} for {interval} has no refused recipients to resend to ({status})")
+    recipients, attached = refused_addresses(rows[0][1]), rows[0][2]
+    described = json.loads(store.read_bytes(paths.rendered_path(paths.export_path(
+        definition.name, interval.label, definition.format))))
+    rendered = Rendered(**{**described, "columns": tuple(described["columns"])})
+    refused = describe_refused(send_again(definition, interval, rendered, store, recipients, settings=settings,
+                                          sender=sender))
+    with connection.transaction():
+        connection.run_file("delivery/record_delivery.sql", {
+            **key, "status": "partial" if refused else "sent", "attached": attached, "refused": refused,
+            "message_id": message_id(definition, interval, sender),
+            "delivered_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
+    return recipients, refused

@@ -19,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from pipeline import paths
 from pipeline.exports.definitions import ExportDefinition
 from pipeline.exports.deliver import Rendered
 from pipeline.exports.schedule import Interval
@@ -103,8 +104,7 @@ def write_xlsx(columns: list[str], batches: Iterable[list[tuple]], path: str, sh
 
 
 def export_path(definition: ExportDefinition, interval: Interval) -> str:
-    """exports/<name>/<interval>.<format>"""
-    return f"exports/{definition.name}/{interval.label}.{definition.format}"
+    return paths.export_path(definition.name, interval.label, definition.format)
 
 
 def render_export(connection: Warehouse, definition: ExportDefinition, interval: Interval, store: ObjectStore,

@@ -394,6 +394,15 @@ class _RecordingHandler:
         self.messages: list[email.message.EmailMessage] = []
         self.lock = threading.Lock()
         self.failures_left = 0
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list) -> str:
+        """Refuse the addresses asked for with a permanent 550, accept the others."""
+        with self.lock:
+            if address in self.refused:
+                return "550 5.1.1 no such user (test)"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Answer 451 while failures are requested, else keep the parsed message and answer 250."""
@@ -406,7 +415,9 @@ class _RecordingHandler:
             # The wire uses CRLF; the email package works in \n, so get_content() returns plain text lines.
             raw = raw.replace(b"\r\n", b"\n")
             # policy.default makes the parser build EmailMessage (not Message) objects.
-            self.messages.append(BytesParser(policy=email.policy.default).parsebytes(raw))
+            message = BytesParser(policy=email.policy.default).parsebytes(raw)
+            message["X-Delivered-To"] = ", ".join(envelope.rcpt_tos)  # who it reached (RCPT TO), for tests
+            self.messages.append(message)
         return "250 OK"
 
 
@@ -447,6 +458,11 @@ class SmtpService:
             path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
             paths.append(path)
         return paths
+
+    def refuse(self, *addresses: str) -> None:
+        """Answer RCPT TO for these addresses with a permanent 550 (none: accept everyone again)."""
+        with self._handler.lock:
+            self._handler.refused = set(addresses)
 
     def fail_next(self, count: int) -> None:
         """Answer the next `count` DATA commands with a temporary 451 failure."""

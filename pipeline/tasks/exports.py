@@ -13,6 +13,7 @@ from pipeline.exports.definitions import ExportDefinition, definitions, find
 from pipeline.exports.deliver import Rendered, deliver_export
 from pipeline.exports.render import export_path, render_export
 from pipeline.exports.schedule import Interval, interval_for
+from pipeline.paths import rendered_path
 from pipeline.retry import retries_transient, with_retries
 from pipeline.storage import ObjectStore
 from pipeline.tasks.common import PipelineTask, WarehouseMarker
@@ -81,7 +82,7 @@ class RenderExport(ExportTask):
         return [IntervalTransformed(start=self.interval.start, end=self.interval.end)]
 
     def output(self) -> luigi.Target:
-        return ObjectStore.from_config().target(export_path(self.definition, self.interval) + ".json")
+        return ObjectStore.from_config().target(rendered_path(export_path(self.definition, self.interval)))
 
     @retries_transient
     def run(self) -> None:
@@ -93,16 +94,23 @@ class RenderExport(ExportTask):
         self.set_status_message(f"{rendered.rows} rows, {rendered.bytes} bytes")
 
 
+class ExportPartial(RuntimeError):
+    """The SMTP server refused some recipients; the others got the export."""
+
+
 class DeliverExport(ExportTask):
-    """Outputs the exports.deliveries row for (export, interval): an interval is never e-mailed twice,
-    and a failed send leaves no row, so the next run retries it."""
+    """Outputs the exports.deliveries row for (export, interval). A run claims the interval in the warehouse
+    before sending, so concurrent runs e-mail it once; a send the server does not accept gives the claim
+    back, so the next run retries it."""
 
     def requires(self) -> luigi.Task:
         return RenderExport(name=self.name, date=self.date)
 
     def output(self) -> luigi.Target:
-        return WarehouseMarker("delivery/delivered.sql", {
-            "export_name": self.name, "interval_start": self.interval.start, "interval_end": self.interval.end})
+        return WarehouseMarker("delivery/delivered.sql", {**self._key(), "stale_before": stale_before()})
+
+    def _key(self) -> dict:
+        return {"export_name": self.name, "interval_start": self.interval.start, "interval_end": self.interval.end}
 
     def run(self) -> None:
         # Retries are inside: around the send (only until the server accepts the message) and around the
@@ -111,19 +119,46 @@ class DeliverExport(ExportTask):
         with self.input().open("r") as manifest:
             described = json.loads(manifest.read())
         rendered = Rendered(**{**described, "columns": tuple(described["columns"])})
+        if not claim(self.definition, self._key(), rendered):
+            self.set_status_message("another run is delivering it")
+            return
         settings = retry()
-        record = deliver_export(self.definition, self.interval, rendered, store, settings=exports(),
-                                sender=smtp().sender, attempts=settings.attempts,
-                                base_delay=settings.base_delay_seconds)
-        with_retries(lambda: record_delivery({**record, "delivered_at": utcnow()}), attempts=settings.attempts,
-                     base_delay=settings.base_delay_seconds, what=f"delivery record of {self.name}")
-        self.set_status_message(f"{record['status']}: {rendered.rows} rows to {record['recipients']}")
+        try:
+            record = deliver_export(self.definition, self.interval, rendered, store, settings=exports(),
+                                    sender=smtp().sender, attempts=settings.attempts,
+                                    base_delay=settings.base_delay_seconds)
+        except BaseException:
+            in_transaction("delivery/release.sql", self._key())
+            raise
+        with_retries(lambda: in_transaction("delivery/record_delivery.sql", {**record, "delivered_at": utcnow()}),
+                     attempts=settings.attempts, base_delay=settings.base_delay_seconds,
+                     what=f"delivery record of {self.name}")
+        self.set_status_message(f"{record['status']}: {rendered.rows} rows")
+        if record["status"] == "partial":
+            raise ExportPartial(f"{self.name} for {self.interval}: the SMTP server refused {record['refused']}; the "
+                                f"others got it. `pipeline export resend {self.name} --date {self.date}` retries the "
+                                f"refused ones")
 
 
-def record_delivery(record: dict) -> None:
+def stale_before() -> dt.datetime:
+    return utcnow() - dt.timedelta(minutes=exports().claim_timeout_minutes)
+
+
+def claim(definition: ExportDefinition, key: dict, rendered: Rendered) -> bool:
+    """Claim the interval under the deliveries table's write lock: True for exactly one of concurrent runs."""
     warehouse = connection()
     with warehouse.transaction():
-        warehouse.run_file("delivery/record_delivery.sql", record)
+        warehouse.run_template("lock.sql", tables=["exports.deliveries"])
+        counts = warehouse.run_file("delivery/claim.sql", {
+            **key, "recipients": ", ".join((*definition.recipients, *definition.cc)), "row_count": rendered.rows,
+            "file_url": rendered.url, "claimed_at": utcnow(), "stale_before": stale_before()})
+    return counts[-1] == 1
+
+
+def in_transaction(relative: str, params: dict) -> None:
+    warehouse = connection()
+    with warehouse.transaction():
+        warehouse.run_file(relative, params)
 
 
 class ExportsDue(luigi.WrapperTask):

@@ -1,8 +1,11 @@
--- Record one export delivery. Parameters: export_name, interval_start, interval_end, status, recipients,
--- message_id, row_count, file_url, attached, delivered_at.
-insert into exports.deliveries
-    (export_name, interval_start, interval_end, status, recipients, message_id, row_count, file_url, attached,
-     delivered_at)
-values
-    (%(export_name)s, %(interval_start)s, %(interval_end)s, %(status)s, %(recipients)s, %(message_id)s,
-     %(row_count)s, %(file_url)s, %(attached)s, %(delivered_at)s);
+-- Record how a claimed delivery went: sent, partial (some recipients refused) or skipped_empty.
+-- Parameters: export_name, interval_start, interval_end, status, message_id, attached, refused, delivered_at.
+update exports.deliveries
+set status = %(status)s,
+    message_id = %(message_id)s,
+    attached = %(attached)s,
+    refused = %(refused)s,
+    delivered_at = %(delivered_at)s
+where export_name = %(export_name)s
+  and interval_start = %(interval_start)s
+  and interval_end = %(interval_end)s;

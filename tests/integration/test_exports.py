@@ -250,3 +250,43 @@ def test_preview_writes_the_file_locally_and_sends_nothing(exports_env, smtp_ser
     printed = capsys.readouterr().out
     assert "40 rows" in printed and "nothing sent" in printed
     assert smtp_server.messages == [] and deliveries(exports_env) == []
+
+
+def test_overlapping_runs_send_each_interval_once(exports_env, smtp_server, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "exports.cfg"
+    config.write_text(f"[exports]\ndefinitions = {tmp_path / 'exports.yml'}\nrequire_complete_data = false\n"
+                      f"[smtp]\nhost = {smtp_server.host}\nport = {smtp_server.port}\n")
+    command = [sys.executable, "-m", "pipeline.cli", "export", "run", "--date", RUN_DATE, "--local-scheduler"]
+    runs = [subprocess.Popen(command, env={**os.environ, "LUIGI_CONFIG_PATH": str(config)}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], outputs
+    assert sorted(m["Subject"].split(":")[0] for m in smtp_server.messages) == ["Acme conversations",
+                                                                               "Acme engagement"]
+    assert [(d[0], d[2]) for d in deliveries(exports_env)] == [("acme_daily", "sent"), ("acme_weekly", "sent")]
+
+
+def test_a_refused_recipient_makes_a_partial_delivery_that_can_be_resent(exports_env, smtp_server, capsys):
+    smtp_server.refuse("am@example.com")
+    try:
+        assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_weekly", "--local-scheduler"]) == 1
+    finally:
+        smtp_server.refuse()
+    error = capsys.readouterr().err
+    assert "the SMTP server refused am@example.com (550 5.1.1 no such user (test))" in error
+    assert [m["X-Delivered-To"] for m in smtp_server.messages] == ["cs-acme@example.com"]
+    with exports_env.warehouse() as connection:
+        assert connection.execute("select status, refused from exports.deliveries").fetchall() == [
+            ("partial", "am@example.com (550 5.1.1 no such user (test))")]
+
+    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_weekly", "--local-scheduler"]) == 0
+    assert len(smtp_server.messages) == 1  # a partial delivery is a delivery: no second send to everyone
+    assert main(["export", "resend", "acme_weekly", "--date", RUN_DATE]) == 0
+    assert [m["X-Delivered-To"] for m in smtp_server.messages] == ["cs-acme@example.com", "am@example.com"]
+    assert smtp_server.messages[0]["Message-ID"] == smtp_server.messages[1]["Message-ID"]
+    with exports_env.warehouse() as connection:
+        assert connection.execute("select status, refused from exports.deliveries").fetchall() == [("sent", None)]

@@ -39,14 +39,16 @@ def _moment(setting: str):
     return parse
 
 
-def _count(option: str, least: int, most: int):
+def _count(least: int, most: int):
+    """A whole number in [least, most] (argparse names the option in its message)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{option}: {text!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if not least <= value <= most:
-            raise argparse.ArgumentTypeError(f"{option}: {value} is not between {least} and {most}")
+            raise argparse.ArgumentTypeError(f"{value} is not between {least} and {most}")
         return value
 
     return parse
@@ -264,7 +266,7 @@ def add_local_commands(commands) -> None:
     """demo, demo-data and services: the local development stack (pipeline.local), loaded on demand."""
     from pipeline.local.commands import add_commands
 
-    add_commands(commands, _moment)
+    add_commands(commands, _moment, _count)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def luigi_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--workers", type=_count("--workers", 1, 64), default=2,
+        command.add_argument("--workers", type=_count(1, 64), default=2,
                              help="Luigi worker processes (default 2)")
         command.add_argument("--local-scheduler", action="store_true",
                              help="run without luigid (default: the [core] scheduler URL)")
@@ -322,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_run.add_argument("--date", type=_moment("--date"), help="run date (default: today, UTC)")
     export_run.add_argument("--start", type=_moment("--start"), help="catch up run dates from here ...")
     export_run.add_argument("--end", type=_moment("--end"), help="... to here (exclusive)")
-    export_run.add_argument("--catch-up-days", type=_count("--catch-up-days", 0, 366), default=0,
+    export_run.add_argument("--catch-up-days", type=_count(0, 366), default=0,
                             help="also the N run dates before --date, for runs the scheduler missed")
     export_run.add_argument("--name", action="append", default=[], help="only this export (repeatable)")
     luigi_options(export_run)
@@ -342,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler = commands.add_parser("scheduler", help="run luigid with task history and persisted state")
     scheduler.add_argument("--state-dir", default="var/luigid", help="state pickle, history database, logs")
     scheduler.add_argument("--host", default="127.0.0.1")
-    scheduler.add_argument("--port", type=int, default=8082)
+    scheduler.add_argument("--port", type=_count(1, 65535), default=8082)
     scheduler.set_defaults(handler=cmd_scheduler)
 
     add_local_commands(commands)

@@ -37,8 +37,10 @@ def test_unbounded_or_reversed_ranges_are_one_line_errors(local_env, capsys, arg
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--workers", "0"], "--workers: 0 is not between 1"),
-    (["export", "run", "--catch-up-days", "-3"], "--catch-up-days: -3 is not between 0"),
+    (["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--workers", "0"],
+     "argument --workers: 0 is not between 1"),
+    (["scheduler", "--port", "99999"], "argument --port: 99999 is not between 1 and 65535"),
+    (["export", "run", "--catch-up-days", "-3"], "argument --catch-up-days: -3 is not between 0"),
 ])
 def test_bad_numbers_name_the_argument(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:

@@ -187,7 +187,7 @@ def cmd_export_run(args: argparse.Namespace) -> None:
 
 
 def cmd_export_resend(args: argparse.Namespace) -> None:
-    from pipeline.config import exports, smtp
+    from pipeline.config import exports, retry, smtp
     from pipeline.exports.definitions import definitions, find
     from pipeline.exports.deliver import resend_refused
     from pipeline.exports.schedule import interval_for
@@ -199,7 +199,8 @@ def cmd_export_resend(args: argparse.Namespace) -> None:
     preflight()
     try:
         tried, refused = resend_refused(connection(), definition, interval, ObjectStore.from_config(),
-                                        settings=exports(), sender=smtp().sender)
+                                        settings=exports(), sender=smtp().sender, attempts=retry().attempts,
+                                        base_delay=retry().base_delay_seconds)
     except ValueError as error:
         raise CommandError(str(error)) from None
     print(f"{definition.name} for {interval}: sent again to {', '.join(tried)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import smtplib
 import string
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -106,23 +107,27 @@ def send_again(definition: ExportDefinition, interval: Interval, rendered: Rende
 
 
 def resend_refused(connection: Warehouse, definition: ExportDefinition, interval: Interval, store: ObjectStore, *,
-                   settings: exports, sender: str) -> tuple[list[str], str | None]:
-    """Send a partial delivery again to the recipients the server refused; record the outcome. Returns
-    (the addresses tried, those refused again, described)."""
+                   settings: exports, sender: str, attempts: int, base_delay: float) -> tuple[list[str], str | None]:
+    """Send a partial delivery again to the recipients the server refused; record the outcome. Returns the
+    addresses tried and those refused again (described), or None."""
     key = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end}
     rows = connection.query_file("delivery/delivery.sql", key)
     if not rows or rows[0][0] != "partial":
         status = rows[0][0] if rows else "not delivered"
         raise ValueError(f"{definition.name} for {interval} has no refused recipients to resend to ({status})")
-    recipients, attached = refused_addresses(rows[0][1]), rows[0][2]
+    recipients = refused_addresses(rows[0][1])
     described = json.loads(store.read_bytes(paths.rendered_path(paths.export_path(
         definition.name, interval.label, definition.format))))
     rendered = Rendered(**{**described, "columns": tuple(described["columns"])})
-    refused = describe_refused(send_again(definition, interval, rendered, store, recipients, settings=settings,
-                                          sender=sender))
+    try:
+        refused = with_retries(lambda: send_again(definition, interval, rendered, store, recipients,
+                                                  settings=settings, sender=sender),
+                               attempts=attempts, base_delay=base_delay, what=f"resend of {definition.name}")
+    except smtplib.SMTPRecipientsRefused as error:  # every one of them refused again
+        refused = {address: f"{code} {reply.decode(errors='replace')}"
+                   for address, (code, reply) in error.recipients.items()}
     with connection.transaction():
-        connection.run_file("delivery/record_delivery.sql", {
-            **key, "status": "partial" if refused else "sent", "attached": attached, "refused": refused,
-            "message_id": message_id(definition, interval, sender),
+        connection.run_file("delivery/record_resend.sql", {
+            **key, "status": "partial" if refused else "sent", "refused": describe_refused(refused),
             "delivered_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
-    return recipients, refused
+    return recipients, describe_refused(refused)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from functools import cached_property
 
 import luigi
 
+from pipeline.alerts import first_line
 from pipeline.config import exports, retry, smtp, source_uris
 from pipeline.exports.definitions import ExportDefinition, definitions, find
 from pipeline.exports.deliver import Rendered, deliver_export
@@ -19,6 +21,8 @@ from pipeline.storage import ObjectStore
 from pipeline.tasks.common import PipelineTask, WarehouseMarker
 from pipeline.warehouse import connection
 from pipeline.windows import utcnow
+
+logger = logging.getLogger(__name__)
 
 
 class ExportTask(PipelineTask):
@@ -119,7 +123,8 @@ class DeliverExport(ExportTask):
         with self.input().open("r") as manifest:
             described = json.loads(manifest.read())
         rendered = Rendered(**{**described, "columns": tuple(described["columns"])})
-        if not claim(self.definition, self._key(), rendered):
+        claimed = {**self._key(), "claimed_at": utcnow()}
+        if not claim(self.definition, claimed, rendered):
             self.set_status_message("another run is delivering it")
             return
         settings = retry()
@@ -128,11 +133,18 @@ class DeliverExport(ExportTask):
                                     sender=smtp().sender, attempts=settings.attempts,
                                     base_delay=settings.base_delay_seconds)
         except BaseException:
-            in_transaction("delivery/release.sql", self._key())
+            try:
+                in_transaction("delivery/release.sql", claimed)
+            except Exception as error:  # the send's error is what the run reports; the claim goes stale
+                logger.warning("%s: could not give the claim back (%s); it lapses after [exports] "
+                               "claim_timeout_minutes", self.name, first_line(error))
             raise
-        with_retries(lambda: in_transaction("delivery/record_delivery.sql", {**record, "delivered_at": utcnow()}),
-                     attempts=settings.attempts, base_delay=settings.base_delay_seconds,
-                     what=f"delivery record of {self.name}")
+        recorded = with_retries(
+            lambda: in_transaction("delivery/record_delivery.sql", {**record, **claimed, "delivered_at": utcnow()}),
+            attempts=settings.attempts, base_delay=settings.base_delay_seconds, what=f"delivery record of {self.name}")
+        if recorded != 1:
+            raise RuntimeError(f"{self.name} for {self.interval}: sent, but the claim was taken over by another run "
+                               f"(the send took longer than [exports] claim_timeout_minutes); it may arrive twice")
         self.set_status_message(f"{record['status']}: {rendered.rows} rows")
         if record["status"] == "partial":
             raise ExportPartial(f"{self.name} for {self.interval}: the SMTP server refused {record['refused']}; the "
@@ -144,21 +156,23 @@ def stale_before() -> dt.datetime:
     return utcnow() - dt.timedelta(minutes=exports().claim_timeout_minutes)
 
 
-def claim(definition: ExportDefinition, key: dict, rendered: Rendered) -> bool:
-    """Claim the interval under the deliveries table's write lock: True for exactly one of concurrent runs."""
+def claim(definition: ExportDefinition, claimed: dict, rendered: Rendered) -> bool:
+    """Claim the interval (at claimed["claimed_at"]) under the deliveries table's write lock: True for exactly
+    one of concurrent runs."""
     warehouse = connection()
     with warehouse.transaction():
         warehouse.run_template("lock.sql", tables=["exports.deliveries"])
         counts = warehouse.run_file("delivery/claim.sql", {
-            **key, "recipients": ", ".join((*definition.recipients, *definition.cc)), "row_count": rendered.rows,
-            "file_url": rendered.url, "claimed_at": utcnow(), "stale_before": stale_before()})
+            **claimed, "recipients": ", ".join((*definition.recipients, *definition.cc)), "row_count": rendered.rows,
+            "file_url": rendered.url, "stale_before": stale_before()})
     return counts[-1] == 1
 
 
-def in_transaction(relative: str, params: dict) -> None:
+def in_transaction(relative: str, params: dict) -> int:
+    """Run a SQL file in its own transaction; return its last statement's row count."""
     warehouse = connection()
     with warehouse.transaction():
-        warehouse.run_file(relative, params)
+        return warehouse.run_file(relative, params)[-1]
 
 
 class ExportsDue(luigi.WrapperTask):

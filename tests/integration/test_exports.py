@@ -274,17 +274,17 @@ def test_a_refused_recipient_makes_a_partial_delivery_that_can_be_resent(exports
     smtp_server.refuse("am@example.com")
     try:
         assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_weekly", "--local-scheduler"]) == 1
+        assert "the SMTP server refused am@example.com (550 5.1.1 no such user (test))" in capsys.readouterr().err
+        assert main(["export", "resend", "acme_weekly", "--date", RUN_DATE]) == 1  # still refused
+        assert "refused am@example.com (550 5.1.1 no such user (test)) again" in capsys.readouterr().err
     finally:
         smtp_server.refuse()
-    error = capsys.readouterr().err
-    assert "the SMTP server refused am@example.com (550 5.1.1 no such user (test))" in error
+    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_weekly", "--local-scheduler"]) == 0
     assert [m["X-Delivered-To"] for m in smtp_server.messages] == ["cs-acme@example.com"]
+    assert len(smtp_server.messages) == 1  # a partial delivery is a delivery: no second send to everyone
     with exports_env.warehouse() as connection:
         assert connection.execute("select status, refused from exports.deliveries").fetchall() == [
             ("partial", "am@example.com (550 5.1.1 no such user (test))")]
-
-    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_weekly", "--local-scheduler"]) == 0
-    assert len(smtp_server.messages) == 1  # a partial delivery is a delivery: no second send to everyone
     assert main(["export", "resend", "acme_weekly", "--date", RUN_DATE]) == 0
     assert [m["X-Delivered-To"] for m in smtp_server.messages] == ["cs-acme@example.com", "am@example.com"]
     assert smtp_server.messages[0]["Message-ID"] == smtp_server.messages[1]["Message-ID"]

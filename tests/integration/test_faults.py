@@ -189,6 +189,7 @@ def test_a_window_extracted_by_an_older_format_is_extracted_again(local_env):
 
 @pytest.mark.parametrize("damage, message", [
     ("cut_part", "with another checksum than the"),
+    ("truncate_bytes", "with another checksum than the"),
     ("drop_parts", "staged 0 rows where the extract wrote"),
 ])
 def test_a_part_cut_short_or_missing_fails_the_load_loudly(local_env, capsys, damage, message):
@@ -207,10 +208,12 @@ def test_a_part_cut_short_or_missing_fails_the_load_loudly(local_env, capsys, da
     assert main(args) == 0
     folder = Path(local_env.storage_url) / f"raw/{region}/messages/dt=2026-11-20/0000-1440m"
     manifest = json.loads((folder / "manifest.json").read_text())
+    part = Path(local_env.storage_url) / manifest["parts"][0]["path"]
     if damage == "cut_part":  # still valid gzip, half the rows
-        part = Path(local_env.storage_url) / manifest["parts"][0]["path"]
         lines = gzip.decompress(part.read_bytes()).splitlines(keepends=True)
         part.write_bytes(gzip.compress(b"".join(lines[: len(lines) // 2])))
+    elif damage == "truncate_bytes":  # an upload cut off: no longer valid gzip
+        part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
     else:
         (folder / "manifest.json").write_text(json.dumps({**manifest, "parts": []}))
     with local_env.warehouse() as connection:

@@ -86,6 +86,10 @@ def test_redshift_serializable_isolation_and_dropped_connections_are_transient()
                                                            "'D': 'Serializable isolation violation on table'}"))
     assert is_transient(redshift_error("InterfaceError", "BrokenPipe: server socket closed"))
     assert not is_transient(redshift_error("ProgrammingError", "relation \"raw.x\" does not exist"))
+    assert not is_transient(redshift_error("InterfaceError", "{'S': 'FATAL', 'C': '28000', 'M': 'password "
+                                                             "authentication failed for user \"loader\"'}"))
+    assert is_transient(redshift_error("ProgrammingError", "{'S': 'FATAL', 'C': '57P03', 'M': 'the database "
+                                                           "system is starting up'}"))
 
 
 @pytest.mark.parametrize("message, transient", [
@@ -95,6 +99,8 @@ def test_redshift_serializable_isolation_and_dropped_connections_are_transient()
     ("connection failed: FATAL:  sorry, too many connections for role", True),
     ('connection failed: FATAL:  password authentication failed for user "loader"', False),
     ('connection failed: FATAL:  database "dw" does not exist', False),
+    ("connection failed: fe_sendauth: no password supplied", False),
+    ("connection failed: SSL error: certificate verify failed", False),
 ])
 def test_a_postgresql_connect_failure_is_transient_unless_the_server_rejects_the_request(message, transient):
     assert is_transient_connect(psycopg.OperationalError(message)) is transient

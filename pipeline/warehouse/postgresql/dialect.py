@@ -34,14 +34,18 @@ def is_transient(error: BaseException) -> bool:
 
 # Server refusals at connect that end by themselves: a restart in progress, a full connection table.
 _PASSING_REFUSALS = ("the database system is", "too many connections", "remaining connection slots")
+# Client-side failures that a retry repeats: no password to send, a certificate or an sslmode refused.
+_CLIENT_REFUSALS = ("no password supplied", "certificate", "sslmode")
 
 
 def is_transient_connect(error: BaseException) -> bool:
     """A failed connect: no answer (refused, reset, timed out) or a passing refusal is transient; the server
-    rejecting who or what we asked for (password, database, role) is not. libpq reports both without a
-    SQLSTATE, so the server's own FATAL line tells them apart."""
+    rejecting who or what we asked for (password, database, role), or the client unable to ask (no password,
+    TLS), is not. libpq reports these without a SQLSTATE, so its message tells them apart."""
     message = str(error)
-    return "FATAL:" not in message or any(refusal in message for refusal in _PASSING_REFUSALS)
+    if "FATAL:" in message:
+        return any(refusal in message for refusal in _PASSING_REFUSALS)
+    return not any(refusal in message for refusal in _CLIENT_REFUSALS)
 
 
 DIALECT = Dialect(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
@@ -44,7 +45,7 @@ class CheckedReader(io.RawIOBase):
         if (self.size, self.digest.hexdigest()) != expected:
             raise WarehouseError(f"part {self.part['path']} is {self.size} bytes with another checksum than the "
                                  f"{self.part['bytes']} bytes its manifest lists: it was changed or cut short; "
-                                 f"extract the window again (pipeline backfill --rerun)")
+                                 f"extract the window again (pipeline backfill --rerun)") from None
 
 
 class PostgresWarehouse(Warehouse):
@@ -97,9 +98,13 @@ class PostgresWarehouse(Warehouse):
                     # Decompress as we go: memory stays at one chunk whatever the window's size.
                     with store.open_read(part["path"]) as raw:
                         checked = CheckedReader(raw, part)
-                        with gzip.GzipFile(fileobj=checked) as stream:
-                            while chunk := stream.read(_CHUNK):
-                                copy.write(chunk)
+                        try:
+                            with gzip.GzipFile(fileobj=checked) as stream:
+                                while chunk := stream.read(_CHUNK):
+                                    copy.write(chunk)
+                        except (EOFError, gzip.BadGzipFile, zlib.error):
+                            checked.verify()  # names the part; a part that verifies but is no gzip:
+                            raise
                         checked.verify()
             return cursor.rowcount
 

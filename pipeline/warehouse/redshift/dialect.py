@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pipeline.catalog import Table
@@ -22,17 +23,31 @@ TYPES = {
 }
 
 
+# SQLSTATEs in the server's reply (redshift-connector puts the reply's fields in the message, 'C': code).
+_SQLSTATE = re.compile(r"'C': '(?P<code>[0-9A-Z]{5})'")
+_REJECTED = ("28000", "28P01", "3D000", "42501")  # wrong user or password, no such database, no permission
+_PASSING = ("57P01", "57P02", "57P03", "53300")  # shutting down, starting up, too many connections
+
+
+def sqlstate(error: BaseException) -> str:
+    match = _SQLSTATE.search(str(error))
+    return match["code"] if match else ""
+
+
 def is_connection_error(error: BaseException) -> bool:
-    """The connection dropped (redshift-connector's DB-API names for it)."""
-    return type(error).__module__.startswith("redshift_connector") and type(error).__name__ in (
-        "InterfaceError", "OperationalError")
+    """The connection dropped or could not be opened (redshift-connector's DB-API names for it), and the
+    server did not reject who we are."""
+    return (type(error).__module__.startswith("redshift_connector")
+            and type(error).__name__ in ("InterfaceError", "OperationalError") and sqlstate(error) not in _REJECTED)
 
 
 def is_transient(error: BaseException) -> bool:
-    """A dropped connection, or a serializable isolation violation (error 1023: a concurrent transaction
-    won; the same work redone succeeds). Other statements fail for good."""
-    return is_connection_error(error) or (type(error).__module__.startswith("redshift_connector")
-                                          and "serializable isolation violation" in str(error).lower())
+    """A dropped connection, a server restarting or full, or a serializable isolation violation (error 1023:
+    a concurrent transaction won; the same work redone succeeds). Other statements fail for good."""
+    if not type(error).__module__.startswith("redshift_connector"):
+        return False
+    return (is_connection_error(error) or sqlstate(error) in _PASSING
+            or "serializable isolation violation" in str(error).lower())
 
 
 def table_options(table: Table) -> str:

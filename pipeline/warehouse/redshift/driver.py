@@ -71,10 +71,6 @@ def copy_manifest_path(manifest_path: str) -> str:
     return manifest_path.rsplit("/", 1)[0] + "/copy.manifest"
 
 
-def _is_connection_error(error: BaseException) -> bool:
-    return is_connection_error(error)
-
-
 class RedshiftWarehouse(Warehouse):
     """Over any DB-API connection with autocommit off: redshift-connector's in production. The driver
     keeps no transaction state of its own, so this class counts transaction() depth and commits only when
@@ -102,8 +98,8 @@ class RedshiftWarehouse(Warehouse):
                 user=unquote(parts.username or ""), password=unquote(parts.password or ""),
             )
         except Exception as error:  # the driver raises several unrelated types for one cause
-            raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: "
-                                       f"{redact(str(error).splitlines()[0])}",
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {redact(reason)}",
                                        transient=DIALECT.is_transient(error)) from None
         connection.autocommit = False
         return cls(connection, authorization)
@@ -120,7 +116,7 @@ class RedshiftWarehouse(Warehouse):
         try:
             cursor.execute(sql, params or None)
         except Exception as error:
-            if _is_connection_error(error):
+            if is_connection_error(error):
                 self._broken = True  # the next warehouse connection() opens a new one
             raise
 

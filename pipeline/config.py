@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import luigi
 
-from pipeline.secrets import redact, redact_url
+from pipeline.secrets import PAIR_SEPARATOR, redact, redact_url
 
 
 class ConfigError(ValueError):
@@ -136,7 +136,6 @@ class alerts(luigi.Config):
     max_listed = luigi.IntParameter(default=10, description="failed tasks listed in one alert; the rest counted")
 
 
-_PAIR_SEPARATOR = re.compile(r",(?=\s*[a-z][a-z0-9_]{0,30}=)")
 _SOURCE_PAIR = re.compile(r"^(?P<region>[a-z][a-z0-9_]{0,30})=(?P<uri>mongodb(\+srv)?://\S+)$")
 SOURCES_FORM = "region=mongodb://host:port/database pairs separated by commas"
 STORAGE_FORM = "s3://bucket/prefix or a local directory path"
@@ -149,7 +148,7 @@ def parse_sources(text: str, setting: str = "PIPELINE_SOURCES") -> dict[str, str
         raise ConfigError(setting, "no MongoDB source configured", SOURCES_FORM)
     result: dict[str, str] = {}
     # Split only before `region=`: a replica-set URI has commas of its own (mongodb://h1:27017,h2:27017/db).
-    for pair in (p.strip() for p in _PAIR_SEPARATOR.split(text)):
+    for pair in (p.strip() for p in PAIR_SEPARATOR.split(text)):
         match = _SOURCE_PAIR.match(pair)
         if not match:
             raise ConfigError(setting, f"malformed pair {redact(pair)!r}", SOURCES_FORM)

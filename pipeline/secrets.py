@@ -9,18 +9,25 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+import luigi.configuration
 
 MASK = "***"
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PIPELINE_SMTP_PASSWORD", "PIPELINE_SLACK_TOKEN",
               "PIPELINE_SLACK_WEBHOOK_URL")
+# Settings that name more secret variables ([smtp] password_env, [alerts] slack_webhook_env, ...).
+SECRET_ENV_SETTINGS = (("smtp", "password_env"), ("alerts", "slack_webhook_env"), ("alerts", "slack_token_env"))
 URL_SETTINGS = ("PIPELINE_WAREHOUSE_URL", "PIPELINE_SOURCES", "PIPELINE_TASK_HISTORY_URL")
-SECRET_PARAMETER = re.compile(r"(?i)^(ssl)?(password|passwd|pwd|secret|token|key|sslkey\w*|access_?key\w*)$")
+_SECRET_NAMES = r"(?:ssl)?(?:password|passwd|pwd|secret|token|key|access_?key\w*)"
+SECRET_PARAMETER = re.compile(rf"(?i)^{_SECRET_NAMES}$")
 # The userinfo runs to the last @ of the token: a password may hold unescaped @ (not whitespace, a case only
 # the values of the second layer cover).
 _USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>\S*)@")
-_QUERY_SECRET = re.compile(r"(?i)(?P<name>[?&;](?:ssl)?(?:password|passwd|pwd|secret|token)=)(?P<value>[^&;\s'\"]*)")
-_PAIR_SEPARATOR = re.compile(r",(?=\s*[a-z][a-z0-9_]{0,30}=)")
+_QUERY_SECRET = re.compile(rf"(?i)(?P<name>[?&;]{_SECRET_NAMES}=)(?P<value>[^&;\s'\"]*)")
+# Between the region=uri pairs of PIPELINE_SOURCES: a comma before `region=` (a replica set's hosts have commas).
+PAIR_SEPARATOR = re.compile(r",(?=\s*[a-z][a-z0-9_]{0,30}=)")
 SHORTEST_SECRET = 4  # shorter values would mask ordinary words; such a password is not worth keeping secret
 
 
@@ -42,12 +49,18 @@ def url_secrets(url: str) -> set[str]:
     return {value for value in found if value}
 
 
+def secret_variables() -> set[str]:
+    """The environment variables that hold secrets: the usual ones and those the settings name."""
+    config = luigi.configuration.get_config()
+    return {*SECRET_ENV, *(config.get(section, option, "") for section, option in SECRET_ENV_SETTINGS)} - {""}
+
+
 def secrets_in_environment() -> set[str]:
     """Every secret value this process holds in its environment."""
-    found = {os.environ.get(name, "") for name in SECRET_ENV}
+    found = {os.environ.get(name, "") for name in secret_variables()}
     for name in URL_SETTINGS:
         value = os.environ.get(name, "")
-        for url in (p.partition("=")[2] if name == "PIPELINE_SOURCES" else p for p in _PAIR_SEPARATOR.split(value)):
+        for url in (p.partition("=")[2] if name == "PIPELINE_SOURCES" else p for p in PAIR_SEPARATOR.split(value)):
             found |= url_secrets(url)
     return {value for value in found if len(value) >= SHORTEST_SECRET}
 
@@ -61,16 +74,16 @@ def redact(text: str) -> str:
 
 def redact_url(url: str) -> str:
     """One URL, safe to show: its password and secret query values replaced by ***."""
-    for secret in sorted(url_secrets(url), key=len, reverse=True):
+    for secret in sorted((s for s in url_secrets(url) if len(s) >= SHORTEST_SECRET), key=len, reverse=True):
         url = url.replace(secret, MASK)
-    return redact_text(url)
+    return redact_text(url)  # shorter ones: their places in the URL
 
 
 class _RedactingRecords:
     """A log record factory that redacts each record's message and traceback as it is made, so that no
     handler (Luigi's own included) ever sees a secret."""
 
-    def __init__(self, make: logging.Callable):
+    def __init__(self, make: Callable[..., logging.LogRecord]):
         self.make = make
 
     def __call__(self, *args, **kwargs) -> logging.LogRecord:

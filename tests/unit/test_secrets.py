@@ -36,6 +36,7 @@ def test_the_environment_s_secrets_are_removed_wherever_they_appear(monkeypatch)
 
 def test_log_records_and_their_tracebacks_are_redacted(monkeypatch, caplog):
     monkeypatch.setenv("PIPELINE_SMTP_PASSWORD", "smtp-s3cret")
+    monkeypatch.setattr(logging, "_logRecordFactory", logging.getLogRecordFactory())  # restored afterwards
     redact_logs()
     logger = logging.getLogger("luigi-interface")
     with caplog.at_level(logging.INFO):
@@ -62,3 +63,13 @@ def test_what_a_failed_task_reports_to_luigid_is_redacted(monkeypatch):
     assert "RuntimeError" in explanation
     for secret in ("smtp-s3cret", "pw1234", "k3yk3y"):
         assert secret not in explanation
+
+
+def test_a_secret_under_a_configured_variable_name_is_removed(monkeypatch, luigi_settings):
+    luigi_settings("smtp", "password_env", "MAIL_PASS")
+    monkeypatch.setenv("MAIL_PASS", "renamed-secret")
+    assert redact("login with renamed-secret refused") == "login with *** refused"
+
+
+def test_a_short_password_masks_only_its_place_in_the_url():
+    assert redact_url("postgresql://postgres:pg@db/postgres") == "postgresql://postgres:***@db/postgres"

@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import logging
 import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -355,6 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
 ALERTED_COMMANDS = ("backfill", "sync", "verify", "export", "test-data")
 
 
+def stdout_open() -> bool:
+    """Whether our standard output still has a reader (a pipe whose reader left polls as an error)."""
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    return not any(events & select.POLLERR for _, events in poller.poll(0))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     redact_logs()
@@ -366,10 +374,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args.handler(args)
             sys.stdout.flush()
-        except BrokenPipeError:
-            # The reader left (`pipeline status | head`): end quietly, and keep Python's exit flush from failing.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+        except BrokenPipeError as error:
+            if stdout_open():
+                code, message = EXIT_FAILED, f"unexpected error: {first_line(error)}"  # a socket, not our reader
+            else:
+                # The reader left (`pipeline status | head`): end quietly, and keep the exit flush from failing.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
         except (ConfigError, ExportConfigError, CatalogError) as error:
             code, message = EXIT_USAGE, f"configuration error: {error}"
         except (SourceError, WarehouseError, RunFailed, CommandError) as error:

@@ -54,7 +54,8 @@ POLICY = {"scheduler": {"retry_delay": "300", "retry_count": "3", "disable_windo
 
 def luigid_config(state_dir: Path, history_url: str, operator_file: str = "") -> str:
     """One config file for luigid (Luigi reads a single LUIGI_CONFIG_PATH): the policy, then the operator's
-    file over it, then the state path and task history of this command."""
+    LUIGI_CONFIG_PATH file over it, then the state path and task history of this command. (Luigi reads
+    ./luigi.cfg and /etc/luigi/luigi.cfg before this file: their [scheduler] settings yield to the policy.)"""
     config = configparser.ConfigParser(interpolation=None)
     config.read_dict(POLICY)
     if operator_file:

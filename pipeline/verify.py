@@ -71,24 +71,30 @@ class Undated:
     record: str
 
 
+UNDATED_LISTED = 100_000  # lines of the record at most; the count covers every document
+
+
 def find_undated(store: ObjectStore, region: str, collection: str) -> Undated | None:
-    """Write the record of the documents no window reads (key, cursor value, reason) and count them."""
+    """Write the record of the documents no window reads (key, cursor value, reason) and count them; remove
+    an old record when there are none."""
     declared = catalog().source(collection)
-    documents = undated_documents(source_collection(source_uris()[region], collection), declared)
-    lines, examples = [], []
-    for document in documents:
-        key, value = document.get(declared.key), document.get(declared.cursor)
-        reason = f"{declared.cursor} is missing" if value is None else \
-            f"{declared.cursor} is of type {type(value).__name__}, not a date"
-        lines.append(json.dumps({"key": str(key), "cursor": json.loads(bson_dumps({"v": value}))["v"],
-                                 "reason": reason}, ensure_ascii=False))
-        if len(examples) < 3:
-            examples.append(str(key))
-    if not lines:
-        return None
     record = undated_path(region, collection)
-    store.write_bytes(record, gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
-    return Undated(region, collection, declared.cursor, len(lines), tuple(examples), store.url(record))
+    count, examples = 0, []
+    with store.open_write(record) as out, gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as lines:
+        for document in undated_documents(source_collection(source_uris()[region], collection), declared):
+            count += 1
+            key, value = document.get(declared.key), document.get(declared.cursor)
+            if len(examples) < 3:
+                examples.append(str(key))
+            if count <= UNDATED_LISTED:
+                reason = f"{declared.cursor} is missing" if value is None else \
+                    f"{declared.cursor} is of type {type(value).__name__}, not a date"
+                lines.write((json.dumps({"key": str(key), "cursor": json.loads(bson_dumps({"v": value}))["v"],
+                                         "reason": reason}, ensure_ascii=False) + "\n").encode("utf-8"))
+    if not count:
+        store.target(record).remove()
+        return None
+    return Undated(region, collection, declared.cursor, count, tuple(examples), store.url(record))
 
 
 def undated_everywhere() -> list[Undated]:

@@ -13,7 +13,8 @@ from pipeline.config import WAREHOUSE_SCHEMES, WarehouseUrl, warehouse_url
 from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError, WarehouseUnavailable
 from pipeline.warehouse.schema import ensure_schema
 
-__all__ = ["Dialect", "Warehouse", "WarehouseError", "connect", "connection", "dialect", "is_transient"]
+__all__ = ["Dialect", "Warehouse", "WarehouseError", "WarehouseUnavailable", "connect", "connection", "dialect",
+           "is_transient"]
 
 
 def _kind_module(kind: str):

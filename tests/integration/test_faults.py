@@ -250,3 +250,7 @@ def test_documents_without_a_date_cursor_are_counted_and_recorded_by_verify(loca
     assert entries == sorted([(str(undated[0]["_id"]), "updated_at is missing"),
                               (str(undated[1]["_id"]), "updated_at is of type str, not a date"),
                               (str(undated[2]["_id"]), "updated_at is of type int, not a date")])
+
+    database.messages.delete_many({"_id": {"$in": [d["_id"] for d in undated]}})  # fixed at the source
+    assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
+    assert not record.exists()  # the record says what verify found last

@@ -163,19 +163,25 @@ def test_a_nul_character_quarantines_its_document_and_blocks_nothing(local_env, 
             if line.startswith(f"{region} ") and "messages" in line] == [["8", "5", "3", "ok"]]
 
 
-def test_a_window_extracted_by_an_older_format_is_extracted_again(local_env):
-    import json
-
+def backfilled_day(env, conversations: int) -> str:
+    """Demo data for 2026-11-20 in the first region, backfilled; returns the region."""
     from pymongo import MongoClient
 
     from pipeline.local.demo_data import DemoDataSpec, seed_database
 
-    region, uri = next(iter(local_env.mongo_uris.items()))
+    region, uri = next(iter(env.mongo_uris.items()))
     seed_database(MongoClient(uri).get_default_database(),
-                  DemoDataSpec(region=region, start=dt.datetime(2026, 11, 20), days=1, conversations_per_day=20,
-                               seed=4))
+                  DemoDataSpec(region=region, start=dt.datetime(2026, 11, 20), days=1,
+                               conversations_per_day=conversations, seed=4))
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
+    return region
+
+
+def test_a_window_extracted_by_an_older_format_is_extracted_again(local_env):
+    import json
+
+    region = backfilled_day(local_env, conversations=20)
     args = ["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]
-    assert main(args) == 0
     manifest = Path(local_env.storage_url) / f"raw/{region}/messages/dt=2026-11-20/0000-1440m/manifest.json"
     old = {**json.loads(manifest.read_text()), "version": 1}
     manifest.write_text(json.dumps(old))  # as the extract before the NUL rule wrote it; its load failed
@@ -196,16 +202,8 @@ def test_a_part_cut_short_or_missing_fails_the_load_loudly(local_env, capsys, da
     import gzip
     import json
 
-    from pymongo import MongoClient
-
-    from pipeline.local.demo_data import DemoDataSpec, seed_database
-
-    region, uri = next(iter(local_env.mongo_uris.items()))
-    seed_database(MongoClient(uri).get_default_database(),
-                  DemoDataSpec(region=region, start=dt.datetime(2026, 11, 20), days=1, conversations_per_day=40,
-                               seed=6))
+    region = backfilled_day(local_env, conversations=40)
     args = ["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]
-    assert main(args) == 0
     folder = Path(local_env.storage_url) / f"raw/{region}/messages/dt=2026-11-20/0000-1440m"
     manifest = json.loads((folder / "manifest.json").read_text())
     part = Path(local_env.storage_url) / manifest["parts"][0]["path"]

@@ -78,7 +78,8 @@ def _window_minutes(text: str) -> int:
 
 def run_tasks(tasks: list[luigi.Task], args: argparse.Namespace) -> None:
     """Run tasks with Luigi as the command line says."""
-    build(tasks, workers=args.workers, local_scheduler=args.local_scheduler, verbose=args.verbose)
+    build(tasks, workers=args.workers, local_scheduler=args.local_scheduler, verbose=args.verbose,
+          scheduler=args.scheduler_url)
 
 
 def cmd_backfill(args: argparse.Namespace) -> None:
@@ -225,7 +226,10 @@ def cmd_status(args: argparse.Namespace) -> None:
             subject = f"analytics-pipeline: {len(late)} table(s) stale for more than {format_lag(args.alert_after)}"
             lines = [f"- {s.region}.{s.collection}: {format_lag(s.lag)} behind" for s in late]
             sent = alert(subject, subject + "\n" + "\n".join(lines))
-            print(f"stale: alert sent via {', '.join(sent) or 'no configured channel'}")
+            if not sent:
+                raise CommandError(f"{len(late)} table(s) stale and no alert channel configured: set "
+                                   f"PIPELINE_SLACK_WEBHOOK_URL or PIPELINE_SLACK_TOKEN, or [alerts] email_to")
+            print(f"stale: alert sent via {', '.join(sent)}")
 
 
 def cmd_test_data(args: argparse.Namespace) -> None:
@@ -280,7 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--workers", type=_count(1, 64), default=2,
                              help="Luigi worker processes (default 2)")
         command.add_argument("--local-scheduler", action="store_true",
-                             help="run without luigid (default: the [core] scheduler URL)")
+                             help="run without luigid (default: the luigid at --scheduler-url)")
+        command.add_argument("--scheduler-url", default="",
+                             help="luigid's URL (default: PIPELINE_SCHEDULER_URL, else [core] scheduler_url, else "
+                                  "http://localhost:8082)")
 
     def range_options(command: argparse.ArgumentParser, minutes_help: str, required: bool = True) -> None:
         command.add_argument("--start", type=_moment("--start"), required=required,

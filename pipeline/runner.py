@@ -45,28 +45,38 @@ def preflight() -> None:
                              f"{str(error).splitlines()[0]}") from None
 
 
-def check_scheduler() -> None:
-    """Fail in a second, not after Luigi's minutes of retries, when luigid is not there."""
-    url = scheduler_url()
-    if not scheduler_reachable(url):
-        raise RunFailed(f"no Luigi scheduler at {url}: start it with `pipeline scheduler`, set [core] "
-                        f"scheduler_url, or pass --local-scheduler")
-
-
-def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbose: bool = False) -> None:
-    """Run tasks with Luigi; a failed run raises RunFailed with Luigi's one-line verdict."""
-    if not local_scheduler:
-        check_scheduler()
+def _default_setting(section: str, option: str, value: str) -> None:
+    """Set a Luigi setting for this run unless the operator's configuration sets it."""
     config = luigi.configuration.get_config()
-    if not config.has_option("worker", "check_unfulfilled_deps"):  # see luigi.cfg [worker]
-        if not config.has_section("worker"):
-            config.add_section("worker")
-        config.set("worker", "check_unfulfilled_deps", "false")
+    if not config.has_option(section, option):
+        if not config.has_section(section):
+            config.add_section(section)
+        config.set(section, option, value)
+
+
+def check_scheduler(url: str) -> None:
+    """Fail in a second, not after Luigi's minutes of retries, when luigid is not there."""
+    if not scheduler_reachable(url):
+        raise RunFailed(f"no Luigi scheduler at {url}: start it with `pipeline scheduler`, point at it with "
+                        f"--scheduler-url or PIPELINE_SCHEDULER_URL, or pass --local-scheduler")
+
+
+def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbose: bool = False,
+          scheduler: str = "") -> None:
+    """Run tasks with Luigi (through the luigid at `scheduler`, see scheduler_url, unless local); a failed run
+    raises RunFailed with one line per failed task printed before it."""
+    url = scheduler_url(scheduler)
+    if not local_scheduler:
+        check_scheduler(url)
+    _default_setting("worker", "check_unfulfilled_deps", "false")  # see luigi.cfg [worker]
+    # Luigi logs through this process's logging set-up (the CLI's): configuring its own handler too would print
+    # every line twice with -v.
+    _default_setting("core", "no_configure_logging", "true")
     result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
-                         log_level="DEBUG" if verbose else "WARNING")
+                         **({} if local_scheduler else {"scheduler_url": url}))
     if result.status.name == "NOT_RUN":
         waiting = incomplete_leaves(tasks)
-        refused = refused_tasks(waiting, local_scheduler)
+        refused = refused_tasks(waiting, None if local_scheduler else url)
         if refused:
             raise RunFailed(f"the scheduler refused to run {len(refused)} task(s), e.g. {refused[0]} "
                             f"(disabled after repeated failures? see the luigid page)")
@@ -109,12 +119,12 @@ def incomplete_leaves(tasks: list[luigi.Task]) -> list[luigi.Task]:
     return sorted(leaves.values(), key=str)
 
 
-def refused_tasks(waiting: list[luigi.Task], local_scheduler: bool) -> list[luigi.Task]:
-    """Of the tasks that could run and did not, those refused: with luigid, those it disabled (the others
-    are held by another run); with the local scheduler there is no other run."""
-    if local_scheduler or not waiting:
+def refused_tasks(waiting: list[luigi.Task], scheduler: str | None) -> list[luigi.Task]:
+    """Of the tasks that could run and did not, those refused: with the luigid at `scheduler`, those it
+    disabled (the others are held by another run); with the local scheduler (None) there is no other run."""
+    if scheduler is None or not waiting:
         return waiting
-    disabled = disabled_task_ids(scheduler_url())
+    disabled = disabled_task_ids(scheduler)
     return [task for task in waiting if task.task_id in disabled]
 
 

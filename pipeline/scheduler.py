@@ -20,10 +20,14 @@ from pipeline.config import ConfigError
 HISTORY_ENV = "PIPELINE_TASK_HISTORY_URL"  # SQLAlchemy URL; may hold a password, so environment only
 
 
-def scheduler_url() -> str:
-    """[core] scheduler_url, else Luigi's own default from [core] default-scheduler-host/port."""
+SCHEDULER_ENV = "PIPELINE_SCHEDULER_URL"
+
+
+def scheduler_url(given: str = "") -> str:
+    """`--scheduler-url`, else PIPELINE_SCHEDULER_URL, else [core] scheduler_url, else Luigi's own default
+    from [core] default-scheduler-host/port."""
     config = luigi.configuration.get_config()
-    url = config.get("core", "scheduler_url", "") or ""
+    url = given or os.environ.get(SCHEDULER_ENV, "") or config.get("core", "scheduler_url", "") or ""
     if url:
         return url.rstrip("/")
     host = config.get("core", "default_scheduler_host", "localhost")
@@ -81,7 +85,9 @@ def run_luigid(state_dir: str, *, host: str, port: int) -> None:
     luigid = Path(sys.executable).parent / "luigid"
     command = [str(luigid if luigid.exists() else shutil.which("luigid") or "luigid"), "--address", host,
                "--port", str(port), "--logdir", str(folder / "logs")]
-    print(f"luigid on http://{host}:{port} (state and history in {folder})", flush=True)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"luigid on http://{host}:{port} (state and history in {folder}); point commands at it with "
+          f"--scheduler-url http://{shown}:{port} or {SCHEDULER_ENV}=http://{shown}:{port}", flush=True)
     # Become luigid rather than wait for it: a SIGTERM (Ctrl-C, Kubernetes, a test) then reaches it directly
     # instead of leaving an orphaned scheduler behind.
     os.execvpe(command[0], command, env)

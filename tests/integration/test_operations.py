@@ -278,3 +278,25 @@ def test_planted_secrets_reach_no_output_and_no_alert(local_env, luigid, slack, 
     for name, text in outputs.items():
         for secret in (*secrets, "p@ss w", "w:rd-1"):
             assert secret not in text, f"{secret!r} in {name}"
+
+
+def test_commands_reach_luigid_by_flag_or_variable_and_verbose_logs_each_line_once(local_env, luigid, tmp_path):
+    url, _ = luigid
+    seed(local_env, per_day=20)
+    by_flag = run_cli("-v", "backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--window-minutes", "360",
+                      "--scheduler-url", url)
+    assert by_flag.returncode == 0, by_flag.stderr[-2000:]
+    assert by_flag.stderr.count("Done scheduling tasks") == 1  # Luigi's lines are not printed twice
+    by_variable = run_cli("sync", "--now", "2026-11-20T01:00", PIPELINE_SCHEDULER_URL=url)
+    assert by_variable.returncode == 0, by_variable.stderr[-2000:]
+    done = {t["name"] for t in task_list(url, "DONE").values()}
+    assert {"Backfill", "Sync"} <= done
+    nowhere = run_cli("sync", "--scheduler-url", f"http://127.0.0.1:{free_port()}")
+    assert nowhere.returncode == 1 and "--scheduler-url or PIPELINE_SCHEDULER_URL" in nowhere.stderr
+
+
+def test_a_stale_table_with_no_alert_channel_fails_naming_the_settings(local_env):
+    result = run_cli("status", "--alert-after", "30m")
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("no alert channel configured: set PIPELINE_SLACK_WEBHOOK_URL or "
+                                          "PIPELINE_SLACK_TOKEN, or [alerts] email_to")

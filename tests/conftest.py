@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import re
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -97,3 +99,36 @@ def luigi_settings():
             config.remove_option(section, option)
         else:
             config.set(section, option, previous)
+
+
+# The services a test run may start. A run that leaves one behind fails, naming it.
+SERVICE_PROCESS = re.compile(r"luigid|secantusd|moto_server|postgres -D|aiosmtpd")
+SERVICES_BEFORE = pytest.StashKey[set]()
+
+
+def service_processes() -> dict[int, str]:
+    import psutil
+
+    found = {}
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        command = " ".join(process.info["cmdline"] or [])
+        if SERVICE_PROCESS.search(command):
+            found[process.info["pid"]] = command
+    return found
+
+
+def pytest_sessionstart(session) -> None:
+    session.config.stash[SERVICES_BEFORE] = set(service_processes())
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """No process the suite started outlives it (session fixtures have been torn down by now)."""
+    before = session.config.stash.get(SERVICES_BEFORE, set())
+    deadline = time.monotonic() + 10
+    while (left := {pid: cmd for pid, cmd in service_processes().items() if pid not in before}) and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        lines = "\n".join(f"  pid {pid}: {command[:160]}" for pid, command in sorted(left.items()))
+        print(f"\nservices the test run started are still running:\n{lines}")
+        session.exitstatus = 1

@@ -17,7 +17,7 @@ import luigi
 from pipeline.config import source_uris
 from pipeline.exports.definitions import definitions
 from pipeline.local.demo_data import DemoDataSpec, seed_database
-from pipeline.local.services import local_stack
+from pipeline.local.services import ServiceError, local_stack
 from pipeline.runner import build, preflight
 from pipeline.secrets import redact_url
 from pipeline.sources import client
@@ -76,8 +76,25 @@ def _table(columns: list[str], rows: list[tuple]) -> str:
                                        for v, w in zip(row, widths)) for row in text_rows)
 
 
+SERVICES_PID = "services.pid"  # under the root while `pipeline services` runs there
+
+
+def services_running(root: Path) -> int | None:
+    """The pid of a `pipeline services` serving this root, if one is alive."""
+    try:
+        pid = int((root / SERVICES_PID).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
 def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) -> None:
     root_path = Path(root).resolve()
+    pid = services_running(root_path)
+    if pid:
+        raise ServiceError(f"`pipeline services` (pid {pid}) is serving {root_path}: stop it first, or give the "
+                           f"demo another --root")
     shutil.rmtree(root_path, ignore_errors=True)  # a demo starts from nothing, every time
     root_path.mkdir(parents=True)
     end = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -140,13 +157,20 @@ def serve_forever(root: str) -> None:
     """Run the embedded services on `root` until interrupted; print the environment that points at them."""
     root_path = Path(root).resolve()
     root_path.mkdir(parents=True, exist_ok=True)
+    pid = services_running(root_path)
+    if pid:
+        raise ServiceError(f"`pipeline services` (pid {pid}) already serves {root_path}")
     with local_stack(root_path, regions=DEMO_REGIONS) as stack:
-        for key, value in stack.env().items():
-            print(f"export {key}='{value}'")
-        print(f"# warehouse: {redact_url(stack.postgres_url)}; Ctrl-C stops the services", flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)  # stop the services on `kill` as on Ctrl-C
-        while True:
-            time.sleep(3600)
+        (root_path / SERVICES_PID).write_text(str(os.getpid()))
+        try:
+            for key, value in stack.env().items():
+                print(f"export {key}='{value}'")
+            print(f"# warehouse: {redact_url(stack.postgres_url)}; Ctrl-C stops the services", flush=True)
+            signal.signal(signal.SIGTERM, _interrupt)  # stop the services on `kill` as on Ctrl-C
+            while True:
+                time.sleep(3600)
+        finally:
+            (root_path / SERVICES_PID).unlink(missing_ok=True)
 
 
 def _interrupt(signum, frame) -> None:

@@ -30,3 +30,27 @@ def test_demo_runs_on_embedded_services_and_prints_the_summary(tmp_path):
     french = out.split("French speakers:\n")[1].split("\n\n")[0].splitlines()
     assert len(french) >= 2 and "(no rows)" not in french[0]
     assert "Where things live" in out and str(tmp_path / "demo") in out
+
+
+def test_the_demo_refuses_a_root_that_pipeline_services_is_serving(tmp_path):
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
+    root = tmp_path / "demo"
+    services = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "services", "--root", str(root)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (root / "services.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        demo = subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--root", str(root), "--days", "1"],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert demo.returncode == 1
+        assert demo.stderr.strip() == (f"pipeline: error: `pipeline services` (pid {services.pid}) is serving {root}: "
+                                       f"stop it first, or give the demo another --root")
+        assert (root / "postgres").is_dir()  # nothing of the running services was removed
+    finally:
+        services.send_signal(signal.SIGTERM)
+        services.communicate(timeout=60)
+    assert services.returncode == 1 and not (root / "services.pid").exists()

@@ -212,12 +212,12 @@ def cmd_export_resend(args: argparse.Namespace) -> None:
 
 def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.alerts import alert
-    from pipeline.status import format_lag, format_status, stale, table_statuses
+    from pipeline.status import changed_documents, format_lag, format_status, stale, table_statuses
     from pipeline.warehouse import connection
 
     now = args.now or utcnow()
-    rows = connection().query_file("ops/status.sql", {"now": now, "day_ago": now - dt.timedelta(days=1)})
-    statuses = table_statuses(rows, list(source_uris()), now)
+    rows = connection().query_file("ops/status.sql")
+    statuses = table_statuses(rows, changed_documents(connection(), now), list(source_uris()), now)
     print(f"status at {now:%Y-%m-%d %H:%M} UTC")
     print(format_status(statuses))
     if args.alert_after is not None:

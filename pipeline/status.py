@@ -1,5 +1,5 @@
-"""`pipeline status`: per region and table, the last loaded window, lag behind now, rows in the last day and
-the last error; and the staleness check behind `--alert-after`."""
+"""`pipeline status`: per region and table, the last loaded window, lag behind now, documents changed in the
+last day and the last error; and the staleness check behind `--alert-after`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 
 from pipeline.catalog import catalog
+from pipeline.sqlfiles import read_sql, render, statements
+from pipeline.warehouse import Warehouse
 
 _DURATION = re.compile(r"^(?P<number>\d+)(?P<unit>[smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -19,7 +21,7 @@ class TableStatus:
     collection: str
     last_window_end: dt.datetime | None
     lag: dt.timedelta | None  # None: never loaded
-    rows_last_day: int
+    changed_last_day: int  # distinct documents whose latest version is from the last 24 h
     last_error: str | None
     last_error_at: dt.datetime | None
 
@@ -32,17 +34,29 @@ def parse_duration(text: str) -> dt.timedelta:
     return dt.timedelta(**{_UNITS[match["unit"]]: int(match["number"])})
 
 
-def table_statuses(rows: list[tuple], regions: list[str], now: dt.datetime) -> list[TableStatus]:
-    """Every configured region x declared source, loaded or not, from the status query's rows."""
+def table_statuses(rows: list[tuple], changed: dict[tuple[str, str], int], regions: list[str],
+                   now: dt.datetime) -> list[TableStatus]:
+    """Every configured region x declared source, loaded or not, from the status query's rows and the
+    documents changed per (region, collection)."""
     found = {(row[0], row[1]): row for row in rows}
     statuses = []
     for region in regions:
         for collection in catalog().sources:
-            _, _, last_end, rows_last_day, error, error_at = found.get((region, collection),
-                                                                      (region, collection, None, 0, None, None))
+            _, _, last_end, error, error_at = found.get((region, collection), (region, collection, None, None, None))
             statuses.append(TableStatus(region, collection, last_end, now - last_end if last_end else None,
-                                        int(rows_last_day or 0), error, error_at))
+                                        changed.get((region, collection), 0), error, error_at))
     return statuses
+
+
+def changed_documents(connection: Warehouse, now: dt.datetime) -> dict[tuple[str, str], int]:
+    """Per (region, collection): documents whose latest version is from the day before `now`."""
+    changed = {}
+    for source in catalog().sources.values():
+        (statement,) = statements(render(read_sql("ops/changed_documents.sql"), table=source.table,
+                                         cursor=source.cursor))
+        for region, count in connection.query(statement, {"day_ago": now - dt.timedelta(days=1), "now": now}):
+            changed[(region, source.name)] = int(count)
+    return changed
 
 
 def stale(statuses: list[TableStatus], threshold: dt.timedelta) -> list[TableStatus]:
@@ -58,10 +72,10 @@ def format_lag(lag: dt.timedelta | None) -> str:
 
 
 def format_status(statuses: list[TableStatus]) -> str:
-    lines = [f"{'region':<8} {'table':<14} {'last window end':<17} {'lag':>12} {'rows (24h)':>11}  last error"]
+    lines = [f"{'region':<8} {'table':<14} {'last window end':<17} {'lag':>12} {'changed (24h)':>13}  last error"]
     for s in statuses:
         end = f"{s.last_window_end:%Y-%m-%d %H:%M}" if s.last_window_end else "-"
         error = f"{s.last_error_at:%Y-%m-%d %H:%M} {s.last_error}" if s.last_error else "-"
-        lines.append(f"{s.region:<8} {s.collection:<14} {end:<17} {format_lag(s.lag):>12} {s.rows_last_day:>11}  "
+        lines.append(f"{s.region:<8} {s.collection:<14} {end:<17} {format_lag(s.lag):>12} {s.changed_last_day:>13}  "
                      f"{error[:100]}")
     return "\n".join(lines)

@@ -1,12 +1,10 @@
--- Freshness per region and collection: the last loaded window, rows loaded in the day before `now`, and
--- the last recorded failure. Parameters: now, day_ago.
+-- Freshness per region and collection: the last loaded window and the last recorded failure.
+-- (Documents changed in the last day: ops/changed_documents.sql, per raw table.) Parameters: none.
 with loads as (
     select
         la.region,
         la.collection,
-        max(la.window_end) as last_window_end,
-        sum(case when la.loaded_at >= %(day_ago)s and la.loaded_at < %(now)s then la.inserted else 0 end)
-            as rows_last_day
+        max(la.window_end) as last_window_end
     from "raw".load_audit as la
     group by la.region, la.collection
 ),
@@ -26,7 +24,6 @@ select
     l.region,
     l.collection,
     l.last_window_end,
-    l.rows_last_day,
     f.error as last_error,
     f.failed_at as last_error_at
 from loads as l

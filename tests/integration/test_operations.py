@@ -197,6 +197,9 @@ def test_status_reports_lag_and_alerts_when_stale(local_env, slack, capsys, monk
     lines = capsys.readouterr().out.splitlines()
     us_messages = next(line for line in lines if line.startswith("us ") and " messages " in line)
     assert "2026-11-20 01:45" in us_messages and "0h 15m" in us_messages
+    with local_env.warehouse() as connection:
+        (loaded,) = connection.execute("select count(*) from raw.messages where region = 'us'").fetchone()
+    assert us_messages.split()[6] == str(loaded) and loaded > 0  # documents changed in the last 24 h, each once
 
     monkeypatch.setenv("PIPELINE_SLACK_WEBHOOK_URL", f"{slack.url}/hook/x")
     assert main(["status", "--now", "2026-11-20T02:10", "--alert-after", "30m"]) == 0

@@ -144,10 +144,24 @@ def cmd_verify(args: argparse.Namespace) -> None:
 
 def cmd_export_list(args: argparse.Namespace) -> None:
     from pipeline.exports.definitions import definitions
+    from pipeline.warehouse import connection
 
-    for name, definition in sorted(definitions().items()):
-        print(f"{name:<32} {definition.format:<5} {str(definition.schedule):<18} {definition.interval:<15} "
-              f"{', '.join(definition.recipients)}  -- {definition.description}")
+    defined = definitions()
+    try:
+        last = {row[0]: row[1:] for row in connection().query_file("delivery/last_deliveries.sql")}
+    except (WarehouseError, ConfigError) as error:  # the list itself needs no warehouse
+        print(f"(last deliveries unknown: {first_line(error)})", file=sys.stderr)
+        last = {}
+    today = utcnow().date()
+    print(f"{'export':<32} {'format':<6} {'schedule':<18} {'interval':<15} {'next run':<10}  {'last delivery':<34} "
+          f"recipients")
+    for name, definition in sorted(defined.items()):
+        due = today if definition.schedule.is_due(today) else definition.schedule.next_run_date(today)
+        delivered = last.get(name)
+        shown = (f"{delivered[3]:%Y-%m-%d %H:%M} {delivered[2]} ({delivered[0]:%m-%d}..{delivered[1]:%m-%d})"
+                 if delivered else "never")
+        print(f"{name:<32} {definition.format:<6} {str(definition.schedule):<18} {definition.interval:<15} "
+              f"{due:%Y-%m-%d}  {shown:<34} {', '.join((*definition.recipients, *definition.cc))}")
 
 
 def cmd_export_preview(args: argparse.Namespace) -> None:

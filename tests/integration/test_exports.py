@@ -290,3 +290,15 @@ def test_a_refused_recipient_makes_a_partial_delivery_that_can_be_resent(exports
     assert smtp_server.messages[0]["Message-ID"] == smtp_server.messages[1]["Message-ID"]
     with exports_env.warehouse() as connection:
         assert connection.execute("select status, refused from exports.deliveries").fetchall() == [("sent", None)]
+
+
+def test_the_export_list_shows_next_run_and_last_delivery(exports_env, smtp_server, capsys):
+    assert main(["export", "run", "--date", RUN_DATE, "--name", "acme_daily", "--local-scheduler"]) == 0
+    capsys.readouterr()
+    assert main(["export", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:6] == ["export", "format", "schedule", "interval", "next", "run"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert set(rows) == {"acme_daily", "acme_weekly", "acme_monthly_empty"}
+    assert " sent (11-29..11-30) " in rows["acme_daily"]
+    assert " never " in rows["acme_weekly"] and "cs-acme@example.com, am@example.com" in rows["acme_weekly"]

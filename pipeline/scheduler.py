@@ -5,15 +5,15 @@ from __future__ import annotations
 import configparser
 import io
 import json
+import logging
 import os
-import shutil
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import luigi.configuration
+from luigi.cmdline import luigid
 
 from pipeline.config import ConfigError
 
@@ -81,13 +81,20 @@ def run_luigid(state_dir: str, *, host: str, port: int) -> None:
     config_file = folder / "luigid.cfg"
     config_file.write_text(luigid_config(folder, history_url, os.environ.get("LUIGI_CONFIG_PATH", "")))
     config_file.chmod(0o600)  # it may hold the history database's password
-    env = {**os.environ, "LUIGI_CONFIG_PATH": str(config_file)}
-    luigid = Path(sys.executable).parent / "luigid"
-    command = [str(luigid if luigid.exists() else shutil.which("luigid") or "luigid"), "--address", host,
-               "--port", str(port), "--logdir", str(folder / "logs")]
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    os.environ["LUIGI_CONFIG_PATH"] = str(config_file)
+    luigi.configuration.add_config_path(str(config_file))  # read last: it holds the operator's file too
     print(f"luigid on http://{host}:{port} (state and history in {folder}); point commands at it with "
-          f"--scheduler-url http://{shown}:{port} or {SCHEDULER_ENV}=http://{shown}:{port}", flush=True)
-    # Become luigid rather than wait for it: a SIGTERM (Ctrl-C, Kubernetes, a test) then reaches it directly
-    # instead of leaving an orphaned scheduler behind.
-    os.execvpe(command[0], command, env)
+          f"--scheduler-url http://{shown_host(host)}:{port} or {SCHEDULER_ENV}=http://{shown_host(host)}:{port}",
+          flush=True)
+    # luigid runs in this process (so SIGTERM reaches it, and its log records are redacted as ours are), and
+    # logs to logs/luigi-server.log; Tornado's access lines (one per API call of every worker, megabytes an
+    # hour) only when they are warnings.
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    luigid(["--address", host, "--port", str(port), "--logdir", str(folder / "logs")])
+
+
+def shown_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host

@@ -303,3 +303,11 @@ def test_a_stale_table_with_no_alert_channel_fails_naming_the_settings(local_env
     assert result.returncode == 1
     assert result.stderr.strip().endswith("no alert channel configured: set PIPELINE_SLACK_WEBHOOK_URL or "
                                           "PIPELINE_SLACK_TOKEN, or [alerts] email_to")
+
+
+def test_luigid_logs_its_own_lines_but_not_every_api_call(luigid):
+    url, state = luigid
+    for _ in range(20):
+        task_list(url, "DONE")
+    log = (state / "logs" / "luigi-server.log").read_text()
+    assert "Scheduler starting up" in log and "/api/task_list" not in log  # Tornado's access lines stay out

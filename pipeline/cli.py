@@ -13,10 +13,11 @@ from collections.abc import Sequence
 
 import luigi
 
-from pipeline.alerts import first_line
+from pipeline.alerts import first_line, read_failures
 from pipeline.catalog import CatalogError
 from pipeline.config import ConfigError, source_uris
 from pipeline.exports.definitions import ExportConfigError
+from pipeline.runlog import start_run_log
 from pipeline.runner import RunFailed, build, failure_log, preflight, report_failure
 from pipeline.secrets import redact, redact_logs
 from pipeline.sources import SourceError
@@ -387,8 +388,8 @@ def stdout_open() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     redact_logs()
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    command = " ".join(part for part in (args.command, getattr(args, "export_command", None)) if part)
+    run_log = start_run_log(command, args.verbose) if args.command not in ("scheduler", "services") else None
     alerted = args.command in ALERTED_COMMANDS and getattr(args, "export_command", "run") == "run"
     with failure_log() as log_path:
         code, message = 0, ""
@@ -414,8 +415,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code:
             message = redact(message)
             print(f"pipeline: {message}", file=sys.stderr)
+            if run_log and read_failures(log_path):  # the tasks' tracebacks are there
+                print(f"pipeline: the full log is {run_log}", file=sys.stderr)
             if alerted:
-                command = " ".join(part for part in (args.command, getattr(args, "export_command", None)) if part)
                 report_failure(command, message, log_path)
     return code
 

@@ -123,6 +123,14 @@ class smtp(luigi.Config):
     timeout_seconds = luigi.IntParameter(default=30, description="socket timeout")
 
 
+class logs(luigi.Config):
+    """Where each `pipeline` run writes its full log (tracebacks included; the terminal shows them with -v)."""
+
+    dir = luigi.Parameter(default="~/.local/state/analytics-pipeline/logs",
+                          description="a log file per run is written here (blank: none)")
+    keep = luigi.IntParameter(default=200, description="the newest run logs kept; older ones are removed")
+
+
 class alerts(luigi.Config):
     """Where failure and staleness alerts go. Webhook URL and token are secrets: environment only."""
 

@@ -102,31 +102,42 @@ def luigi_settings():
 
 
 # The services a test run may start. A run that leaves one behind fails, naming it.
-SERVICE_PROCESS = re.compile(r"luigid|secantusd|moto_server|postgres -D|aiosmtpd")
-SERVICES_BEFORE = pytest.StashKey[set]()
+SERVICE_PROCESS = re.compile(r"luigid|pipeline\.cli (scheduler|services)|secantusd|moto_server|postgres -D|aiosmtpd")
+BASETEMP = pytest.StashKey[str]()
 
 
-def service_processes() -> dict[int, str]:
+@pytest.fixture(scope="session", autouse=True)
+def _session_folder(request, tmp_path_factory) -> None:
+    """Where this run's services keep their data: how its processes are told from another run's."""
+    request.config.stash[BASETEMP] = str(tmp_path_factory.getbasetemp())
+
+
+def service_processes(started_by: str) -> dict[int, str]:
+    """Service processes of this run: descendants of this process, or working under its temp folder (a
+    daemonized PostgreSQL's parent is init)."""
+    import os
+
     import psutil
 
     found = {}
     for process in psutil.process_iter(["pid", "cmdline"]):
         command = " ".join(process.info["cmdline"] or [])
-        if SERVICE_PROCESS.search(command):
+        if not SERVICE_PROCESS.search(command):
+            continue
+        try:
+            ours = os.getpid() in {parent.pid for parent in process.parents()}
+        except psutil.Error:
+            ours = False
+        if ours or (started_by and started_by in command):
             found[process.info["pid"]] = command
     return found
 
 
-def pytest_sessionstart(session) -> None:
-    session.config.stash[SERVICES_BEFORE] = set(service_processes())
-
-
 def pytest_sessionfinish(session, exitstatus) -> None:
     """No process the suite started outlives it (session fixtures have been torn down by now)."""
-    before = session.config.stash.get(SERVICES_BEFORE, set())
+    started_by = session.config.stash.get(BASETEMP, "")
     deadline = time.monotonic() + 10
-    while (left := {pid: cmd for pid, cmd in service_processes().items() if pid not in before}) and \
-            time.monotonic() < deadline:
+    while (left := service_processes(started_by)) and time.monotonic() < deadline:
         time.sleep(0.2)
     if left:
         lines = "\n".join(f"  pid {pid}: {command[:160]}" for pid, command in sorted(left.items()))

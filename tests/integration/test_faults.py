@@ -252,3 +252,21 @@ def test_documents_without_a_date_cursor_are_counted_and_recorded_by_verify(loca
     database.messages.delete_many({"_id": {"$in": [d["_id"] for d in undated]}})  # fixed at the source
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
     assert not record.exists()  # the record says what verify found last
+
+
+def test_a_failed_run_names_its_log_and_keeps_tracebacks_there(local_env, capsys, luigi_settings, tmp_path):
+    import json
+
+    region = backfilled_day(local_env, conversations=20)
+    luigi_settings("logs", "dir", str(tmp_path / "logs"))
+    manifest = Path(local_env.storage_url) / f"raw/{region}/messages/dt=2026-11-20/0000-1440m/manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "parts": []}))
+    with local_env.warehouse() as connection:
+        connection.execute("delete from raw.load_audit where collection = 'messages'")
+        connection.execute("delete from analytics.transform_audit")
+    capsys.readouterr()
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 1
+    err = capsys.readouterr().err
+    (log,) = (tmp_path / "logs").glob("*-backfill-*.log")
+    assert f"pipeline: the full log is {log}" in err and "Traceback" not in err
+    assert "failed: LoadWindow(" in err and "Traceback" in log.read_text()

@@ -261,6 +261,18 @@ def cmd_test_data(args: argparse.Namespace) -> None:
     print(f"{len(outcomes)} data test(s) over {len({o.model for o in outcomes})} model(s): no failure")
 
 
+def cmd_doctor(args: argparse.Namespace) -> None:
+    from pipeline.doctor import checks
+
+    failed = []
+    for check in checks(None if args.local_scheduler else args.scheduler_url):
+        print(check.line(), flush=True)
+        if not check.ok:
+            failed.append(check.subject)
+    if failed:
+        raise CommandError(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+
+
 def cmd_docs(args: argparse.Namespace) -> None:
     from pipeline.catalog import catalog
     from pipeline.docs import render_docs
@@ -332,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     test_data = commands.add_parser("test-data", help="run the models' data tests (sql/models/*/model.yml) in full")
     test_data.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
     test_data.set_defaults(handler=cmd_test_data)
+
+    doctor = commands.add_parser("doctor", help="check the configuration and every service, one line each")
+    doctor.add_argument("--local-scheduler", action="store_true", help="do not check luigid")
+    doctor.add_argument("--scheduler-url", default="", help="luigid's URL (default as for the Luigi commands)")
+    doctor.set_defaults(handler=cmd_doctor)
 
     docs = commands.add_parser("docs", help="the data catalog (sources, models, columns, tests) as Markdown")
     docs.set_defaults(handler=cmd_docs)

@@ -311,3 +311,38 @@ def test_luigid_logs_its_own_lines_but_not_every_api_call(luigid):
         task_list(url, "DONE")
     log = (state / "logs" / "luigi-server.log").read_text()
     assert "Scheduler starting up" in log and "/api/task_list" not in log  # Tornado's access lines stay out
+
+
+def test_doctor_checks_every_service_and_names_the_one_that_is_down(local_env, luigid, smtp_server, slack,
+                                                                    luigi_settings, monkeypatch, capsys):
+    url, _ = luigid
+    seed(local_env, per_day=5)
+    luigi_settings("smtp", "host", smtp_server.host)
+    luigi_settings("smtp", "port", str(smtp_server.port))
+    luigi_settings("sources", "server_selection_timeout_ms", "300")
+    monkeypatch.setenv("PIPELINE_SLACK_WEBHOOK_URL", f"{slack.url}/hook/doctor")
+
+    def doctor(scheduler: str = url) -> tuple[int, list[str]]:
+        capsys.readouterr()
+        code = main(["doctor", "--scheduler-url", scheduler])
+        return code, capsys.readouterr().out.splitlines()
+
+    code, lines = doctor()
+    assert code == 0, lines
+    assert [line.split()[1] for line in lines] == ["declarations", "mongodb", "mongodb", "object", "warehouse",
+                                                   "scheduler", "smtp", "alerts"]
+    assert all(line.startswith("ok") for line in lines) and slack.payloads == []  # a doctor posts nothing
+
+    closed = free_port()  # nothing listens there: a stopped service
+    monkeypatch.setenv("PIPELINE_SOURCES", f"us={local_env.mongo_uris['us']},eu=mongodb://127.0.0.1:{closed}/ada")
+    code, lines = doctor()
+    monkeypatch.setenv("PIPELINE_SOURCES", ",".join(f"{r}={u}" for r, u in local_env.mongo_uris.items()))
+    assert code == 1 and [line.split()[1:3] for line in lines if line.startswith("FAIL")] == [["mongodb", "eu"]]
+
+    luigi_settings("smtp", "port", str(closed))
+    code, lines = doctor()
+    luigi_settings("smtp", "port", str(smtp_server.port))
+    assert code == 1 and [line.split()[1] for line in lines if line.startswith("FAIL")] == ["smtp"]
+
+    code, lines = doctor(scheduler=f"http://127.0.0.1:{closed}")
+    assert code == 1 and [line.split()[1] for line in lines if line.startswith("FAIL")] == ["scheduler"]

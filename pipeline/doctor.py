@@ -1,0 +1,114 @@
+"""`pipeline doctor`: the configuration and every service the pipeline uses, checked one line each."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from pipeline.catalog import Column, catalog
+from pipeline.config import alerts, smtp, source_uris, storage_location, warehouse_url
+from pipeline.scheduler import scheduler_reachable, scheduler_url
+from pipeline.secrets import redact
+from pipeline.sources import has_cursor_index, ping, source_collection
+from pipeline.storage import ObjectStore
+from pipeline.warehouse import connection
+from pipeline.windows import utcnow
+
+PROBE = "doctor/probe.txt"
+
+
+@dataclass(frozen=True)
+class Check:
+    subject: str
+    ok: bool
+    detail: str  # what was found, or what failed and how to fix it
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'}  {self.subject:<22} {self.detail}"
+
+
+def _check(subject: str, probe: Callable[[], str], fix: str) -> Check:
+    try:
+        return Check(subject, True, probe())
+    except Exception as error:  # every failure becomes a line: the doctor goes on to the next service
+        reason = redact(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+        return Check(subject, False, f"{reason}; {fix}")
+
+
+def _mongo(region: str, uri: str) -> str:
+    ping(region, uri)
+    missing = [s.name for s in catalog().sources.values()
+               if s.name in source_collection(uri, s.name).database.list_collection_names()
+               and not has_cursor_index(source_collection(uri, s.name), s)]
+    if missing:
+        raise RuntimeError(f"no index on the cursor of {', '.join(missing)}")
+    return "reachable; every declared collection present has an index on its cursor"
+
+
+def _store() -> str:
+    store = ObjectStore.from_config()
+    stamp = utcnow().isoformat().encode()
+    store.write_bytes(PROBE, stamp)
+    if store.read_bytes(PROBE) != stamp:
+        raise RuntimeError("read back something else than was written")
+    store.target(PROBE).remove()
+    return f"{store.location.url('')} writable, readable, deletable"
+
+
+def _warehouse() -> str:
+    warehouse = connection()  # connects and makes the tables match the declarations
+    with warehouse.transaction():  # the loads need temp tables; nothing of this stays
+        warehouse.execute(warehouse.dialect.create_table("doctor_probe", (Column("probe", "int"),), temporary=True))
+        warehouse.execute("drop table doctor_probe")
+    return f"{warehouse_url()}: tables match the declarations, temp tables allowed"
+
+
+def _smtp() -> str:
+    settings = smtp()
+    client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+    try:
+        client.noop()
+    finally:
+        client.quit()
+    return f"{settings.host}:{settings.port} answers"
+
+
+def _scheduler(given: str) -> str:
+    url = scheduler_url(given)
+    if not scheduler_reachable(url):
+        raise RuntimeError(f"no luigid at {url}")
+    return f"luigid at {url}"
+
+
+def _alerts() -> str:
+    settings = alerts()
+    channels = [name for name, configured in (
+        ("Slack webhook", os.environ.get(settings.slack_webhook_env)), ("Slack token", os.environ.get(
+            settings.slack_token_env)), (f"e-mail to {settings.email_to}", settings.email_to)) if configured]
+    if not channels:
+        raise RuntimeError("no alert channel configured")
+    return ", ".join(channels) + " (not sent to: a doctor posts nothing)"
+
+
+def checks(scheduler: str | None = "") -> Iterator[Check]:
+    """Each check as it completes; luigid at `scheduler` (see scheduler_url), none when None."""
+    yield _check("declarations", lambda: f"{len(catalog().sources)} sources, {len(catalog().models)} models",
+                 "fix the file named above")
+    try:
+        uris = source_uris()
+    except Exception as error:
+        yield Check("PIPELINE_SOURCES", False, redact(str(error)))
+        uris = {}
+    for region, uri in uris.items():
+        yield _check(f"mongodb {region}", lambda r=region, u=uri: _mongo(r, u),
+                     "check PIPELINE_SOURCES and the cluster; create the index shown")
+    yield _check("object store", lambda: (storage_location(), _store())[1],
+                 "check PIPELINE_STORAGE_URL and its permissions (AWS_* for S3)")
+    yield _check("warehouse", _warehouse, "check PIPELINE_WAREHOUSE_URL and the user's grants (deploy/redshift)")
+    if scheduler is not None:
+        yield _check("scheduler", lambda: _scheduler(scheduler),
+                     "start `pipeline scheduler`, or point at it with --scheduler-url")
+    yield _check("smtp", _smtp, "check [smtp] host and port")
+    yield _check("alerts", _alerts, "set PIPELINE_SLACK_WEBHOOK_URL or PIPELINE_SLACK_TOKEN, or [alerts] email_to")

@@ -11,7 +11,7 @@ from pipeline.catalog import Column, catalog
 from pipeline.config import alerts, smtp, source_uris, storage_location, warehouse_url
 from pipeline.scheduler import scheduler_reachable, scheduler_url
 from pipeline.secrets import redact
-from pipeline.sources import has_cursor_index, ping, source_collection
+from pipeline.sources import client, has_cursor_index, ping, source_collection
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import connection
 from pipeline.windows import utcnow
@@ -39,9 +39,9 @@ def _check(subject: str, probe: Callable[[], str], fix: str) -> Check:
 
 def _mongo(region: str, uri: str) -> str:
     ping(region, uri)
+    present = set(client(uri).get_default_database().list_collection_names())
     missing = [s.name for s in catalog().sources.values()
-               if s.name in source_collection(uri, s.name).database.list_collection_names()
-               and not has_cursor_index(source_collection(uri, s.name), s)]
+               if s.name in present and not has_cursor_index(source_collection(uri, s.name), s)]
     if missing:
         raise RuntimeError(f"no index on the cursor of {', '.join(missing)}")
     return "reachable; every declared collection present has an index on its cursor"

@@ -135,6 +135,5 @@ def manifest_is_current(manifest: dict, done_after: dt.datetime) -> bool:
 
 
 def read_manifest(store: ObjectStore, region: str, collection: str, window: Window) -> dict:
-    """The window's manifest, with `path`: where it lies in the store."""
-    path = paths.manifest_path(paths.window_prefix(region, collection, window))
-    return {**json.loads(store.read_bytes(path)), "path": path}
+    """The window's manifest (it names its own `path` in the store)."""
+    return json.loads(store.read_bytes(paths.manifest_path(paths.window_prefix(region, collection, window))))

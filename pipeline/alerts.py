@@ -114,3 +114,25 @@ def alert(subject: str, text: str) -> list[str]:
         except Exception as error:  # an alert channel down must not hide the original failure
             logger.error("alert via %s failed: %s", name, first_line(error))
     return sent
+
+
+def drift_message(region: str, collection: str, window: object, new_drift: list[tuple[str, str]],
+                  manifest: dict) -> tuple[str, str]:
+    """Subject and text announcing kinds of type drift seen for the first time."""
+    examples = {(d["field"], d["type"]): d for d in manifest.get("drift", [])}
+    lines = [f"New type drift in {collection} ({region}, window {window}). The rows landed; each value is kept "
+             f"as it was in MongoDB in the _drift column. Fix the declaration in sql/sources/{collection}.yml, "
+             f"or the writer; `pipeline drift` lists every window."]
+    for name, observed in new_drift:
+        seen = examples.get((name, observed), {})
+        lines.append(f"- {collection}.{name}: {observed}, {seen.get('documents', '?')} document(s) "
+                     f"({seen.get('nulled', '?')} stored as NULL), e.g. {', '.join(seen.get('examples', []))}")
+    return f"[analytics-pipeline] new type drift in {collection}", "\n".join(lines)
+
+
+def announce_drift(region: str, collection: str, window: object, new_drift: list[tuple[str, str]],
+                   manifest: dict) -> None:
+    """Announce new kinds of drift on the alert channels (logged too; no channel is not an error here)."""
+    subject, text = drift_message(region, collection, window, new_drift, manifest)
+    logger.warning("%s", text)
+    alert(subject, text)

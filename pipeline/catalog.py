@@ -27,8 +27,10 @@ RAW_SCHEMA, ANALYTICS_SCHEMA = "raw", "analytics"
 # Columns every raw table has besides the declared ones.
 REGION_COLUMN = "region"
 EXTRA_COLUMN = "_extra"
+DRIFT_COLUMN = "_drift"
 WINDOW_COLUMN = "_window_start"
 LOADED_AT_COLUMN = "_loaded_at"
+REPLACED_BY_COLUMN, REPLACED_AT_COLUMN = "_replaced_by", "_replaced_at"
 REGION_MAX_LENGTH = 32
 
 
@@ -89,6 +91,8 @@ class Source:
         return (Column(REGION_COLUMN, "text", "Region of the source cluster.", REGION_MAX_LENGTH, False),
                 *self.columns,
                 Column(EXTRA_COLUMN, "json", "Undeclared top-level fields of the document (JSON text)."),
+                Column(DRIFT_COLUMN, "json", "Values that did not fit their declared type, as they were in "
+                       "MongoDB: {field: canonical extended JSON}. NULL when every value fit."),
                 Column(WINDOW_COLUMN, "timestamp", "Start of the extract window that read this version.",
                        nullable=False))
 
@@ -98,7 +102,23 @@ class Source:
 
     def raw_table(self) -> Table:
         return Table(self.table, (*self.file_columns, Column(LOADED_AT_COLUMN, "timestamp", "When loaded.")),
-                     self.sort_key, self.dist_key, self.path)
+                     self.sort_key, self.dist_key, self.path, self.description)
+
+    @property
+    def replaced_table_name(self) -> str:
+        return f"{RAW_SCHEMA}.{self.name}_replaced"
+
+    def replaced_table(self) -> Table:
+        """Versions a load replaced or `reconcile` deleted, kept until the transform of the window holding
+        `_replaced_by` has rebuilt what they fed (a message's old answer, an old day)."""
+        return Table(self.replaced_table_name, (
+            *self.file_columns,
+            Column(REPLACED_BY_COLUMN, "timestamp", "Cursor of the version that replaced this one (for a deleted "
+                                                    "document: its own); the window holding it consumes the row.",
+                   nullable=False),
+            Column(REPLACED_AT_COLUMN, "timestamp", "When it was replaced or deleted (UTC).", nullable=False),
+        ), (REPLACED_BY_COLUMN,), self.dist_key, self.path,
+            f"Replaced and deleted versions of {self.table}, until their window is transformed.")
 
 
 @dataclass(frozen=True)
@@ -174,6 +194,7 @@ class Catalog:
     def tables(self) -> list[Table]:
         """Every table the warehouse holds: the pipeline's own first, then raw, then analytics."""
         return [*self.pipeline_tables, *(s.raw_table() for s in self.sources.values()),
+                *(s.replaced_table() for s in self.sources.values()),
                 *(m.analytics_table() for m in self.models.values())]
 
 
@@ -198,8 +219,10 @@ def load_catalog(root: Path) -> Catalog:
     for path in sorted((root / "sources").glob("*.yml")):
         source = parse_source(path.stem, _read_yaml(path), _shown(path, root))
         if source.table in reserved:
-            raise CatalogError(f"{source.path}: {source.table} is one of the pipeline's own tables (sql/schema/)")
+            raise CatalogError(f"{source.path}: {source.table} is one of the pipeline's own tables (sql/schema/, "
+                               f"or a source's replaced versions)")
         sources[source.name] = source
+        reserved.add(source.replaced_table_name)
     models = {}
     for folder in sorted(p for p in (root / "models").glob("*") if p.is_dir()):
         models[folder.name] = parse_model(folder, root)
@@ -438,7 +461,8 @@ def _check_dependencies(model: Model, sources: dict[str, Source], models: dict[s
     for name in model.depends_on_models:
         if name not in models or name == model.name:
             raise CatalogError(f"{model.path}, depends_on.models: no other model folder {name!r}")
-    allowed = {"touched", *(f"touched_{name}" for name in model.depends_on_models)}
+    allowed = {"touched", *(f"touched_{name}" for name in model.depends_on_models),
+               *(f"changed_{name}" for name in model.depends_on_sources)}
     for what, sql in (("incremental.touched", model.touched_sql), ("model.sql", model.select_sql)):
         try:
             used = {field for _, field, _, _ in string.Formatter().parse(sql) if field is not None}
@@ -447,7 +471,8 @@ def _check_dependencies(model: Model, sources: dict[str, Source], models: dict[s
         if used - allowed:
             raise CatalogError(f"{model.path}, {what}: unknown placeholder {{{sorted(used - allowed)[0]}}}; known: "
                                f"{', '.join('{' + name + '}' for name in sorted(allowed))} (an upstream model's "
-                               f"touched keys need it in depends_on.models)")
+                               f"touched keys need it in depends_on.models, a source's changed rows in "
+                               f"depends_on.sources)")
     for test in model.tests:
         if test.kind == "relationships":
             schema, table = test.to_table.split(".")

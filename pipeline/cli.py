@@ -122,15 +122,22 @@ def cmd_sync(args: argparse.Namespace) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> None:
     from pipeline.config import windows
+    from pipeline.drift import drift_report
     from pipeline.verify import format_report, format_undated, undated_everywhere, verify_range
+    from pipeline.warehouse import connection
 
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     start = args.start or today - dt.timedelta(days=1)
     end = args.end or start + dt.timedelta(days=1)
     check_range(start, end, args.window_minutes or windows().backfill_minutes, args.force)
     preflight()
-    report = verify_range(start, end, args.window_minutes)
+    report = verify_range(start, end, args.window_minutes, utcnow())
     print(format_report(report))
+    drifted = drift_report(connection(), start, end)
+    if drifted:
+        print(f"type drift: {sum(line.documents for line in drifted)} value(s) of {len(drifted)} kind(s) landed "
+              f"coerced or NULL, originals kept in _drift (pipeline drift --start '{start:%Y-%m-%d %H:%M}' "
+              f"--end '{end:%Y-%m-%d %H:%M}')")
     undated = undated_everywhere()
     if undated:
         print(format_undated(undated))
@@ -141,6 +148,74 @@ def cmd_verify(args: argparse.Namespace) -> None:
                         f"at the source")
     if problems:
         raise CommandError("; ".join(problems))
+
+
+def _range_or_last_week(args: argparse.Namespace) -> tuple[dt.datetime, dt.datetime]:
+    end = args.end or utcnow()
+    return args.start or end - dt.timedelta(days=7), end
+
+
+def cmd_drift(args: argparse.Namespace) -> None:
+    from pipeline.drift import drift_report, format_drift
+    from pipeline.warehouse import connection
+
+    start, end = _range_or_last_week(args)
+    print(format_drift(drift_report(connection(), start, end)))
+
+
+def cmd_quarantine_list(args: argparse.Namespace) -> None:
+    from pipeline.quarantine import format_quarantine, list_quarantine
+    from pipeline.warehouse import connection
+
+    start, end = _range_or_last_week(args)
+    print(format_quarantine(list_quarantine(connection(), start, end)))
+
+
+def cmd_quarantine_show(args: argparse.Namespace) -> None:
+    from pipeline.quarantine import show_document
+    from pipeline.storage import ObjectStore
+    from pipeline.warehouse import connection
+
+    try:
+        print(show_document(connection(), ObjectStore.from_config(), args.region, args.collection, args.id))
+    except LookupError as error:
+        raise CommandError(str(error)) from None
+
+
+def cmd_quarantine_replay(args: argparse.Namespace) -> None:
+    from pipeline.catalog import catalog
+    from pipeline.quarantine import format_replay, replay_range
+    from pipeline.storage import ObjectStore
+    from pipeline.warehouse import connection
+
+    preflight()
+    result = replay_range(connection(), ObjectStore.from_config(), catalog(), args.start, args.end, utcnow())
+    print(format_replay(result))
+
+
+def cmd_reconcile(args: argparse.Namespace) -> None:
+    from pipeline.catalog import catalog
+    from pipeline.config import reconcile
+    from pipeline.reconcile import ReconcileResult, format_reconcile, reconcile_region
+    from pipeline.sources import existing_keys, source_collection
+    from pipeline.warehouse import connection
+
+    settings = reconcile()
+    now = utcnow()
+    end = args.end or now
+    start = args.start or end - dt.timedelta(days=settings.lookback_days)
+    if end <= start:
+        raise CommandError("--end must be after --start")
+    preflight()
+    result = ReconcileResult()
+    project = catalog()
+    for region, uri in source_uris().items():
+        def lookup(collection: str, values: list, uri: str = uri) -> set:
+            return existing_keys(source_collection(uri, collection), project.source(collection).key, values)
+
+        reconcile_region(connection(), project, region, lookup, start, end, now, settings.batch_size, result)
+    print(f"reconcile {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}")
+    print(format_reconcile(result))
 
 
 def cmd_export_list(args: argparse.Namespace) -> None:
@@ -227,6 +302,7 @@ def cmd_export_resend(args: argparse.Namespace) -> None:
 
 def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.alerts import alert
+    from pipeline.drift import drift_report
     from pipeline.status import changed_documents, format_lag, format_status, stale, table_statuses
     from pipeline.warehouse import connection
 
@@ -235,6 +311,11 @@ def cmd_status(args: argparse.Namespace) -> None:
     statuses = table_statuses(rows, changed_documents(connection(), now), list(source_uris()), now)
     print(f"status at {now:%Y-%m-%d %H:%M} UTC")
     print(format_status(statuses))
+    drifted = drift_report(connection(), now - dt.timedelta(days=1), now)
+    if drifted:
+        print("type drift (24h): " + "; ".join(f"{line.collection}.{line.field} {line.observed_type} x{line.documents}"
+                                               for line in drifted[:5])
+              + ("; ..." if len(drifted) > 5 else "") + " (pipeline drift)")
     if args.alert_after is not None:
         late = stale(statuses, args.alert_after)
         if late:
@@ -341,6 +422,34 @@ def build_parser() -> argparse.ArgumentParser:
     range_options(verify, "window length to report by (default [windows] backfill_minutes)", required=False)
     verify.set_defaults(handler=cmd_verify)
 
+    reconcile = commands.add_parser("reconcile", help="delete from the warehouse what MongoDB no longer has")
+    reconcile.add_argument("--start", type=_moment("--start"),
+                           help="UTC date or timestamp (default: [reconcile] lookback_days before --end)")
+    reconcile.add_argument("--end", type=_moment("--end"), help="UTC date or timestamp, exclusive (default: now)")
+    reconcile.set_defaults(handler=cmd_reconcile)
+
+    drift = commands.add_parser("drift", help="type drift per collection, field and observed type")
+    drift.add_argument("--start", type=_moment("--start"), help="UTC date or timestamp (default: a week ago)")
+    drift.add_argument("--end", type=_moment("--end"), help="UTC date or timestamp, exclusive (default: now)")
+    drift.set_defaults(handler=cmd_drift)
+
+    quarantine = commands.add_parser("quarantine", help="documents that could not be stored: list, show, replay")
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    listing = quarantine_commands.add_parser("list", help="counts per window and reason, with example keys")
+    listing.add_argument("--start", type=_moment("--start"), help="UTC date or timestamp (default: a week ago)")
+    listing.add_argument("--end", type=_moment("--end"), help="UTC date or timestamp, exclusive (default: now)")
+    listing.set_defaults(handler=cmd_quarantine_list)
+    show = quarantine_commands.add_parser("show", help="one quarantined document and its reason")
+    show.add_argument("region")
+    show.add_argument("collection")
+    show.add_argument("id", help="the document's key, as `quarantine list` prints it")
+    show.set_defaults(handler=cmd_quarantine_show)
+    replay = quarantine_commands.add_parser(
+        "replay", help="convert the quarantined documents again with today's sql/sources; load what passes")
+    replay.add_argument("--start", type=_moment("--start"), required=True, help="UTC date or timestamp")
+    replay.add_argument("--end", type=_moment("--end"), required=True, help="UTC date or timestamp, exclusive")
+    replay.set_defaults(handler=cmd_quarantine_replay)
+
     test_data = commands.add_parser("test-data", help="run the models' data tests (sql/models/*/model.yml) in full")
     test_data.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
     test_data.set_defaults(handler=cmd_test_data)
@@ -392,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-ALERTED_COMMANDS = ("backfill", "sync", "verify", "export", "test-data")
+ALERTED_COMMANDS = ("backfill", "sync", "verify", "export", "test-data", "reconcile")
 
 
 def stdout_open() -> bool:
@@ -405,7 +514,8 @@ def stdout_open() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     redact_logs()
-    command = " ".join(part for part in (args.command, getattr(args, "export_command", None)) if part)
+    command = " ".join(part for part in (args.command, getattr(args, "export_command", None),
+                                         getattr(args, "quarantine_command", None)) if part)
     run_log = start_run_log(command, args.verbose) if args.command not in ("scheduler", "services") else None
     alerted = args.command in ALERTED_COMMANDS and getattr(args, "export_command", "run") == "run"
     with failure_log() as log_path:

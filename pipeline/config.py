@@ -40,6 +40,9 @@ class storage(luigi.Config):
     """Object store for extracted part files (env PIPELINE_STORAGE_URL overrides)."""
 
     url = luigi.Parameter(default="var/lake", description="s3://bucket/prefix or a local directory")
+    retention_days = luigi.IntParameter(
+        default=90, description="extracted windows older than this leave the lake (`pipeline lake prune`, or the "
+                                "S3 lifecycle rule in deploy/s3); 0 keeps them forever")
 
 
 class warehouse(luigi.Config):
@@ -83,6 +86,14 @@ class extract(luigi.Config):
         default=0, description="read a window in range queries of this length, the next one prefetched (0: one "
                                "query per window; for a server that builds whole results before replying)")
     compress_level = luigi.IntParameter(default=3, description="gzip level of part files (1 fast .. 9 small)")
+
+
+class reconcile(luigi.Config):
+    """`pipeline reconcile`: deletes in MongoDB reach the warehouse."""
+
+    lookback_days = luigi.IntParameter(
+        default=3, description="range checked when no --start/--end is given (the daily CronJob's)")
+    batch_size = luigi.IntParameter(default=1000, description="keys looked up in MongoDB per query")
 
 
 class retry(luigi.Config):

@@ -1,4 +1,5 @@
-"""Turn MongoDB documents into part-file rows by their source declaration; reject what cannot be stored losslessly."""
+"""Turn MongoDB documents into part-file rows by their source declaration: drifted values keep their document
+(coerced or NULL, the original in `_drift`); only what cannot be stored at all is quarantined."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from bson import Binary, Decimal128, ObjectId, Regex, Timestamp
+from bson import Binary, Decimal128, Int64, ObjectId, Regex, Timestamp
+from bson.json_util import CANONICAL_JSON_OPTIONS
 from bson.json_util import dumps as bson_dumps
+from bson.json_util import loads as bson_loads
 
-from pipeline.catalog import Column, Source
+from pipeline.catalog import DRIFT_COLUMN, EXTRA_COLUMN, Column, Source
 
 # Both warehouses read part files as CSV with this NULL marker, so that NULL and '' stay distinct.
 NULL = "\\N"
@@ -27,7 +30,16 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 
 class Rejected(ValueError):
-    """A document cannot be stored without loss; the message says which field and why."""
+    """A value does not fit its column. Outside the key and the cursor that is drift: the row lands with the
+    column NULL and the original kept in `_drift`. `kind` is a short, stable label for the drift report."""
+
+    def __init__(self, message: str, kind: str = ""):
+        super().__init__(message)
+        self.kind = kind
+
+
+class Unstorable(Rejected):
+    """A value the warehouses cannot hold at all (over their size limit): its document is quarantined."""
 
 
 @dataclass
@@ -38,27 +50,60 @@ class Quarantined:
 
 
 @dataclass
+class Drift:
+    """Values of one field and observed type in one window that did not match the declared type."""
+
+    documents: int = 0
+    nulled: int = 0  # of those, the typed column is NULL (no lossless coercion); the rest were coerced
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ConversionStats:
     extracted: int = 0
     written: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    drift: dict[tuple[str, str], Drift] = field(default_factory=dict)  # (field, observed type) -> counts
 
+    def record_drift(self, name: str, observed: str, document_id: str, nulled: bool) -> None:
+        drift = self.drift.setdefault((name, observed), Drift())
+        drift.documents += 1
+        drift.nulled += nulled
+        if len(drift.examples) < DRIFT_EXAMPLES:
+            drift.examples.append(document_id)
+
+    def drift_report(self) -> list[dict]:
+        """The manifest's `drift`: one entry per (field, observed type)."""
+        return [{"field": name, "type": observed, "documents": d.documents, "nulled": d.nulled,
+                 "examples": d.examples} for (name, observed), d in sorted(self.drift.items())]
+
+
+DRIFT_EXAMPLES = 3
 
 # NUL (U+0000): PostgreSQL stores it neither in text nor in JSON (`\u0000 cannot be converted to text`), and
-# one such value would block its whole window. The rule, for every text and JSON value: quarantine the
-# document, naming the field. In JSON text NUL is the escape \u0000 behind an even number of backslashes.
+# the models read JSON columns. A text or JSON value holding one is drift: the column is NULL, the original
+# is kept (escaped) in `_drift`. In JSON text NUL is the escape \u0000 behind an even number of backslashes.
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# Lone surrogates: how a string with invalid UTF-8 bytes reads (the source client decodes with
+# `surrogateescape`, so such a document is read at all). No UTF-8 file or column can hold them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _check_nul(text: str, what: str, escaped: bool = False) -> str:
+def _check_text(text: str, what: str, escaped: bool = False) -> str:
     if ("\\u0000" in text and _JSON_NUL.search(text)) if escaped else "\x00" in text:
-        raise Rejected(f"{what} contains a NUL character (U+0000), which the warehouses cannot store")
+        raise Rejected(f"{what} contains a NUL character (U+0000), which the warehouses cannot store",
+                       "NUL character")
+    if not text.isascii() and _SURROGATE.search(text):
+        raise Rejected(f"{what} holds invalid UTF-8", "invalid UTF-8")
     return text
 
 
 def _check_size(text: str, what: str, limit: int = MAX_VALUE_BYTES) -> str:
-    if len(text) > limit // 4 and len(text.encode("utf-8")) > limit:
-        raise Rejected(f"{what} is {len(text.encode('utf-8'))} bytes, over the {limit}-byte limit")
+    if len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if limit >= MAX_VALUE_BYTES:
+            raise Unstorable(f"{what} is {size} bytes, over the {limit}-byte limit")
+        raise Rejected(f"{what} is {size} bytes, over its declared max_length of {limit}", f"over {limit} bytes")
     return text
 
 
@@ -75,15 +120,24 @@ def to_objectid(value: Any) -> str:
 
 
 def to_text(value: Any) -> str:
+    """A string; a number, id, date or boolean as its text; an object or array as its JSON text."""
     if type(value) is str:
         text = value
-    elif isinstance(value, (int, ObjectId)) and not isinstance(value, bool):
+    elif isinstance(value, (dict, list)):
+        return to_json(value)
+    elif isinstance(value, (int, ObjectId, Decimal128)) and not isinstance(value, bool):
         text = str(value)
+    elif isinstance(value, float):
+        text = to_float(value)
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, dt.datetime):
+        text = _json_default(value)
     else:
         raise Rejected(f"expected text, got {_describe(value)}")
     if text == NULL:
-        raise Rejected(f"text equals the part files' NULL marker {NULL!r}")
-    return _check_size(_check_nul(text, "text"), "text")
+        raise Rejected(f"text equals the part files' NULL marker {NULL!r}", "equals the NULL marker")
+    return _check_size(_check_text(text, "text"), "text")
 
 
 def to_timestamp(value: Any) -> str:
@@ -125,17 +179,25 @@ def to_int(value: Any) -> str:
     else:
         raise Rejected(f"expected an integer, got {_describe(value)}")
     if not _INT64[0] <= number <= _INT64[1]:
-        raise Rejected(f"integer {number} does not fit in 64 bits")
+        raise Rejected(f"integer {number} does not fit in 64 bits", "over 64 bits")
     return str(number)
 
 
 def to_float(value: Any) -> str:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise Rejected(f"non-finite number {value!r}")
+            raise Rejected(f"non-finite number {value!r}", "not finite")
         return repr(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53:
         return repr(float(value))
+    if isinstance(value, (str, Decimal128)):  # where a double holds it exactly
+        try:
+            decimal = value.to_decimal() if isinstance(value, Decimal128) else Decimal(value.strip())
+            number = float(decimal)
+            if decimal.is_finite() and Decimal(repr(number)) == decimal:
+                return repr(number)
+        except (InvalidOperation, ValueError):
+            pass
     raise Rejected(f"expected a number, got {_describe(value)}")
 
 
@@ -167,11 +229,12 @@ def _numeric(decimal: Decimal) -> str:
             raise InvalidOperation
         quantized = decimal.quantize(_NUMERIC_QUANTUM)
     except InvalidOperation:
-        raise Rejected(f"decimal {decimal} does not fit numeric({NUMERIC_PRECISION},{NUMERIC_SCALE})") from None
+        raise Rejected(f"decimal {decimal} does not fit numeric({NUMERIC_PRECISION},{NUMERIC_SCALE})",
+                       "over numeric(18,6)") from None
     if quantized != decimal:
-        raise Rejected(f"decimal {decimal} has more than {NUMERIC_SCALE} decimal places")
+        raise Rejected(f"decimal {decimal} has more than {NUMERIC_SCALE} decimal places", "over numeric(18,6)")
     if len(quantized.as_tuple().digits) > NUMERIC_PRECISION:
-        raise Rejected(f"decimal {decimal} has more than {NUMERIC_PRECISION} digits")
+        raise Rejected(f"decimal {decimal} has more than {NUMERIC_PRECISION} digits", "over numeric(18,6)")
     return str(quantized.normalize()) if quantized else "0"
 
 
@@ -196,8 +259,8 @@ def to_json(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default,
                           allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise Rejected(f"not representable as JSON: {error}") from None
-    return _check_size(_check_nul(text, "JSON value", escaped=True), "JSON value")
+        raise Rejected(f"not representable as JSON: {error}", "not representable as JSON") from None
+    return _check_size(_check_text(text, "JSON value", escaped=True), "JSON value")
 
 
 CONVERTERS: dict[str, Callable[[Any], str]] = {
@@ -220,21 +283,66 @@ def column_converter(column: Column) -> Callable[[Any], str]:
     return lambda value: _check_size(convert(value), f"{column.type} value", column.max_length)
 
 
+# The BSON types each declared type expects (exact Python types: a lookup per value on the hot path). Any
+# other type in a field is drift, even where it converts; a JSON column takes every type.
+EXPECTED: dict[str, frozenset[type] | None] = {
+    "objectid": frozenset({ObjectId}),
+    "text": frozenset({str}),
+    "json": None,
+    "timestamp": frozenset({dt.datetime}),
+    "bool": frozenset({bool}),
+    "int": frozenset({int, Int64}),
+    "float": frozenset({float, int, Int64}),
+    "numeric": frozenset({Decimal128, int, Int64, float}),
+}
+_BSON_NAMES = {str: "string", bool: "bool", int: "int", Int64: "long", float: "double", Decimal128: "decimal",
+               dict: "object", list: "array", ObjectId: "objectId", dt.datetime: "date", Binary: "binData",
+               bytes: "binData", Regex: "regex", Timestamp: "timestamp"}
+
+
+def observed_type(value: Any) -> str:
+    """The value's BSON type name, as MongoDB's `$type` spells it."""
+    return _BSON_NAMES.get(type(value), type(value).__name__)
+
+
+def drift_json(originals: dict[str, Any]) -> str:
+    """The `_drift` cell: each drifted field's original value as canonical extended JSON, which keeps every
+    BSON type (int vs long vs double, dates, ids). ASCII only where the value holds invalid UTF-8."""
+    try:
+        text = bson_dumps(originals, json_options=CANONICAL_JSON_OPTIONS, ensure_ascii=False)
+        if not text.isascii() and _SURROGATE.search(text):
+            text = bson_dumps(originals, json_options=CANONICAL_JSON_OPTIONS)
+    except (TypeError, ValueError) as error:
+        raise Unstorable(f"cannot be written as extended JSON: {error}") from None
+    return _check_size(text, "the originals of its drifted fields")
+
+
 class RowConverter:
-    """Converts one source's documents to rows in `Source.file_columns` order."""
+    """Converts one source's documents to rows in `Source.file_columns` order.
+
+    The key and the cursor must convert, or the document is quarantined. Any other field whose value does
+    not fit its declared type (drift) never costs the document: the column gets the value's lossless
+    coercion (an object into text becomes JSON text, a numeric string a number) or NULL, and `_drift` keeps
+    the original exactly. Only a value over the warehouses' size limit quarantines a document."""
 
     def __init__(self, source: Source, region: str, window_start: dt.datetime):
         self.source = source
         self._prefix = [region]
         self._suffix_window = to_timestamp(window_start)
         required = {source.key, source.cursor}
-        self._fields = [(c.name, column_converter(c), c.name in required) for c in source.columns]
+        self._fields = [(c.name, EXPECTED[c.type], column_converter(c), c.name in required) for c in source.columns]
         self._known = frozenset(source.field_names)
 
     def row(self, document: dict) -> list[str]:
-        """Raise Rejected naming the field when a value cannot be stored losslessly."""
+        return self.convert(document)[0]
+
+    def convert(self, document: dict) -> tuple[list[str], list[tuple[str, str, bool]]]:
+        """The row and its drift [(field, observed type, nulled)]; Rejected naming the field when the document
+        cannot be stored."""
         row = list(self._prefix)
-        for name, convert, required in self._fields:
+        drifted: dict[str, Any] = {}
+        drift: list[tuple[str, str, bool]] = []
+        for name, expected, convert, required in self._fields:
             value = document.get(name)
             if value is None:
                 if required:
@@ -242,36 +350,71 @@ class RowConverter:
                 row.append(NULL)
                 continue
             try:
-                row.append(convert(value))
+                cell = convert(value)
+            except Unstorable as error:
+                raise Unstorable(f"field {name!r}: {error}") from None
             except Rejected as error:
-                raise Rejected(f"field {name!r}: {error}") from None
+                if required:
+                    raise Rejected(f"field {name!r}: {error}") from None
+                drifted[name] = value
+                drift.append((name, _label(value, error.kind), True))
+                row.append(NULL)
+                continue
+            if expected is not None and type(value) not in expected:
+                drifted[name] = value
+                drift.append((name, _label(value, ""), False))
+            row.append(cell)
         extra = {k: v for k, v in document.items() if k not in self._known}
         if extra:
             try:
                 row.append(to_json(extra))
+            except Unstorable as error:
+                raise Unstorable(f"field {EXTRA_COLUMN}: {error}") from None
             except Rejected as error:
-                raise Rejected(f"field {self.source.name}._extra: {error}") from None
+                drifted[EXTRA_COLUMN] = extra
+                drift.append((EXTRA_COLUMN, _label(extra, error.kind), True))
+                row.append(NULL)
         else:
             row.append(NULL)
+        try:
+            row.append(drift_json(drifted) if drifted else NULL)
+        except Unstorable as error:
+            raise Unstorable(f"field {DRIFT_COLUMN}: {error}") from None
         row.append(self._suffix_window)
-        return row
+        return row, drift
 
     def rows(self, documents: Iterable[dict], stats: ConversionStats) -> Iterator[list[str]]:
-        """Rows of the convertible documents; the others are recorded in stats.quarantined."""
+        """Rows of the storable documents; the others are recorded in stats.quarantined, drift in stats.drift."""
         for document in documents:
             stats.extracted += 1
             try:
-                row = self.row(document)
+                row, drift = self.convert(document)
             except Rejected as error:
                 stats.quarantined.append(Quarantined(str(document.get(self.source.key)), str(error), document))
                 continue
+            for name, observed, nulled in drift:
+                stats.record_drift(name, observed, str(document.get(self.source.key)), nulled)
             stats.written += 1
             yield row
 
 
+def _label(value: Any, kind: str) -> str:
+    """The drift report's type: the BSON type, and why a value of the expected type still did not fit."""
+    return f"{observed_type(value)} ({kind})" if kind else observed_type(value)
+
+
 def quarantine_line(item: Quarantined) -> str:
-    """One JSON line for the quarantine file: id, reason and the whole document as extended JSON."""
+    """One JSON line for the quarantine file: id, reason and the whole document as canonical extended JSON
+    (replay converts it again, so types must survive)."""
     return json.dumps(
-        {"_id": item.document_id, "reason": item.reason, "document": json.loads(bson_dumps(item.document))},
-        ensure_ascii=False,
+        {"_id": item.document_id, "reason": item.reason,
+         "document": json.loads(bson_dumps(item.document, json_options=CANONICAL_JSON_OPTIONS))},
+        ensure_ascii=True,
     )
+
+
+def read_quarantine_line(line: str) -> tuple[str, str, dict]:
+    """(_id, reason, document) from a quarantine file line, the document with its BSON types."""
+    record = json.loads(line)
+    return record["_id"], record["reason"], bson_loads(json.dumps(record["document"]),
+                                                        json_options=CANONICAL_JSON_OPTIONS)

@@ -37,6 +37,13 @@ def render_docs(project: Catalog) -> str:
         lines += _columns(model.columns, model.tests)
         table_tests = [t.label for t in model.tests if len(t.columns) > 1]
         lines += [""] + ([f"Table tests: {'; '.join(table_tests)}.", ""] if table_tests else [])
+    lines += ["## Replaced versions", "", "A load moves the versions it replaces, and `pipeline reconcile` the rows "
+              "of documents deleted in MongoDB, to `raw.<source>_replaced`; the transform of the window holding "
+              "`_replaced_by` rebuilds what they fed, then removes them.", ""]
+    for source in project.sources.values():
+        table = source.replaced_table()
+        lines += [f"### `{table.name}`", "", table.description, ""]
+        lines += _columns(table.columns[-2:]) + ["", f"Other columns: as `{source.table}`.", ""]
     lines += ["## The pipeline's own tables", ""]
     for table in project.pipeline_tables:
         lines += [f"### `{table.name}`", "", table.description, "", f"Declared in `{table.declared_in}`.", ""]

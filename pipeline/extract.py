@@ -18,9 +18,9 @@ from pipeline.convert import ConversionStats, RowConverter, quarantine_line
 from pipeline.storage import ObjectStore
 from pipeline.windows import Window
 
-# 2: NUL characters quarantined at conversion; parts carry their sha256. A window extracted by an older
-# version is extracted again.
-MANIFEST_VERSION = 2
+# 3: drifted values land (coerced or NULL, originals in `_drift`), counted in `drift`; 2: parts carry their
+# sha256. A window extracted by an older version is extracted again.
+MANIFEST_VERSION = 3
 Progress = Callable[[int, str], None]
 
 
@@ -120,6 +120,7 @@ def extract_window(documents: Iterable[dict], source: Source, region: str, windo
         "quarantined": len(stats.quarantined),
         "quarantine": quarantine,
         "quarantine_reasons": sorted({item.reason for item in stats.quarantined})[:20],
+        "drift": stats.drift_report(),
         "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes, "sha256": p.sha256} for p in writer.parts],
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
     }

@@ -1,22 +1,31 @@
 """Load one extracted window: COPY into a private staging table, merge by key (newest version wins) and
-record the load, in one transaction."""
+record the load, its drift and its quarantined documents, in one transaction."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.catalog import Source
+from pipeline.convert import read_quarantine_line
 from pipeline.sqlfiles import render
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
+
+DRIFT_COLUMNS = ("region", "collection", "window_start", "window_end", "field", "observed_type", "documents",
+                 "nulled", "examples", "loaded_at")
+QUARANTINE_COLUMNS = ("region", "collection", "window_start", "window_end", "document_id", "reason",
+                      "quarantine_url", "loaded_at")
+DRIFT_TYPE_COLUMNS = ("collection", "field", "observed_type", "first_region", "first_window_start", "first_seen_at")
 
 
 @dataclass(frozen=True)
 class LoadResult:
     staged: int
     inserted: int
+    new_drift: list[tuple[str, str]] = field(default_factory=list)  # (field, observed type) never seen before
 
     @property
     def kept_newer(self) -> int:
@@ -35,30 +44,63 @@ def part_columns(source: Source, manifest: Mapping[str, Any]) -> list[str]:
     return columns
 
 
-def load_window(connection: Warehouse, source: Source, manifest: Mapping[str, Any], store: ObjectStore,
-                audit: Mapping[str, Any]) -> LoadResult:
-    """Stage, merge and record one window's parts; a crash anywhere leaves the table as it was."""
+def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str, Any], store: ObjectStore,
+                    loaded_at: Any) -> LoadResult:
+    """COPY the manifest's parts into a temp table and merge them into the raw table; call inside a
+    transaction. The raw table stays locked against other merges until it ends."""
     stage = f"stage_{source.name}"
     columns = part_columns(source, manifest)
+    # A temp table is private to this connection, so parallel loads never share staging. Built from
+    # the declaration, not `(like target)`: that holds a lock on the target until commit, and two loads
+    # upgrading it to the merge's lock would deadlock.
+    connection.execute(connection.dialect.create_table(stage, source.file_columns, temporary=True))
+    staged = connection.copy_parts(stage, columns, manifest, store) if manifest["parts"] else 0
+    if staged != manifest["written"]:  # a part cut short, or a manifest that lost its parts
+        raise ValueError(f"{manifest['path']}: staged {staged} rows where the extract wrote "
+                         f"{manifest['written']} in {len(manifest['parts'])} part(s); extract the window again "
+                         f"(pipeline backfill --rerun)")
+    # Serialize merges into this table: concurrent windows may carry the same document.
+    connection.run_template("lock.sql", tables=[source.table])
+    merged = list(source.file_column_names)
+    counts = connection.run_template("merge.sql", {"loaded_at": loaded_at}, target=source.table,
+                                     target_name=source.name, stage=stage, columns=merged,
+                                     loaded_columns=[f"loaded.{c}" for c in merged], key=source.key,
+                                     cursor=source.cursor, replaced=source.replaced_table_name)
+    connection.refresh_statistics(source.table, counts[-1])
+    connection.execute(render("drop table {stage}", stage=stage))
+    return LoadResult(staged=staged, inserted=counts[-1])
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` UTF-8 bytes (varchar lengths count bytes on Redshift)."""
+    return text.encode("utf-8", "backslashreplace")[:limit].decode("utf-8", "ignore")
+
+
+def quarantined_documents(store: ObjectStore, path: str) -> list[tuple[str, str]]:
+    """(key, reason) of each document in a quarantine file."""
+    lines = gzip.decompress(store.read_bytes(path)).decode("utf-8").splitlines()
+    return [read_quarantine_line(line)[:2] for line in lines if line.strip()]
+
+
+def load_window(connection: Warehouse, source: Source, manifest: Mapping[str, Any], store: ObjectStore,
+                audit: Mapping[str, Any]) -> LoadResult:
+    """Stage, merge and record one window's parts; a crash anywhere leaves the tables as they were."""
+    window = {key: audit[key] for key in ("region", "collection", "window_start", "window_end")}
+    quarantined = quarantined_documents(store, manifest["quarantine"]) if manifest.get("quarantine") else []
     with connection.transaction():
-        # A temp table is private to this connection, so parallel loads never share staging. Built from
-        # the declaration, not `(like target)`: that holds a lock on the target until commit, and two loads
-        # upgrading it to the merge's lock would deadlock.
-        connection.execute(connection.dialect.create_table(stage, source.file_columns, temporary=True))
-        staged = connection.copy_parts(stage, columns, manifest, store) if manifest["parts"] else 0
-        if staged != manifest["written"]:  # a part cut short, or a manifest that lost its parts
-            raise ValueError(f"{manifest['path']}: staged {staged} rows where the extract wrote "
-                             f"{manifest['written']} in {len(manifest['parts'])} part(s); extract the window again "
-                             f"(pipeline backfill --rerun)")
-        # Serialize merges into this table: concurrent windows may carry the same document.
-        connection.run_template("lock.sql", tables=[source.table])
-        counts = connection.run_template("merge.sql", {"loaded_at": audit["loaded_at"]}, target=source.table,
-                                         target_name=source.name, stage=stage,
-                                         columns=list(source.file_column_names), key=source.key,
-                                         cursor=source.cursor)
-        result = LoadResult(staged=staged, inserted=counts[-1])
-        connection.refresh_statistics(source.table, result.inserted)
-        connection.run_file("load/record_load.sql", {**audit, "staged": result.staged, "inserted": result.inserted,
-                                                     "kept_newer": result.kept_newer})
-        connection.execute(render("drop table {stage}", stage=stage))
-    return result
+        merged = stage_and_merge(connection, source, manifest, store, audit["loaded_at"])
+        connection.run_file("load/record_load.sql", {**audit, "staged": merged.staged, "inserted": merged.inserted,
+                                                     "kept_newer": merged.kept_newer})
+        drift = manifest.get("drift", [])
+        connection.insert_rows("raw.load_drift", DRIFT_COLUMNS, [
+            (*window.values(), d["field"], d["type"], d["documents"], d["nulled"], ",".join(d["examples"]),
+             audit["loaded_at"]) for d in drift])
+        connection.insert_rows("raw.load_quarantine", QUARANTINE_COLUMNS, [
+            (*window.values(), clip(key, 512), clip(reason, 4096), manifest["quarantine"], audit["loaded_at"])
+            for key, reason in quarantined])
+        new_drift = [(d["field"], d["type"]) for d in drift if not connection.count(
+            "load/drift_type_seen.sql", {"collection": source.name, "field": d["field"], "observed_type": d["type"]})]
+        connection.insert_rows("ops.drift_types", DRIFT_TYPE_COLUMNS, [
+            (source.name, name, observed, audit["region"], audit["window_start"], audit["loaded_at"])
+            for name, observed in new_drift])
+    return LoadResult(merged.staged, merged.inserted, new_drift)

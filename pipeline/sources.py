@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pymongo
 import pymongo.errors
+from bson.codec_options import CodecOptions
 from pymongo.collection import Collection as MongoCollection
 from pymongo.errors import PyMongoError
 
@@ -49,9 +50,13 @@ def client(uri: str) -> pymongo.MongoClient:
     return _clients[key]
 
 
+# A string with invalid UTF-8 bytes must not make its whole window unreadable: it reads with the bytes as
+# lone surrogates (MongoClient's own option allows only lossy handlers), and the conversion keeps it as drift.
+_CODEC_OPTIONS = CodecOptions(tz_aware=False, unicode_decode_error_handler="surrogateescape")
+
+
 def source_collection(uri: str, name: str) -> MongoCollection:
-    database = client(uri).get_default_database()
-    return database[name]
+    return client(uri).get_default_database().get_collection(name, codec_options=_CODEC_OPTIONS)
 
 
 def ping(region: str, uri: str) -> None:
@@ -164,3 +169,10 @@ def prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def existing_keys(source: MongoCollection, key: str, values: list) -> set:
+    """Which of these key values the collection still has (only the key read; its index serves the query)."""
+    if not values:
+        return set()
+    return {document[key] for document in source.find({key: {"$in": values}}, {key: 1}, batch_size=len(values))}

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.catalog import Catalog, DataTest, Model
-from pipeline.sqlfiles import quote_ident, render
+from pipeline.catalog import REPLACED_BY_COLUMN, Catalog, DataTest, Model, Source
+from pipeline.sqlfiles import quote_ident, read_sql, render
 from pipeline.warehouse import Warehouse
 from pipeline.windows import Window
 
@@ -55,9 +55,24 @@ def rows_table(model: str) -> str:
     return f"rebuilt_{model}"
 
 
-def _rendered(model: Model, sql: str) -> str:
-    """A model's SQL with {touched} (its own keys) and {touched_<upstream>} (an upstream model's) filled;
-    the catalog has checked that it uses no other placeholder."""
+def changed_rows(source: Source) -> str:
+    """`{changed_<source>}`: the source's rows this window changed, old and new. The current versions whose
+    cursor is in the window, and the versions they replaced (or `reconcile` deleted), which the window's
+    transform consumes: a model keyed by a value that changed (a day, an answer) rebuilds both slices."""
+    columns = ", ".join(quote_ident(c) for c in source.file_column_names)
+    cursor = quote_ident(source.cursor)
+    return (f"(\n    select {columns}\n    from {quote_ident(source.table)}\n    where region = %(region)s\n"
+            f"      and {cursor} >= %(window_start)s\n      and {cursor} < %(window_end)s\n    union all\n"
+            f"    select {columns}\n    from {quote_ident(source.replaced_table_name)}\n"
+            f"    where region = %(region)s\n      and {quote_ident(REPLACED_BY_COLUMN)} >= %(window_start)s\n"
+            f"      and {quote_ident(REPLACED_BY_COLUMN)} < %(window_end)s\n)")
+
+
+def _rendered(model: Model, sql: str, project: Catalog) -> str:
+    """A model's SQL with {touched} (its own keys), {touched_<upstream>} (an upstream model's) and
+    {changed_<source>} filled; the catalog has checked that it uses no other placeholder."""
+    for name in model.depends_on_sources:
+        sql = sql.replace(f"{{changed_{name}}}", changed_rows(project.source(name)))
     identifiers = {f"touched_{name}": touched_table(name) for name in model.depends_on_models}
     return render(sql, touched=touched_table(model.name), **identifiers)
 
@@ -122,16 +137,16 @@ class ModelStatements:
     drop: tuple[str, ...]
 
 
-def model_statements(model: Model) -> ModelStatements:
+def model_statements(model: Model, project: Catalog) -> ModelStatements:
     touched, rows = quote_ident(touched_table(model.name)), quote_ident(rows_table(model.name))
-    keys = _rendered(model, model.touched_sql)
+    keys = _rendered(model, model.touched_sql, project)
     table, name = quote_ident(model.table), quote_ident(model.name)
     columns = ", ".join(quote_ident(c.name) for c in model.columns)
     return ModelStatements(
         create_touched=f"create temp table {touched} as\nselect distinct *\nfrom (\n{keys}\n) as touched_keys",
         add_moved=f"insert into {touched}\nselect * from (\n{keys}\n) as moved\nexcept\nselect * from {touched}",
-        create_rows=(f"create temp table {rows} as\nselect {columns}\nfrom (\n{_rendered(model, model.select_sql)}"
-                     f"\n) as model_rows"),
+        create_rows=(f"create temp table {rows} as\nselect {columns}\nfrom (\n"
+                     f"{_rendered(model, model.select_sql, project)}\n) as model_rows"),
         delete=(f"delete from {table}\nusing {touched}\nwhere {name}.{quote_ident('region')} = %(region)s\n"
                 f"  and {_matches(name, touched, model.key)}"),
         insert=f"insert into {table} ({columns})\nselect {columns}\nfrom {rows}",
@@ -160,7 +175,7 @@ def transform_window(connection: Warehouse, project: Catalog, region: str, windo
                      transformed_at: dt.datetime) -> int:
     """Rebuild, test and record one (region, window); return the keys touched over all models."""
     params = {"region": region, "window_start": window.start, "window_end": window.end}
-    models = {model: model_statements(model) for model in project.models.values()}
+    models = {model: model_statements(model, project) for model in project.models.values()}
     with connection.transaction():
         # One transform at a time rewrites the models: two delete+insert runs of the same keys would
         # duplicate rows. Readers are not blocked where the kind allows it (see its lock.sql).
@@ -170,6 +185,9 @@ def transform_window(connection: Warehouse, project: Catalog, region: str, windo
             connection.analyze(touched_table(model.name))  # temp tables get no automatic statistics
         keys_touched = sum(rebuild_model(connection, model, sql, params, f"transform of {region} {window}")
                            for model, sql in models.items())
+        for source in project.sources.values():  # what the replaced versions fed is rebuilt now
+            connection.run_statements(render(read_sql("load/consume_replaced.sql"),
+                                             replaced=source.replaced_table_name), params)
         connection.run_file("load/record_transform.sql", {**params, "keys_touched": keys_touched,
                                                           "declared": project.signature,
                                                           "transformed_at": transformed_at})

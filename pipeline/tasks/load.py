@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import luigi
 
+from pipeline.alerts import announce_drift
 from pipeline.extract import read_manifest
 from pipeline.load import load_window
 from pipeline.retry import retries_transient
@@ -41,3 +42,6 @@ class LoadWindow(SourceWindowTask):
         result = load_window(connection(), self.source, manifest, store, audit)
         self.set_status_message(f"staged {result.staged}, inserted {result.inserted}, "
                                 f"kept {result.kept_newer} newer versions")
+        self.set_progress_percentage(100)
+        if result.new_drift:
+            announce_drift(self.region, self.collection, self.window, result.new_drift, manifest)

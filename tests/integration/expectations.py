@@ -14,6 +14,11 @@ def documents(uri: str) -> dict[str, list[dict]]:
     return {name: list(database[name].find({})) for name in catalog().sources}
 
 
+def day_of(document: dict):
+    """The documented rule: a document without created_at is dated by its last update."""
+    return (document.get("created_at") or document["updated_at"]).date()
+
+
 def expected_models(docs_by_region: dict[str, dict[str, list[dict]]]) -> dict[str, set[tuple]]:
     conversations, daily, usage = set(), Counter(), Counter()
     daily_messages, daily_engaged = Counter(), Counter()
@@ -27,7 +32,7 @@ def expected_models(docs_by_region: dict[str, dict[str, list[dict]]]) -> dict[st
             language_of[conv["_id"]] = conv.get("language")
             messages = messages_of[conv["_id"]]
             chatter = [m for m in messages if m["sender"] == "chatter"]
-            started_date = conv["created_at"].date()
+            started_date = day_of(conv)
             conversations.add((
                 str(conv["_id"]), region, conv.get("client_id"), conv.get("language"), conv.get("device"),
                 conv.get("platform"), (conv.get("meta") or {}).get("country"), started_date, len(messages),
@@ -41,7 +46,7 @@ def expected_models(docs_by_region: dict[str, dict[str, list[dict]]]) -> dict[st
             daily_messages[group] += len(messages)
         for message in docs["messages"]:
             if message["sender"] == "bot" and message.get("answer_id") and message["conversation_id"] in language_of:
-                usage[(message["created_at"].date(), region, message.get("client_id"),
+                usage[(day_of(message), region, message.get("client_id"),
                        language_of[message["conversation_id"]], str(message["answer_id"]),
                        titles.get(message["answer_id"]))] += 1
     return {

@@ -13,7 +13,7 @@ import textwrap
 from decimal import Decimal
 
 import pytest
-from bson import Decimal128, ObjectId
+from bson import Decimal128, ObjectId, json_util
 from pymongo import MongoClient
 
 from pipeline.cli import main
@@ -45,11 +45,12 @@ def test_awkward_documents_are_loaded_or_quarantined_and_counts_reconcile(local_
         "unknown_fields": message(experiment="v2", campaign={"id": 3, "tags": ["a", ["b", "c"]]}),
         "nested_arrays": message(meta={"path": [[1, 2], [3, [4, 5]]], "at": DAY}),
         "empty_text": message(text=""),
+        "wrong_type": message(sender={"kind": "bot"}),  # drift: JSON text, original kept
+        "too_precise": message(confidence=Decimal128("0.1234567")),  # drift: NULL, original kept
     }
     quarantined = {
         "oversized": message(text="x" * 70_000),
-        "wrong_type": message(sender={"kind": "bot"}),
-        "too_precise": message(confidence=Decimal128("0.1234567")),
+        "drift_too_large": message(sender={"blob": "y" * 70_000}),  # nor can its original be kept
     }
     insert(uri, "messages", [*loaded.values(), *quarantined.values()])
 
@@ -57,7 +58,7 @@ def test_awkward_documents_are_loaded_or_quarantined_and_counts_reconcile(local_
 
     with local_env.warehouse() as connection:
         rows = {r[0]: r[1:] for r in connection.execute(
-            "select _id, text, confidence, meta, _extra from raw.messages").fetchall()}
+            "select _id, text, confidence, meta, _extra, sender, _drift from raw.messages").fetchall()}
         audit = connection.execute("select extracted, quarantined, staged, inserted from raw.load_audit "
                                    "where collection = 'messages' and region = %s", (region,)).fetchone()
     assert set(rows) == {str(d["_id"]) for d in loaded.values()}
@@ -68,20 +69,22 @@ def test_awkward_documents_are_loaded_or_quarantined_and_counts_reconcile(local_
     assert json.loads(rows[str(loaded["unknown_fields"]["_id"])][3]) == {
         "experiment": "v2", "campaign": {"id": 3, "tags": ["a", ["b", "c"]]}}
     assert json.loads(rows[str(loaded["nested_arrays"]["_id"])][2])["path"] == [[1, 2], [3, [4, 5]]]
-    assert audit == (8, 3, 5, 5)
+    assert json.loads(rows[str(loaded["wrong_type"]["_id"])][4]) == {"kind": "bot"}
+    assert rows[str(loaded["too_precise"]["_id"])][1] is None
+    assert json_util.loads(rows[str(loaded["too_precise"]["_id"])][5]) == {"confidence": Decimal128("0.1234567")}
+    assert audit == (9, 2, 7, 7)
 
     prefix = f"{local_env.storage_url}/raw/{region}/messages/dt=2026-11-20/0000-1440m"
     with gzip.open(f"{prefix}/quarantine.jsonl.gz", "rt", encoding="utf-8") as lines:
         reasons = {entry["_id"]: entry["reason"] for entry in map(json.loads, lines)}
     assert "over the 65535-byte limit" in reasons[str(quarantined["oversized"]["_id"])]
-    assert "field 'sender'" in reasons[str(quarantined["wrong_type"]["_id"])]
-    assert "decimal places" in reasons[str(quarantined["too_precise"]["_id"])]
+    assert "over the 65535-byte limit" in reasons[str(quarantined["drift_too_large"]["_id"])]
 
     capsys.readouterr()
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
     line = next(row for row in capsys.readouterr().out.splitlines()
                 if row.startswith(f"{region} ") and "messages" in row)
-    assert line.split()[-4:] == ["8", "5", "3", "ok"]
+    assert line.split()[-4:] == ["9", "7", "2", "ok"]
 
 
 CRASH_BETWEEN_COPY_AND_MERGE = textwrap.dedent("""

@@ -4,7 +4,8 @@ import datetime as dt
 import json
 
 import pytest
-from bson import Decimal128, Int64, ObjectId
+from bson import Decimal128, Int64, ObjectId, json_util
+from bson.json_util import CANONICAL_JSON_OPTIONS
 
 from pipeline.catalog import catalog
 from pipeline.convert import (
@@ -13,7 +14,9 @@ from pipeline.convert import (
     ConversionStats,
     Rejected,
     RowConverter,
+    Unstorable,
     quarantine_line,
+    read_quarantine_line,
     to_bool,
     to_float,
     to_int,
@@ -81,18 +84,28 @@ def test_int64_double_and_bool_as_such():
         to_bool("yes")
 
 
-def test_text_coerces_losslessly_and_rejects_objects():
+def test_text_coerces_losslessly_objects_included():
     assert to_text("Réinitialiser 🔑") == "Réinitialiser 🔑"
-    assert to_text(42) == "42"
-    with pytest.raises(Rejected, match="expected text"):
-        to_text({"a": 1})
+    assert (to_text(42), to_text(2.5), to_text(True)) == ("42", "2.5", "true")
+    assert json.loads(to_text({"blocks": [{"type": "p", "text": "Hi"}]})) == {"blocks": [{"type": "p", "text": "Hi"}]}
     with pytest.raises(Rejected, match="NULL marker"):
         to_text(NULL)
+    with pytest.raises(Rejected, match="NUL character"):
+        to_text("a\x00b")
+    with pytest.raises(Rejected, match="invalid UTF-8"):
+        to_text("caf\udce9")  # how a string with the byte 0xE9 alone reads with surrogateescape
+
+
+def test_numeric_strings_become_numbers_only_where_exact():
+    assert (to_int("42"), to_float("0.5"), to_numeric("19.90")) == ("42", "0.5", "19.9")
+    for convert, text in ((to_int, "4.5"), (to_int, "forty"), (to_float, "0.1000000000000000000001")):
+        with pytest.raises(Rejected):
+            convert(text)
 
 
 def test_oversized_text_is_rejected_not_truncated():
     assert to_text("é" * (MAX_VALUE_BYTES // 2)) == "é" * (MAX_VALUE_BYTES // 2)  # 65534 bytes fits
-    with pytest.raises(Rejected, match="over the 65535-byte limit"):
+    with pytest.raises(Unstorable, match="over the 65535-byte limit"):
         to_text("é" * (MAX_VALUE_BYTES // 2 + 1))
 
 
@@ -125,14 +138,63 @@ def test_row_without_extra_fields_has_null_extra():
     assert row[catalog().source("conversations").file_column_names.index("_extra")] == NULL
 
 
-def test_wrong_types_are_quarantined_with_the_field_named():
+def drift_of(row: list[str], source: str = "conversations") -> dict:
+    cell = row[catalog().source(source).file_column_names.index("_drift")]
+    return {} if cell == NULL else json_util.loads(cell, json_options=CANONICAL_JSON_OPTIONS)
+
+
+def test_drift_keeps_the_row_coerces_where_lossless_and_keeps_the_original():
     converter = RowConverter(catalog().source("conversations"), "eu", WINDOW)
     stats = ConversionStats()
-    docs = [conversation(), conversation(_id=ObjectId(), language=["fr"]), conversation(_id=None)]
+    docs = [conversation(),
+            conversation(_id=ObjectId(), language=["fr", "en"]),  # array into text: its JSON text
+            conversation(_id=ObjectId(), device="mobile\x00", created_at="not a date")]  # NULL, originals kept
     rows = list(converter.rows(docs, stats))
-    assert len(rows) == 1
-    assert (stats.extracted, stats.written, len(stats.quarantined)) == (3, 1, 2)
-    assert "field 'language'" in stats.quarantined[0].reason
-    assert "is missing" in stats.quarantined[1].reason
-    line = json.loads(quarantine_line(stats.quarantined[0]))
-    assert line["document"]["language"] == ["fr"] and line["reason"] == stats.quarantined[0].reason
+    columns = catalog().source("conversations").file_column_names
+    assert (stats.extracted, stats.written, stats.quarantined) == (3, 3, [])
+    assert drift_of(rows[0]) == {}
+    assert json.loads(dict(zip(columns, rows[1]))["language"]) == ["fr", "en"]
+    assert drift_of(rows[1]) == {"language": ["fr", "en"]}
+    third = dict(zip(columns, rows[2]))
+    assert (third["device"], third["created_at"]) == (NULL, NULL)
+    assert drift_of(rows[2]) == {"device": "mobile\x00", "created_at": "not a date"}
+    assert stats.drift_report() == [
+        {"field": "created_at", "type": "string", "documents": 1, "nulled": 1, "examples": [str(docs[2]["_id"])]},
+        {"field": "device", "type": "string (NUL character)", "documents": 1, "nulled": 1,
+         "examples": [str(docs[2]["_id"])]},
+        {"field": "language", "type": "array", "documents": 1, "nulled": 0, "examples": [str(docs[1]["_id"])]},
+    ]
+
+
+def test_drift_originals_keep_their_bson_types_exactly():
+    converter = RowConverter(catalog().source("answers"), "eu", WINDOW)
+    original = {"blocks": [{"n": Int64(3), "x": 1.0, "at": WINDOW, "id": OID, "k.e$y": "v"}]}
+    row = converter.row({"_id": OID, "updated_at": WINDOW, "content": original, "version": "7", "active": [1]})
+    kept = drift_of(row, "answers")
+    assert kept == {"content": original, "version": "7", "active": [1]}
+    assert type(kept["content"]["blocks"][0]["n"]) is Int64 and type(kept["content"]["blocks"][0]["x"]) is float
+    values = dict(zip(catalog().source("answers").file_column_names, row))
+    assert (values["version"], values["active"]) == ("7", NULL)
+
+
+def test_key_and_cursor_problems_and_oversized_values_still_quarantine():
+    converter = RowConverter(catalog().source("conversations"), "eu", WINDOW)
+    stats = ConversionStats()
+    docs = [conversation(_id=None), conversation(_id=ObjectId(), updated_at="soon"),
+            conversation(_id=ObjectId(), language="x" * (MAX_VALUE_BYTES + 1)),
+            conversation(_id=ObjectId(), device=1.5, language="x" * (MAX_VALUE_BYTES + 1))]
+    assert list(converter.rows(docs, stats)) == []
+    reasons = [item.reason for item in stats.quarantined]
+    assert "is missing" in reasons[0] and "field 'updated_at'" in reasons[1]
+    assert "over the 65535-byte limit" in reasons[2] and "field 'language'" in reasons[2]
+    assert stats.drift == {}  # the drift of a document that did not land is not counted
+
+
+def test_quarantine_lines_give_the_document_back_with_its_types():
+    converter = RowConverter(catalog().source("conversations"), "eu", WINDOW)
+    stats = ConversionStats()
+    list(converter.rows([conversation(_id=None, n=Int64(5), price=Decimal128("1.10"))], stats))
+    document_id, reason, document = read_quarantine_line(quarantine_line(stats.quarantined[0]))
+    assert (document_id, reason) == ("None", stats.quarantined[0].reason)
+    assert document == conversation(_id=None, n=Int64(5), price=Decimal128("1.10"))
+    assert type(document["n"]) is Int64

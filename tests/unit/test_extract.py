@@ -64,10 +64,13 @@ def test_empty_window_still_gets_a_manifest(tmp_path):
 def test_quarantined_documents_are_written_beside_the_parts(tmp_path):
     store = ObjectStore(parse_storage_url(str(tmp_path)))
     docs = answers(3)
-    docs[1]["version"] = "v2"
+    docs[1]["updated_at"] = "v2"
+    docs[2]["version"] = "v2"  # drift: lands with version NULL
     manifest = extract_window(docs, catalog().source("answers"), "eu", WINDOW, store, part_rows=10, part_bytes=10**6,
                               compress_level=1)
     assert (manifest["written"], manifest["quarantined"]) == (2, 1)
     lines = gzip.decompress(store.read_bytes(manifest["quarantine"])).decode().splitlines()
     assert json.loads(lines[0])["_id"] == str(docs[1]["_id"])
-    assert "field 'version'" in manifest["quarantine_reasons"][0]
+    assert "field 'updated_at'" in manifest["quarantine_reasons"][0]
+    assert manifest["drift"] == [{"field": "version", "type": "string", "documents": 1, "nulled": 1,
+                                  "examples": [str(docs[2]["_id"])]}]

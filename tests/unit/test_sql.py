@@ -26,7 +26,8 @@ def filled(text: str) -> str:
         source = catalog().source("messages")
         text = render(text, target=source.table, target_name=source.name, stage="stage_messages",
                       columns=list(source.file_column_names), table=source.table, tables=[source.table],
-                      key=source.key, cursor=source.cursor)
+                      key=source.key, cursor=source.cursor, replaced=source.replaced_table_name,
+                      loaded_columns=[f"loaded.{c}" for c in source.file_column_names], gone="reconcile_gone")
     return text
 
 
@@ -37,7 +38,7 @@ def project_statements() -> dict[str, list[str]]:
     found.update({f"warehouse/sql/{p.name}": statements(filled(p.read_text()))
                   for p in sorted(SHARED_TEMPLATES.glob("*.sql"))})
     for model in catalog().models.values():
-        generated = model_statements(model)
+        generated = model_statements(model, catalog())
         tests = [data_test_query(model, test, relation)[0] for test in model.tests
                  for relation in (rows_table(model.name), model.table)]
         found[f"models/{model.name}"] = [generated.create_touched, generated.add_moved, generated.create_rows,
@@ -168,7 +169,8 @@ def test_the_postgres_only_check_catches_what_sqlglot_accepts():
 def test_values_are_bound_not_formatted():
     for relative in (str(p.relative_to(sql_dir())) for p in sql_dir().rglob("*.sql")):
         code = "\n".join(statements(read_sql(relative)))
-        identifiers = r"\{(target|target_name|stage|columns|table|tables|key|cursor|touched\w*)\}"
+        identifiers = (r"\{(target|target_name|stage|columns|loaded_columns|table|tables|key|cursor|replaced|gone|"
+                       r"touched\w*)\}")
         assert "{" not in re.sub(identifiers, "", code), relative
 
 

@@ -4,7 +4,21 @@
 -- row replaces a loaded one with the same key only if its cursor is not older, so a late backfill never
 -- overwrites a newer sync.
 -- A document read twice in one window (its versions side by side in the stage) is inserted once, newest first.
--- The last statement is the insert: its row count is the load's `inserted`. Parameters: loaded_at.
+-- The versions about to be replaced go to {replaced} first: the transform of the window holding the new
+-- version reads them to rebuild what the old one fed (the day a message moved from, the answer it no longer
+-- uses). The last statement is the insert: its row count is the load's `inserted`. Parameters: loaded_at.
+insert into {replaced} ({columns}, _replaced_by, _replaced_at)
+select {loaded_columns}, newest.{cursor}, cast(%(loaded_at)s as timestamp)
+from {target} as loaded
+inner join (
+    select staged.region, staged.{key}, max(staged.{cursor}) as {cursor}
+    from {stage} as staged
+    group by staged.region, staged.{key}
+) as newest
+    on loaded.region = newest.region
+    and loaded.{key} = newest.{key}
+where loaded.{cursor} <= newest.{cursor};
+
 delete from {target}
 using {stage}
 where {target_name}.region = {stage}.region

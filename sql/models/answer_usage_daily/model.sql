@@ -2,7 +2,7 @@
 -- Rebuilds the (region, metric_date) slices in {touched}. Parameters: region.
 with shown as (
     select
-        cast(m.created_at as date) as metric_date,
+        cast(coalesce(m.created_at, m.updated_at) as date) as metric_date,
         m.region,
         m.client_id,
         m.conversation_id,
@@ -11,7 +11,7 @@ with shown as (
     where m.region = %(region)s
       and m.sender = 'bot'
       and m.answer_id is not null
-      and cast(m.created_at as date) in (select t.metric_date from {touched} as t)
+      and cast(coalesce(m.created_at, m.updated_at) as date) in (select t.metric_date from {touched} as t)
 )
 
 select

@@ -33,12 +33,13 @@ select
     c.device,
     c.platform,
     nullif(json_extract_path_text(c.meta, 'country'), '') as country,
-    c.created_at as started_at,
-    cast(c.created_at as date) as started_date,
+    coalesce(c.created_at, c.updated_at) as started_at,
+    cast(coalesce(c.created_at, c.updated_at) as date) as started_date,
     coalesce(mc.message_count, 0) as message_count,
     coalesce(mc.bot_message_count, 0) as bot_message_count,
     coalesce(mc.chatter_message_count, 0) as chatter_message_count,
     case when coalesce(mc.chatter_message_count, 0) > 0 then true else false end as chatter_responded,
-    mc.first_chatter_message_at
+    mc.first_chatter_message_at,
+    case when c.created_at is null then true else false end as started_at_estimated
 from conversations as c
 left join message_counts as mc on mc.conversation_id = c._id

@@ -1,0 +1,138 @@
+"""`pipeline quarantine`: list the documents that could not be stored, show one, and replay them with today's
+source declarations (after a fix to sql/sources, say): those that now convert are merged (newest version
+wins) and their windows transformed again; the rest stay, with today's reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from bson.json_util import RELAXED_JSON_OPTIONS
+from bson.json_util import dumps as bson_dumps
+
+from pipeline import paths
+from pipeline.catalog import Catalog
+from pipeline.convert import ConversionStats, RowConverter, read_quarantine_line
+from pipeline.extract import PartWriter
+from pipeline.load import DRIFT_COLUMNS, stage_and_merge
+from pipeline.storage import ObjectStore
+from pipeline.transform import transform_window
+from pipeline.warehouse import Warehouse
+from pipeline.windows import Window
+
+
+@dataclass(frozen=True)
+class QuarantineGroup:
+    region: str
+    collection: str
+    window: Window
+    reason: str
+    documents: int
+    examples: tuple[str, ...]
+
+
+def list_quarantine(connection: Warehouse, start: dt.datetime, end: dt.datetime) -> list[QuarantineGroup]:
+    rows = connection.query_file("quarantine/list.sql", {"start": start, "end": end})
+    return [QuarantineGroup(region, collection, Window(ws, we), reason, int(count),
+                            tuple(dict.fromkeys((first, last))))
+            for region, collection, ws, we, reason, count, first, last in rows]
+
+
+def format_quarantine(groups: list[QuarantineGroup]) -> str:
+    if not groups:
+        return "no quarantined documents in that range"
+    lines = [f"{'region':<8} {'collection':<14} {'window':<36} {'documents':>9}  reason (examples)"]
+    lines += [f"{g.region:<8} {g.collection:<14} {str(g.window):<36} {g.documents:>9}  {g.reason} "
+              f"(e.g. {', '.join(g.examples)})" for g in groups]
+    return "\n".join(lines)
+
+
+def read_quarantine_file(store: ObjectStore, path: str) -> Iterator[tuple[str, str, dict]]:
+    for line in gzip.decompress(store.read_bytes(path)).decode("utf-8").splitlines():
+        if line.strip():
+            yield read_quarantine_line(line)
+
+
+def show_document(connection: Warehouse, store: ObjectStore, region: str, collection: str, document_id: str) -> str:
+    """The document as it was read (relaxed extended JSON) and why it is quarantined; LookupError if it is not."""
+    found = connection.query_file("quarantine/find.sql", {"region": region, "collection": collection,
+                                                          "document_id": document_id})
+    if not found:
+        raise LookupError(f"no quarantined {collection} document {document_id!r} in region {region!r} "
+                          f"(pipeline quarantine list shows what is)")
+    window_start, window_end, reason, path = found[0]
+    document = next((doc for key, _, doc in read_quarantine_file(store, path) if key == document_id), None)
+    if document is None:
+        raise LookupError(f"{store.url(path)} does not hold {document_id!r}: the window was extracted again since; "
+                          f"pipeline quarantine list shows the current state")
+    text = bson_dumps(document, json_options=RELAXED_JSON_OPTIONS, indent=2, ensure_ascii=False)
+    return (f"{region} {collection} {document_id}\nwindow: {Window(window_start, window_end)}\nreason: {reason}\n"
+            f"file: {store.url(path)}\n{text}")
+
+
+@dataclass
+class ReplayResult:
+    replayed: int = 0  # documents converted again
+    loaded: int = 0  # of those, now stored (merged; an older version than the loaded one changes nothing)
+    still: int = 0  # still quarantined, with today's reason
+    windows: list[tuple[str, Window]] = field(default_factory=list)  # transformed again
+
+
+def replay_range(connection: Warehouse, store: ObjectStore, project: Catalog, start: dt.datetime,
+                 end: dt.datetime, now: dt.datetime) -> ReplayResult:
+    result = ReplayResult()
+    rows = connection.query_file("quarantine/in_range.sql", {"start": start, "end": end})
+    for (region, collection, ws, we, path), documents in groupby(rows, key=lambda r: r[:5]):
+        window = Window(ws, we)
+        wanted = {row[5] for row in documents}
+        loaded = replay_window(connection, store, project, region, collection, window, path, wanted, now)
+        result.replayed += len(wanted)
+        result.loaded += loaded
+        result.still += len(wanted) - loaded
+        if loaded and (region, window) not in result.windows:
+            result.windows.append((region, window))
+    for region, window in result.windows:
+        transform_window(connection, project, region, window, now)
+    return result
+
+
+def replay_window(connection: Warehouse, store: ObjectStore, project: Catalog, region: str, collection: str,
+                  window: Window, path: str, wanted: set[str], now: dt.datetime) -> int:
+    """Convert one window's quarantined documents again; merge and release those that pass, in one
+    transaction. Return how many passed."""
+    source = project.source(collection)
+    converter = RowConverter(source, region, window.start)
+    stats = ConversionStats()
+    documents = [doc for key, _, doc in read_quarantine_file(store, path) if key in wanted]
+    rows = list(converter.rows(documents, stats))
+    still = {item.document_id: item.reason for item in stats.quarantined}
+    key = {"region": region, "collection": collection, "window_start": window.start, "window_end": window.end}
+    passed = [str(doc.get(source.key)) for doc in documents if str(doc.get(source.key)) not in still]
+    writer = PartWriter(store, f"{paths.window_prefix(region, collection, window)}/replay-{now:%Y%m%dT%H%M%S}",
+                        part_rows=len(rows) + 1, part_bytes=2**62, compress_level=6)
+    writer.write_all(rows)
+    replayed = {"path": store.url(path), "columns": list(source.file_column_names), "written": len(rows),
+                "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes, "sha256": p.sha256}
+                          for p in writer.parts]}
+    with connection.transaction():
+        merged = stage_and_merge(connection, source, replayed, store, now)
+        for document_id in passed:
+            connection.run_file("quarantine/release.sql", {**key, "document_id": document_id})
+        for document_id, reason in still.items():
+            connection.run_file("quarantine/still.sql", {**key, "document_id": document_id, "reason": reason,
+                                                         "replayed_at": now})
+        connection.insert_rows("raw.load_drift", DRIFT_COLUMNS, [
+            (*key.values(), d["field"], d["type"], d["documents"], d["nulled"], ",".join(d["examples"]), now)
+            for d in stats.drift_report()])
+        if passed:
+            connection.run_file("quarantine/replayed.sql", {**key, "inserted": merged.inserted})
+    return len(passed)
+
+
+def format_replay(result: ReplayResult) -> str:
+    windows = ", ".join(f"{region} {window}" for region, window in result.windows) or "none"
+    return (f"replayed {result.replayed} quarantined document(s): {result.loaded} now loaded, {result.still} still "
+            f"quarantined (pipeline quarantine list shows why); windows transformed again: {windows}")

@@ -1,0 +1,99 @@
+"""`pipeline reconcile`: documents deleted in MongoDB leave the warehouse.
+
+Per region and source, the keys whose current version has its cursor in the range are looked up in MongoDB
+by key (only the key returned, in batches: the `_id` index serves it). The missing ones are deleted from the
+raw table, their last version kept in raw.<source>_replaced, and every transformed window holding one of
+their cursors is transformed again, which rebuilds all analytics rows they fed. Safe to run with sync (the
+same locks), and idempotent (a key already gone is not found again)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from pipeline.catalog import Catalog, Column, Source
+from pipeline.sqlfiles import read_sql, render, statements
+from pipeline.transform import transform_window
+from pipeline.warehouse import Warehouse
+from pipeline.windows import Window
+
+GONE_TABLE = "reconcile_gone"
+# How a key stored as text in the warehouse is looked up in MongoDB.
+KEY_VALUES: dict[str, Callable[[str], Any]] = {"objectid": ObjectId, "text": str, "int": int}
+Lookup = Callable[[str, list[Any]], set[Any]]  # (collection, keys) -> the keys MongoDB still has
+
+
+@dataclass
+class ReconcileResult:
+    checked: dict[tuple[str, str], int] = field(default_factory=dict)  # (region, collection) -> keys looked up
+    deleted: dict[tuple[str, str], int] = field(default_factory=dict)
+    windows: list[tuple[str, Window]] = field(default_factory=list)  # transformed again
+
+
+def missing_keys(source: Source, loaded: list[tuple[str, dt.datetime]], lookup: Lookup) -> list[tuple[str, Any]]:
+    """(key, cursor) of the loaded rows whose key MongoDB no longer has."""
+    to_value = KEY_VALUES[next(c.type for c in source.columns if c.name == source.key)]
+    present = {str(value) for value in lookup(source.name, [to_value(key) for key, _ in loaded])}
+    return [(key, cursor) for key, cursor in loaded if key not in present]
+
+
+def delete_keys(connection: Warehouse, source: Source, region: str, keys: list[str], now: dt.datetime) -> int:
+    """Move the rows of these keys to the replaced table and delete them, in one transaction."""
+    key_column = next(c for c in source.columns if c.name == source.key)
+    columns = list(source.file_column_names)
+    with connection.transaction():
+        connection.execute(connection.dialect.create_table(
+            GONE_TABLE, [Column("region", "text", max_length=32), key_column], temporary=True))
+        connection.insert_rows(GONE_TABLE, ("region", source.key), [(region, key) for key in keys])
+        connection.run_template("lock.sql", tables=[source.table])
+        counts = connection.run_statements(render(
+            read_sql("reconcile/delete.sql"), target=source.table, target_name=source.name,
+            replaced=source.replaced_table_name, gone=GONE_TABLE, columns=columns,
+            loaded_columns=[f"loaded.{c}" for c in columns], key=source.key, cursor=source.cursor),
+            {"deleted_at": now})
+        connection.execute(render("drop table {gone}", gone=GONE_TABLE))
+    return counts[-1]
+
+
+def windows_holding(transformed: list[tuple[dt.datetime, dt.datetime]], cursors: list[dt.datetime]
+                    ) -> list[Window]:
+    """The transformed windows that hold at least one of the cursors."""
+    return [Window(start, end) for start, end in transformed if any(start <= c < end for c in cursors)]
+
+
+def reconcile_region(connection: Warehouse, project: Catalog, region: str, lookup: Lookup, start: dt.datetime,
+                     end: dt.datetime, now: dt.datetime, batch_size: int, result: ReconcileResult) -> None:
+    cursors: list[dt.datetime] = []
+    for source in project.sources.values():
+        (sql,) = statements(render(read_sql("reconcile/loaded_keys.sql"), table=source.table, key=source.key,
+                                   cursor=source.cursor))
+        checked, gone = 0, []
+        # Streamed: a look-back of days holds millions of keys; only the missing ones are kept.
+        with connection.stream(sql, {"region": region, "start": start, "end": end}, batch_size) as (_, rows):
+            for batch in rows:
+                checked += len(batch)
+                gone += missing_keys(source, [(str(key), cursor) for key, cursor in batch], lookup)
+        result.checked[(region, source.name)] = checked
+        result.deleted[(region, source.name)] = delete_keys(connection, source, region, [k for k, _ in gone], now) \
+            if gone else 0
+        cursors += [cursor for _, cursor in gone]
+    if not cursors:
+        return
+    transformed = connection.query_file("reconcile/windows.sql", {"region": region, "start": min(cursors),
+                                                                  "end": max(cursors)})
+    for window in windows_holding(transformed, cursors):
+        transform_window(connection, project, region, window, now)
+        result.windows.append((region, window))
+
+
+def format_reconcile(result: ReconcileResult) -> str:
+    lines = [f"{'region':<8} {'collection':<14} {'checked':>9} {'deleted':>8}"]
+    lines += [f"{region:<8} {collection:<14} {checked:>9} {result.deleted.get((region, collection), 0):>8}"
+              for (region, collection), checked in result.checked.items()]
+    windows = ", ".join(f"{region} {window}" for region, window in result.windows) or "none"
+    lines.append(f"windows transformed again: {windows}")
+    return "\n".join(lines)

@@ -1,0 +1,8 @@
+-- `pipeline reconcile`: the transformed windows of a region that overlap [start, end]; the ones holding a
+-- deleted document's cursor are transformed again. Parameters: region, start, end.
+select ta.window_start, ta.window_end
+from analytics.transform_audit as ta
+where ta.region = %(region)s
+  and ta.window_start <= %(end)s
+  and ta.window_end > %(start)s
+order by ta.window_start;

@@ -1,0 +1,224 @@
+"""Data fidelity on the real local services: type drift keeps every document and its original values,
+quarantined documents are listed, shown and replayed after a declaration fix, deletes in MongoDB reach raw
+and analytics through `reconcile`, and models keep no stale row when a dimension changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from decimal import Decimal
+
+import pytest
+from bson import Decimal128, Int64, ObjectId
+from bson.json_util import CANONICAL_JSON_OPTIONS
+from bson.json_util import loads as bson_loads
+from pymongo import MongoClient
+
+from pipeline.cli import main
+from pipeline.sqlfiles import SQL_DIR_ENV, sql_dir
+from tests.integration.test_end_to_end import assert_matches_documents, seed
+
+pytestmark = pytest.mark.integration
+
+DAY = dt.datetime(2026, 11, 20)
+AT = DAY + dt.timedelta(hours=9)
+BACKFILL_DAY = ["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]
+
+
+def nested(depth: int) -> dict:
+    value: dict = {"leaf": "bottom"}
+    for level in range(depth - 1):
+        value = {f"level{level}": value}
+    return value
+
+
+def drift_corpus() -> dict[str, dict[str, dict]]:
+    """Per collection, documents whose fields drift from every declared type: name -> document."""
+    conversation_id, answer_id = ObjectId(), ObjectId()
+    base = {"created_at": AT, "updated_at": AT}
+    conversations = {
+        "number_in_text": {"_id": conversation_id, "client_id": "acme", "language": 3.5, "device": "mobile",
+                           "platform": "web", "meta": nested(100), **base},
+        "dots_and_dollars": {"_id": ObjectId(), "client_id": "acme", "language": "fr",
+                             "meta": {"a.b": 1, "$x": {"c.d": "e"}, "country": "FR"},
+                             "extra": {"k.e.y": "v", "$d": 2}, **base},
+    }
+    messages = {
+        "nul_text": {"_id": ObjectId(), "conversation_id": conversation_id, "client_id": "acme", "sender": "bot",
+                     "answer_id": answer_id, "text": "a\x00b", **base},
+        "nul_json": {"_id": ObjectId(), "conversation_id": conversation_id, "client_id": "acme",
+                     "sender": "chatter", "meta": {"note": "x\x00y"}, "campaign": "c\x00", **base},
+        "object_in_text": {"_id": ObjectId(), "conversation_id": conversation_id, "client_id": "acme",
+                           "sender": "bot", "text": nested(100), "confidence": "0.75", **base},
+        "date_as_string": {"_id": ObjectId(), "conversation_id": conversation_id, "client_id": "acme",
+                           "sender": "chatter", "text": "hi", "created_at": "2026-11-20T09:30:00Z",
+                           "updated_at": AT},
+        "bad_decimal": {"_id": ObjectId(), "conversation_id": conversation_id, "client_id": "acme",
+                        "sender": "bot", "confidence": Decimal128("0.1234567"), **base},
+    }
+    answers = {
+        "rich_content": {"_id": answer_id, "client_id": "acme", "title": "Reset password", "language": "fr",
+                         "content": {"blocks": [{"type": "p", "text": "Clique"}, {"type": "link", "n": Int64(2)}]},
+                         "active": [1], "version": "7", **base},
+        "word_version": {"_id": ObjectId(), "client_id": "acme", "title": "Other", "language": "fr",
+                         "content": "plain", "active": True, "version": "seven", **base},
+    }
+    return {"conversations": conversations, "messages": messages, "answers": answers}
+
+
+def raw_rows(env, collection: str) -> dict[str, dict]:
+    with env.warehouse() as connection:
+        cursor = connection.execute(f'select * from "raw".{collection}')
+        columns = [c.name for c in cursor.description]
+        return {row[columns.index("_id")]: dict(zip(columns, row)) for row in cursor.fetchall()}
+
+
+def test_a_drift_corpus_lands_with_nothing_lost_and_the_originals_come_back(local_env, capsys):
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    corpus = drift_corpus()
+    for collection, docs in corpus.items():
+        database[collection].create_index("updated_at")
+        database[collection].insert_many(list(docs.values()))
+
+    assert main(BACKFILL_DAY) == 0
+
+    for collection, docs in corpus.items():
+        rows = raw_rows(local_env, collection)
+        assert set(rows) == {str(doc["_id"]) for doc in docs.values()}, collection  # nothing quarantined
+        for name, doc in docs.items():
+            row = rows[str(doc["_id"])]
+            stored = database[collection].find_one({"_id": doc["_id"]})  # as MongoDB gives it back
+            kept = bson_loads(row["_drift"], json_options=CANONICAL_JSON_OPTIONS) if row["_drift"] else {}
+            for field, original in kept.items():
+                expected = stored[field] if field != "_extra" else {k: v for k, v in stored.items()
+                                                                    if k not in row and k != "_id"}
+                assert original == expected, (collection, name, field)
+    conversations, messages, answers = (raw_rows(local_env, c) for c in ("conversations", "messages", "answers"))
+    c = corpus["conversations"]["number_in_text"]
+    assert conversations[str(c["_id"])]["language"] == "3.5"  # coerced, and the double kept
+    m = corpus["messages"]
+    assert messages[str(m["nul_text"]["_id"])]["text"] is None
+    assert messages[str(m["object_in_text"]["_id"])]["text"].startswith('{"level98":')
+    assert messages[str(m["object_in_text"]["_id"])]["confidence"] == Decimal("0.75")
+    assert messages[str(m["date_as_string"]["_id"])]["created_at"] == dt.datetime(2026, 11, 20, 9, 30)
+    assert messages[str(m["bad_decimal"]["_id"])]["confidence"] is None
+    a = corpus["answers"]["rich_content"]
+    assert answers[str(a["_id"])]["version"] == 7 and answers[str(a["_id"])]["active"] is None
+    assert '"blocks"' in answers[str(a["_id"])]["content"]
+
+    with local_env.warehouse() as connection:
+        # The analytics keep every other field: the answer's usage has its title.
+        assert connection.execute("select answer_title, times_shown from analytics.answer_usage_daily"
+                                  ).fetchall() == [("Reset password", 1)]
+        kinds = connection.execute("select collection, field, observed_type from ops.drift_types "
+                                   "order by 1, 2, 3").fetchall()
+    assert ("answers", "content", "object") in kinds and ("messages", "text", "string (NUL character)") in kinds
+    assert ("conversations", "language", "double") in kinds and ("answers", "active", "array") in kinds
+
+    capsys.readouterr()
+    assert main(["drift", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
+    report = capsys.readouterr().out
+    assert "answers.content" in report and "object" in report and str(a["_id"]) in report
+    assert main(["backfill", "--rerun", *BACKFILL_DAY[1:]]) == 0
+    with local_env.warehouse() as connection:  # each kind is announced (recorded) once, not per rerun
+        assert connection.execute("select count(*) from ops.drift_types").fetchone() == (len(kinds),)
+    capsys.readouterr()
+    assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
+    out = capsys.readouterr().out
+    assert "MISMATCH" not in out and "type drift:" in out
+
+
+def test_quarantine_is_listed_shown_and_replayed_after_a_declaration_fix(local_env, tmp_path, monkeypatch, capsys):
+    scratch = tmp_path / "sql"
+    shutil.copytree(sql_dir(), scratch)
+    monkeypatch.setenv(SQL_DIR_ENV, str(scratch))
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    database.messages.create_index("updated_at")
+    database.conversations.create_index("updated_at")
+    conversation_id = ObjectId()
+    legacy = [{"_id": f"legacy-{i}", "conversation_id": conversation_id, "client_id": "acme", "sender": "chatter",
+               "text": f"old id {i}", "created_at": AT, "updated_at": AT} for i in range(3)]
+    oversized = {"_id": ObjectId(), "conversation_id": conversation_id, "client_id": "acme", "sender": "bot",
+                 "text": "x" * 70_000, "created_at": AT, "updated_at": AT}
+    fine = {"_id": ObjectId(), "conversation_id": conversation_id, "client_id": "acme", "sender": "bot",
+            "text": "ok", "created_at": AT, "updated_at": AT}
+    database.messages.insert_many([*legacy, oversized, fine])
+    database.conversations.insert_one({"_id": conversation_id, "client_id": "acme", "language": "fr",
+                                       "created_at": AT, "updated_at": AT})
+
+    assert main(BACKFILL_DAY) == 0
+    capsys.readouterr()
+    assert main(["quarantine", "list", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
+    listing = capsys.readouterr().out
+    assert "expected an ObjectId" in listing and "legacy-0" in listing and "over the 65535-byte limit" in listing
+    assert main(["quarantine", "show", region, "messages", "legacy-1"]) == 0
+    shown = capsys.readouterr().out
+    assert '"text": "old id 1"' in shown and "expected an ObjectId" in shown
+    assert main(["quarantine", "show", region, "messages", "nope"]) == 1
+
+    messages_yml = scratch / "sources" / "messages.yml"
+    text = messages_yml.read_text()
+    declared = next(line for line in text.splitlines() if "name: _id" in line)
+    messages_yml.write_text(text.replace(declared, declared.replace("type: objectid", "type: text, max_length: 64")))
+    capsys.readouterr()
+    assert main(["quarantine", "replay", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
+    assert "replayed 4 quarantined document(s): 3 now loaded, 1 still quarantined" in capsys.readouterr().out
+    with local_env.warehouse() as connection:
+        assert connection.execute("select count(*) from raw.messages").fetchone() == (4,)
+        assert connection.execute("select message_count from analytics.conversations").fetchone() == (4,)
+        assert connection.execute("select count(*), min(reason) from raw.load_quarantine").fetchone()[0] == 1
+    assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0  # counts reconcile after
+    capsys.readouterr()
+    assert main(["quarantine", "replay", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
+    assert "replayed 1 quarantined document(s): 0 now loaded, 1 still quarantined" in capsys.readouterr().out
+
+
+def test_deletes_reach_raw_and_analytics_through_reconcile(local_env, capsys):
+    seed(local_env, per_day=60, days=1)
+    args = ["--start", "2026-11-20", "--end", "2026-11-22"]
+    assert main(["backfill", *args, "--local-scheduler"]) == 0
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    gone = database.conversations.find_one({})
+    database.conversations.delete_one({"_id": gone["_id"]})
+    database.messages.delete_many({"conversation_id": gone["_id"]})
+    other = database.messages.find_one({"sender": "bot", "answer_id": {"$ne": None}})
+    database.messages.delete_one({"_id": other["_id"]})
+
+    capsys.readouterr()
+    assert main(["reconcile", *args]) == 0
+    out = capsys.readouterr().out
+    assert f"{region:<8} {'conversations':<14}" in out and "windows transformed again: none" not in out
+    assert_matches_documents(local_env)
+    with local_env.warehouse() as connection:
+        assert connection.execute("select count(*) from raw.conversations where _id = %s",
+                                  (str(gone["_id"]),)).fetchone() == (0,)
+        assert connection.execute("select count(*) from raw.messages_replaced").fetchone() == (0,)  # consumed
+    assert main(["reconcile", *args]) == 0  # idempotent: nothing more to delete
+    assert "windows transformed again: none" in capsys.readouterr().out
+    assert main(["verify", *args]) == 0
+
+
+def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_rows(local_env):
+    seed(local_env, per_day=60, days=1)
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-22", "--local-scheduler"]) == 0
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    later = dt.datetime(2026, 11, 22, 8)
+    used = list(database.messages.find({"sender": "bot", "answer_id": {"$ne": None}}).limit(3))
+    another = database.answers.find_one({"_id": {"$ne": used[1]["answer_id"]}})
+    database.messages.update_one({"_id": used[0]["_id"]}, {"$set": {"answer_id": None, "updated_at": later}})
+    database.messages.update_one({"_id": used[1]["_id"]}, {"$set": {"answer_id": another["_id"],
+                                                                    "updated_at": later}})
+    database.messages.update_one({"_id": used[2]["_id"]}, {"$unset": {"created_at": ""},
+                                                           "$set": {"updated_at": later}})
+    conversation = database.conversations.find_one({})
+    database.conversations.update_one({"_id": conversation["_id"]}, {"$unset": {"created_at": ""},
+                                                                     "$set": {"updated_at": later}})
+    assert main(["backfill", "--start", "2026-11-22", "--end", "2026-11-23", "--local-scheduler"]) == 0
+    assert_matches_documents(local_env)  # the documented rule: no created_at -> dated by updated_at
+    with local_env.warehouse() as connection:
+        assert connection.execute("select started_at_estimated from analytics.conversations where "
+                                  "conversation_id = %s", (str(conversation["_id"]),)).fetchone() == (True,)

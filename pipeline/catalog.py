@@ -162,7 +162,8 @@ class Model:
         return f"{ANALYTICS_SCHEMA}.{self.name}"
 
     def analytics_table(self) -> Table:
-        return Table(self.table, self.columns, self.sort_key, self.dist_key, self.path)
+        return Table(self.table, self.columns, self.sort_key, self.dist_key, self.path,
+                     f"{self.description} Grain: {self.grain}. Unique key: {', '.join(self.unique_key)}.")
 
 
 @dataclass(frozen=True)

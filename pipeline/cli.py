@@ -218,6 +218,25 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
     print(format_reconcile(result))
 
 
+def cmd_lake_prune(args: argparse.Namespace) -> None:
+    from pipeline.catalog import catalog
+    from pipeline.config import storage
+    from pipeline.lake import expired_days, prune
+    from pipeline.storage import ObjectStore
+
+    days = storage().retention_days
+    if days <= 0:
+        print("[storage] retention_days is 0: the lake keeps every window")
+        return
+    before = (utcnow() - dt.timedelta(days=days)).date()
+    store = ObjectStore.from_config()
+    folders = expired_days(store, list(source_uris()), list(catalog().sources), before)
+    if not args.dry_run:
+        prune(store, folders)
+    print(f"{'would remove' if args.dry_run else 'removed'} {len(folders)} day folder(s) of extracted windows "
+          f"before {before} ([storage] retention_days = {days})" + "".join(f"\n  {store.url(f)}" for f in folders))
+
+
 def cmd_export_list(args: argparse.Namespace) -> None:
     from pipeline.exports.definitions import definitions
     from pipeline.warehouse import connection
@@ -428,6 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--end", type=_moment("--end"), help="UTC date or timestamp, exclusive (default: now)")
     reconcile.set_defaults(handler=cmd_reconcile)
 
+    lake = commands.add_parser("lake", help="the object store of extracted windows")
+    lake_commands = lake.add_subparsers(dest="lake_command", required=True)
+    prune = lake_commands.add_parser("prune", help="remove extracted windows older than [storage] retention_days")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    prune.set_defaults(handler=cmd_lake_prune)
+
     drift = commands.add_parser("drift", help="type drift per collection, field and observed type")
     drift.add_argument("--start", type=_moment("--start"), help="UTC date or timestamp (default: a week ago)")
     drift.add_argument("--end", type=_moment("--end"), help="UTC date or timestamp, exclusive (default: now)")
@@ -515,7 +540,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     redact_logs()
     command = " ".join(part for part in (args.command, getattr(args, "export_command", None),
-                                         getattr(args, "quarantine_command", None)) if part)
+                                         getattr(args, "quarantine_command", None),
+                                         getattr(args, "lake_command", None)) if part)
     run_log = start_run_log(command, args.verbose) if args.command not in ("scheduler", "services") else None
     alerted = args.command in ALERTED_COMMANDS and getattr(args, "export_command", "run") == "run"
     with failure_log() as log_path:

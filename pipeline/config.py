@@ -68,6 +68,9 @@ class windows(luigi.Config):
     retry_horizon_hours = luigi.IntParameter(
         default=24, description="`pipeline sync` retries windows that failed within this many hours"
     )
+    backdated_lookback_minutes = luigi.IntParameter(
+        default=60, description="`pipeline sync` reads each window once more when it is this old, catching writes "
+                                "backdated by up to this much (0: never)")
     max_windows_per_run = luigi.IntParameter(
         default=96, description="upper bound of windows one `pipeline sync` schedules (catch-up in slices)"
     )

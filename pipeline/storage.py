@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cached_property
@@ -100,3 +101,22 @@ class ObjectStore:
         if self.location.scheme == "s3":
             return self.s3.get_key(self.url(relative)).size
         return os.path.getsize(self.url(relative))
+
+    def folders(self, relative: str) -> list[str]:
+        """The names of the folders (S3: common prefixes) directly under `relative`."""
+        if self.location.scheme == "s3":
+            prefix = self.url(relative).split("/", 3)[3].rstrip("/") + "/"
+            pages = self.s3.s3.meta.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.location.bucket, Prefix=prefix, Delimiter="/")
+            return sorted(common["Prefix"][len(prefix):].rstrip("/")
+                          for page in pages for common in page.get("CommonPrefixes", []))
+        path = self.url(relative)
+        return sorted(name for name in os.listdir(path) if os.path.isdir(os.path.join(path, name))) \
+            if os.path.isdir(path) else []
+
+    def remove_folder(self, relative: str) -> None:
+        """Remove a folder and everything under it."""
+        if self.location.scheme == "s3":
+            self.s3.remove(self.url(relative).rstrip("/") + "/", recursive=True)
+        else:
+            shutil.rmtree(self.url(relative), ignore_errors=True)

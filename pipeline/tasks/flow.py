@@ -63,8 +63,26 @@ def covered(window: Window, done: list[tuple[dt.datetime, dt.datetime]]) -> bool
     return any(start <= window.start and window.end <= end for start, end in done)
 
 
+def windows_to_reread(region: str, now: dt.datetime) -> list[Window]:
+    """Sync windows read only before they were `backdated_lookback_minutes` old, now that they are: a write
+    dated into a window after its first read (a backdated `updated_at`) is caught by this second read, which
+    merges idempotently. Each window is read at most twice; older ones are left alone (retry horizon)."""
+    now = min(now, utcnow())
+    config = windows()
+    lookback = dt.timedelta(minutes=config.backdated_lookback_minutes)
+    if not lookback:
+        return []
+    since = now - lookback - dt.timedelta(hours=config.retry_horizon_hours)
+    rows = warehouse_connection().query_file("load/first_reads.sql", {"region": region, "since": since,
+                                                                      "until": now - lookback})
+    minutes = dt.timedelta(minutes=config.sync_minutes)
+    return [Window(start, end) for start, end, first_loaded in rows
+            if end - start == minutes and first_loaded < end + lookback][: config.max_windows_per_run]
+
+
 class Sync(luigi.WrapperTask):
-    """Per region, the closed windows not yet transformed, up to `now` minus the lag (see windows_due)."""
+    """Per region, the closed windows not yet transformed, up to `now` minus the lag (see windows_due), and
+    the windows due for their second read (see windows_to_reread)."""
 
     now = luigi.DateMinuteParameter(description="the run's notion of now (UTC); fixes which windows are closed")
 
@@ -72,6 +90,10 @@ class Sync(luigi.WrapperTask):
         # Computed once: as windows get done during the run, a fresh computation would move the goalposts.
         if not hasattr(self, "_due"):
             minutes = windows().sync_minutes
+            started = utcnow().isoformat()
             self._due = [TransformWindow(region=region, window_start=window.start, window_minutes=minutes)
                          for region in source_uris() for window in windows_due(region, self.now)]
+            self._due += [TransformWindow(region=region, window_start=window.start, window_minutes=minutes,
+                                          redo_after=started)
+                          for region in source_uris() for window in windows_to_reread(region, self.now)]
         return self._due

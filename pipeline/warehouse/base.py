@@ -37,6 +37,7 @@ class Capabilities:
 
     analyze_after_load: bool  # refresh planner statistics by hand after large loads and on temp tables
     alter_column_in_transaction: bool = True  # ALTER COLUMN ... TYPE may run inside a transaction block
+    backslash_escapes: bool = False  # a backslash in a string literal escapes the next character
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,12 @@ class Dialect:
         """The type as the catalog reports it (format_type), to compare a declaration with a table."""
         ddl = self.column_type(column)
         return {"timestamp": "timestamp without time zone"}.get(ddl, ddl.replace("varchar", "character varying"))
+
+    def literal(self, text: str) -> str:
+        """A string literal, for the statements that take no bound value (COMMENT ON)."""
+        if self.capabilities.backslash_escapes:
+            text = text.replace("\\", "\\\\")
+        return "'" + text.replace("'", "''") + "'"
 
     def template(self, name: str) -> str:
         """A SQL template: the kind's own file if it has one, else the shared one."""

@@ -50,7 +50,21 @@ def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] |
     return plan
 
 
-def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tuple[str, str]]]) -> list[str]:
+def plan_comments(dialect: Dialect, table: Table, existing: dict[str, str]) -> list[str]:
+    """COMMENT ON the table and each column whose description differs from the declaration ({column: text},
+    '' for the table): the warehouse explains itself to whoever browses it, from the same files as the docs."""
+    wanted = {"": table.description, **{c.name: c.description for c in table.columns}}
+    plan = []
+    for column, text in wanted.items():
+        if text and existing.get(column) != text:
+            target = (f"table {quote_ident(table.name)}" if not column else
+                      f"column {quote_ident(table.name)}.{quote_ident(column)}")
+            plan.append(f"comment on {target} is {dialect.literal(text)}")
+    return plan
+
+
+def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tuple[str, str]]],
+                comments: dict[str, dict[str, str]] | None = None) -> list[str]:
     """All statements to run: schemas of missing tables, the kind's set-up on a new warehouse, then each
     table's plan (the pipeline's own tables first)."""
     tables = project.tables()
@@ -61,6 +75,9 @@ def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tup
         plan += statements(dialect.template("setup.sql"))  # a new warehouse
     for table in tables:
         plan += plan_table(dialect, table, existing.get(table.name))
+    if comments is not None:
+        for table in tables:
+            plan += plan_comments(dialect, table, comments.get(table.name, {}))
     return plan
 
 
@@ -83,14 +100,26 @@ def existing_columns(connection: Warehouse, schemas: list[str]) -> dict[str, lis
     return tables
 
 
+def existing_comments(connection: Warehouse, schemas: list[str]) -> dict[str, dict[str, str]]:
+    """{schema.table: {column or '': comment}}."""
+    params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
+    (statement,) = statements(connection.dialect.template("existing_comments.sql").replace(
+        "{schemas}", ", ".join(f"%({name})s" for name in params)))
+    comments: dict[str, dict[str, str]] = {}
+    for schema, table, column, text in connection.query(statement, params):
+        comments.setdefault(f"{schema}.{table}", {})[column] = text
+    return comments
+
+
 def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None:
-    """Apply the plan in one transaction; nothing to do (the usual case) costs one catalog query.
+    """Apply the plan in one transaction; nothing to do (the usual case) costs two catalog queries.
 
     Parallel workers may all get here on a new warehouse; one wins, the others retry and find it done."""
     project = project or catalog()
     for attempt in range(3):
         schemas = sorted({table.name.split(".")[0] for table in project.tables()})
-        plan = plan_schema(connection.dialect, project, existing_columns(connection, schemas))
+        plan = plan_schema(connection.dialect, project, existing_columns(connection, schemas),
+                           existing_comments(connection, schemas))
         if not plan:
             return
         together, alone = split_plan(connection.dialect, plan)

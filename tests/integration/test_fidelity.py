@@ -111,6 +111,13 @@ def test_a_drift_corpus_lands_with_nothing_lost_and_the_originals_come_back(loca
         # The analytics keep every other field: the answer's usage has its title.
         assert connection.execute("select answer_title, times_shown from analytics.answer_usage_daily"
                                   ).fetchall() == [("Reset password", 1)]
+        # The warehouse explains itself: comments from the declarations.
+        (drift_comment,) = connection.execute(
+            "select d.description from pg_description as d join pg_attribute as a on a.attrelid = d.objoid and "
+            "a.attnum = d.objsubid where d.objoid = 'raw.messages'::regclass and a.attname = '_drift'").fetchone()
+        assert drift_comment.startswith("Values that did not fit their declared type")
+        assert "engaged" in connection.execute(
+            "select obj_description('analytics.daily_conversation_metrics'::regclass)").fetchone()[0]
         kinds = connection.execute("select collection, field, observed_type from ops.drift_types "
                                    "order by 1, 2, 3").fetchall()
     assert ("answers", "content", "object") in kinds and ("messages", "text", "string (NUL character)") in kinds
@@ -222,3 +229,64 @@ def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_row
     with local_env.warehouse() as connection:
         assert connection.execute("select started_at_estimated from analytics.conversations where "
                                   "conversation_id = %s", (str(conversation["_id"]),)).fetchone() == (True,)
+
+
+def test_sync_reads_each_window_again_once_it_is_old_enough_for_backdated_writes(local_env, luigi_settings, capsys):
+    luigi_settings("windows", "initial_lookback_hours", "1")
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    for collection in ("conversations", "messages", "answers"):
+        database[collection].create_index("updated_at")
+
+    def conversation(updated_at: dt.datetime) -> dict:
+        return {"_id": ObjectId(), "client_id": "acme", "language": "fr", "created_at": updated_at,
+                "updated_at": updated_at}
+
+    database.conversations.insert_one(conversation(dt.datetime(2026, 11, 20, 10, 5)))
+    assert main(["sync", "--now", "2026-11-20T10:30", "--local-scheduler"]) == 0
+    with local_env.warehouse() as connection:  # as if each window had been read right when it closed
+        connection.execute("update raw.load_audit set loaded_at = window_end")
+    backdated = conversation(dt.datetime(2026, 11, 20, 10, 10))  # written after that read, dated into it
+    database.conversations.insert_one(backdated)
+
+    assert main(["sync", "--now", "2026-11-20T11:05", "--local-scheduler"]) == 0  # [10:00, 10:15) not old enough
+    with local_env.warehouse() as connection:
+        assert connection.execute("select count(*) from raw.conversations").fetchone() == (1,)
+    assert main(["sync", "--now", "2026-11-20T11:20", "--local-scheduler"]) == 0  # now it is: read again
+    with local_env.warehouse() as connection:
+        assert connection.execute("select count(*) from raw.conversations where _id = %s",
+                                  (str(backdated["_id"]),)).fetchone() == (1,)
+        assert connection.execute("select count(*) from analytics.conversations").fetchone() == (2,)
+    read_twice = "select window_start, collection, loaded_at from raw.load_audit where window_end <= '2026-11-20 10:15'"
+    with local_env.warehouse() as connection:
+        before = sorted(connection.execute(read_twice).fetchall())
+    assert main(["sync", "--now", "2026-11-20T11:35", "--local-scheduler"]) == 0  # each window twice at most
+    with local_env.warehouse() as connection:
+        assert sorted(connection.execute(read_twice).fetchall()) == before
+
+
+@pytest.mark.parametrize("store", ["local_env", "s3_env"])
+def test_the_lake_keeps_windows_for_the_retention_days_only(request, store, luigi_settings, capsys):
+    env = request.getfixturevalue(store)
+    region, uri = next(iter(env.mongo_uris.items()))
+    database = MongoClient(uri).get_default_database()
+    database.messages.create_index("updated_at")
+    database.messages.insert_one({"_id": ObjectId(), "conversation_id": ObjectId(), "sender": "bot", "text": "x",
+                                  "created_at": AT, "updated_at": AT})
+    assert main(BACKFILL_DAY) == 0
+    from pipeline.storage import ObjectStore
+
+    store_ = ObjectStore.from_config()
+    assert store_.folders(f"raw/{region}/messages") == ["dt=2026-11-20"]
+    luigi_settings("storage", "retention_days", "36500")
+    capsys.readouterr()
+    assert main(["lake", "prune"]) == 0
+    assert "removed 0 day folder(s)" in capsys.readouterr().out
+    luigi_settings("storage", "retention_days", "3")
+    assert main(["lake", "prune", "--dry-run"]) == 0
+    assert "would remove 6 day folder(s)" in capsys.readouterr().out  # 2 regions x 3 collections
+    assert store_.folders(f"raw/{region}/messages") == ["dt=2026-11-20"]
+    assert main(["lake", "prune"]) == 0
+    assert store_.folders(f"raw/{region}/messages") == []
+    with env.warehouse() as connection:  # the warehouse keeps its rows: the lake is a staging area
+        assert connection.execute("select count(*) from raw.messages").fetchone() == (1,)

@@ -32,7 +32,7 @@ def containers(doc):
 def test_manifests_parse_with_the_expected_kinds():
     kinds = [doc["kind"] for doc in documents()]
     assert sorted(set(kinds)) == ["ConfigMap", "CronJob", "Deployment", "PersistentVolumeClaim", "Service"]
-    assert kinds.count("CronJob") == 4
+    assert kinds.count("CronJob") == 6
 
 
 def test_workloads_reference_secrets_never_literal_values_and_request_resources():
@@ -60,7 +60,7 @@ def test_cronjobs_run_real_commands_on_the_expected_schedules():
             schedules[args.command] = doc["spec"]["schedule"]
             assert doc["spec"]["concurrencyPolicy"] == "Forbid"
     assert schedules == {"sync": "*/10 * * * *", "export": "30 6 * * *", "verify": "15 2 * * *",
-                         "status": "*/15 * * * *"}
+                         "status": "*/15 * * * *", "reconcile": "45 1 * * *", "lake": "30 3 * * *"}
 
 
 def test_configmap_holds_a_valid_luigi_cfg_without_secrets():
@@ -77,7 +77,15 @@ def test_crontab_lines_are_real_commands():
     commands = [line.split("&&", 1)[1] for line in (DEPLOY / "crontab").read_text().splitlines()
                 if "&& pipeline" in line]
     parsed = {parser.parse_args(shlex.split(command.split(">")[0])[1:]).command for command in commands}
-    assert parsed == {"sync", "export", "verify", "status"}
+    assert parsed == {"sync", "export", "verify", "status", "reconcile", "lake"}
+
+
+def test_the_s3_lifecycle_rule_expires_the_lake_after_the_retention_setting():
+    from pipeline.config import storage
+
+    (rule,) = json.loads((DEPLOY / "s3/lifecycle.json").read_text())["Rules"]
+    assert rule["Filter"] == {"Prefix": "raw/"} and rule["Status"] == "Enabled"
+    assert rule["Expiration"]["Days"] == storage().retention_days
 
 
 def test_redshift_wlm_has_the_two_queues():

@@ -51,7 +51,7 @@ def kind_statements(kind: str) -> dict[str, list[str]]:
     """What one kind alone runs: its own templates and the DDL generated from the declarations."""
     folder = dialect(kind).templates
     found = {f"{kind}/{p.name}": statements(filled(p.read_text())) for p in sorted(folder.glob("*.sql"))}
-    found[f"{kind}/generated DDL"] = plan_schema(dialect(kind), catalog(), {})
+    found[f"{kind}/generated DDL"] = plan_schema(dialect(kind), catalog(), {}, comments={})
     return found
 
 
@@ -219,3 +219,22 @@ def test_every_template_a_kind_uses_exists_for_both_kinds():
         for name in used:
             assert dialect(kind).template(name)
     assert Path(dialect("postgresql").templates / "copy.sql").is_file()
+
+
+def test_every_table_and_column_gets_its_description_as_a_comment_and_only_when_it_differs():
+    for kind in KINDS:
+        plan = plan_schema(dialect(kind), catalog(), {}, comments={})
+        comments = [s for s in plan if s.startswith("comment on ")]
+        tables = catalog().tables()
+        assert len(comments) == sum(1 + len(t.columns) for t in tables)  # every one has a description
+        assert 'comment on column "raw"."messages"."_drift" is ' in "\n".join(comments)
+    messages = catalog().source("messages").raw_table()
+    existing = {"": messages.description, **{c.name: c.description for c in messages.columns}}
+    existing["text"] = "an old description"
+    postgres = dialect("postgresql")
+    plan = plan_schema(postgres, catalog(), {}, comments={messages.name: existing})
+    text = next(c.description for c in messages.columns if c.name == "text")
+    assert [s for s in plan if s.startswith('comment on column "raw"."messages"')] == [
+        f'comment on column "raw"."messages"."text" is {postgres.literal(text)}']
+    assert dialect("redshift").literal("it's a \\N") == "'it''s a \\\\N'"
+    assert dialect("postgresql").literal("it's a \\N") == "'it''s a \\N'"

@@ -65,7 +65,7 @@ DIALECT = Dialect(
     types=TYPES,
     # Redshift keeps its statistics by itself (auto analyze), and widens a varchar only outside a transaction
     # block.
-    capabilities=Capabilities(analyze_after_load=False, alter_column_in_transaction=False),
+    capabilities=Capabilities(analyze_after_load=False, alter_column_in_transaction=False, backslash_escapes=True),
     templates=Path(__file__).resolve().parent / "sql",
     is_transient=is_transient,
     table_options=table_options,

@@ -213,10 +213,15 @@ def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_row
     assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-22", "--local-scheduler"]) == 0
     region, uri = next(iter(local_env.mongo_uris.items()))
     database = MongoClient(uri).get_default_database()
-    later = dt.datetime(2026, 11, 22, 8)
     used = list(database.messages.find({"sender": "bot", "answer_id": {"$ne": None}}).limit(3))
+    # Every answer of one conversation cleared: only the old versions say which day's usage to rebuild.
+    database.messages.update_many({"conversation_id": used[0]["conversation_id"], "answer_id": {"$ne": None}},
+                                  {"$set": {"answer_id": None, "updated_at": dt.datetime(2026, 11, 22, 8)}})
+    assert main(["backfill", "--start", "2026-11-22", "--end", "2026-11-23", "--local-scheduler"]) == 0
+    assert_matches_documents(local_env)
+
+    later = dt.datetime(2026, 11, 23, 8)
     another = database.answers.find_one({"_id": {"$ne": used[1]["answer_id"]}})
-    database.messages.update_one({"_id": used[0]["_id"]}, {"$set": {"answer_id": None, "updated_at": later}})
     database.messages.update_one({"_id": used[1]["_id"]}, {"$set": {"answer_id": another["_id"],
                                                                     "updated_at": later}})
     database.messages.update_one({"_id": used[2]["_id"]}, {"$unset": {"created_at": ""},
@@ -224,7 +229,7 @@ def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_row
     conversation = database.conversations.find_one({})
     database.conversations.update_one({"_id": conversation["_id"]}, {"$unset": {"created_at": ""},
                                                                      "$set": {"updated_at": later}})
-    assert main(["backfill", "--start", "2026-11-22", "--end", "2026-11-23", "--local-scheduler"]) == 0
+    assert main(["backfill", "--start", "2026-11-23", "--end", "2026-11-24", "--local-scheduler"]) == 0
     assert_matches_documents(local_env)  # the documented rule: no created_at -> dated by updated_at
     with local_env.warehouse() as connection:
         assert connection.execute("select started_at_estimated from analytics.conversations where "

@@ -133,15 +133,20 @@ def format_report(report: list[WindowCheck]) -> str:
              f"{'quarantined':>12}  status"
     lines = [header]
     for check in report:
-        status = "ok" if check.ok else repair_hint(check)
+        status = ("ok" if not check.quarantined else f"ok, {check.quarantined} quarantined: pipeline quarantine "
+                  f"list {_range(check)}") if check.ok else repair_hint(check)
         lines.append(f"{check.region:<8} {check.collection:<14} {str(check.window):<36} {check.source:>8} "
                      f"{check.warehouse:>10} {check.quarantined:>12}  {status}")
     return "\n".join(lines)
 
 
+def _range(check: WindowCheck) -> str:
+    return f"--start '{check.window.start:%Y-%m-%d %H:%M}' --end '{check.window.end:%Y-%m-%d %H:%M}'"
+
+
 def repair_hint(check: WindowCheck) -> str:
     """What a mismatch most likely means, and the command that repairs it."""
-    window = f"--start '{check.window.start:%Y-%m-%d %H:%M}' --end '{check.window.end:%Y-%m-%d %H:%M}'"
+    window = _range(check)
     if not check.extracted and check.warehouse + check.quarantined == 0:
         return f"MISMATCH, not loaded: pipeline backfill {window}"
     if check.source > check.warehouse + check.quarantined:

@@ -79,6 +79,16 @@ def smtp_server():
 
 
 @pytest.fixture
+def slack():
+    """A local Slack stand-in (incoming webhooks and chat.postMessage) capturing what it receives."""
+    from tests.integration.slack_capture import SlackCapture
+
+    capture = SlackCapture()
+    yield capture
+    capture.stop()
+
+
+@pytest.fixture
 def luigi_settings():
     """Set luigi.cfg values for one test; the previous values come back afterwards."""
     import luigi.configuration

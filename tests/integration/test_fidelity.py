@@ -73,7 +73,9 @@ def raw_rows(env, collection: str) -> dict[str, dict]:
         return {row[columns.index("_id")]: dict(zip(columns, row)) for row in cursor.fetchall()}
 
 
-def test_a_drift_corpus_lands_with_nothing_lost_and_the_originals_come_back(local_env, capsys):
+def test_a_drift_corpus_lands_with_nothing_lost_and_the_originals_come_back(local_env, capsys, slack,
+                                                                            monkeypatch):
+    monkeypatch.setenv("PIPELINE_SLACK_WEBHOOK_URL", f"{slack.url}/hook/x")
     region, uri = next(iter(local_env.mongo_uris.items()))
     database = MongoClient(uri).get_default_database()
     corpus = drift_corpus()
@@ -123,6 +125,9 @@ def test_a_drift_corpus_lands_with_nothing_lost_and_the_originals_come_back(loca
     assert ("answers", "content", "object") in kinds and ("messages", "text", "string (NUL character)") in kinds
     assert ("conversations", "language", "double") in kinds and ("answers", "active", "array") in kinds
 
+    # Each new kind of drift is announced once, per collection's load: three messages.
+    announced = sorted(payload["text"] for payload in slack.payloads)
+    assert len(announced) == 3 and "answers.content: object, 1 document(s) (0 stored as NULL)" in announced[0]
     capsys.readouterr()
     assert main(["drift", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
     report = capsys.readouterr().out
@@ -130,6 +135,7 @@ def test_a_drift_corpus_lands_with_nothing_lost_and_the_originals_come_back(loca
     assert main(["backfill", "--rerun", *BACKFILL_DAY[1:]]) == 0
     with local_env.warehouse() as connection:  # each kind is announced (recorded) once, not per rerun
         assert connection.execute("select count(*) from ops.drift_types").fetchone() == (len(kinds),)
+    assert len(slack.payloads) == 3
     capsys.readouterr()
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
     out = capsys.readouterr().out

@@ -20,7 +20,6 @@ from pymongo import MongoClient
 from pipeline.cli import main
 from pipeline.local.demo_data import DemoDataSpec, seed_database
 from pipeline.local.services import free_port
-from tests.integration.slack_capture import SlackCapture
 
 pytestmark = pytest.mark.integration
 
@@ -47,13 +46,6 @@ def luigid(tmp_path_factory):
     yield url, state
     os.killpg(process.pid, signal.SIGTERM)  # its own session: whatever it started goes too
     process.wait(10)
-
-
-@pytest.fixture
-def slack():
-    capture = SlackCapture()
-    yield capture
-    capture.stop()
 
 
 def scheduler_config(tmp_path, url: str, extra: str = "") -> str:

@@ -84,7 +84,7 @@ def test_awkward_documents_are_loaded_or_quarantined_and_counts_reconcile(local_
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
     line = next(row for row in capsys.readouterr().out.splitlines()
                 if row.startswith(f"{region} ") and "messages" in row)
-    assert line.split()[-12:-7] == ["9", "7", "2", "ok,", "2"]
+    assert line.split()[-15:-10] == ["9", "7", "2", "ok,", "2"]
     assert line.endswith("quarantined: pipeline quarantine list --start '2026-11-20 00:00' --end '2026-11-21 00:00'")
 
 

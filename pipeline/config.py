@@ -52,6 +52,10 @@ class warehouse(luigi.Config):
     iam_role = luigi.Parameter(
         default="", description="Redshift: IAM role ARN used by COPY (else the AWS keys from the environment)"
     )
+    etl_query_group = luigi.Parameter(
+        default="etl", description="Redshift: query_group of the pipeline's sessions (WLM routes them by it)")
+    exports_query_group = luigi.Parameter(
+        default="exports", description="Redshift: query_group while an export's query runs")
 
 
 class windows(luigi.Config):

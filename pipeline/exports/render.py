@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pipeline import paths
+from pipeline.config import warehouse
 from pipeline.exports.definitions import ExportDefinition
 from pipeline.exports.deliver import Rendered
 from pipeline.exports.schedule import Interval
@@ -113,7 +114,8 @@ def render_export(connection: Warehouse, definition: ExportDefinition, interval:
     (query,) = statements(read_sql(definition.query_file))
     params = {**definition.params, "start": interval.start, "end": interval.end}
     path = export_path(definition, interval)
-    with connection.stream(query, params, batch_rows) as (columns, batches):
+    with connection.query_group(warehouse().exports_query_group), \
+            connection.stream(query, params, batch_rows) as (columns, batches):
         if definition.format == "csv":
             with store.open_write(path) as out:
                 rows = write_csv(columns, batches, out)

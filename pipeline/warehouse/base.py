@@ -124,6 +124,11 @@ class Warehouse(ABC):
         inside transaction()."""
         self.execute(sql)
 
+    @contextmanager
+    def query_group(self, name: str) -> Iterator[None]:
+        """Label the session's queries while inside (Redshift WLM routes them by it); nothing elsewhere."""
+        yield
+
     def row_estimate(self, table: str) -> float:
         """The planner's row count of a table (0 when unknown)."""
         return 0.0

@@ -10,4 +10,5 @@ __all__ = ["DIALECT", "connect"]
 def connect(url: WarehouseUrl) -> Warehouse:
     from pipeline.warehouse.redshift.driver import RedshiftWarehouse
 
-    return RedshiftWarehouse.connect(url, iam_role=warehouse().iam_role)
+    settings = warehouse()
+    return RedshiftWarehouse.connect(url, iam_role=settings.iam_role, query_group=settings.etl_query_group)

@@ -78,14 +78,17 @@ class RedshiftWarehouse(Warehouse):
 
     dialect = DIALECT
 
-    def __init__(self, connection: Any, authorization: CopyAuthorization):
+    def __init__(self, connection: Any, authorization: CopyAuthorization, query_group: str = ""):
         self._conn = connection
         self._authorization = authorization
         self._depth = 0
         self._broken = False
+        self._group = query_group
+        if query_group:  # the session's default label; WLM puts it in the ETL queue, not the dashboards'
+            self.execute_alone(f"set query_group to {quote_literal(query_group)}")
 
     @classmethod
-    def connect(cls, url: WarehouseUrl, iam_role: str = "") -> RedshiftWarehouse:
+    def connect(cls, url: WarehouseUrl, iam_role: str = "", query_group: str = "") -> RedshiftWarehouse:
         import redshift_connector  # imported here: only Redshift deployments need it loaded
 
         parts = urlsplit(url.url)
@@ -102,7 +105,7 @@ class RedshiftWarehouse(Warehouse):
             raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {redact(reason)}",
                                        transient=DIALECT.is_transient(error)) from None
         connection.autocommit = False
-        return cls(connection, authorization)
+        return cls(connection, authorization, query_group)
 
     def _cursor(self):
         if self._broken:
@@ -155,6 +158,18 @@ class RedshiftWarehouse(Warehouse):
             self._run(cursor, sql, params)
             columns = [column[0] for column in cursor.description or ()]
             yield columns, iter(lambda: [tuple(row) for row in cursor.fetchmany(batch_size)], [])
+
+    @contextmanager
+    def query_group(self, name: str) -> Iterator[None]:
+        if self._depth:
+            raise WarehouseError("query_group is set between transactions, not inside one")
+        self.execute_alone(f"set query_group to {quote_literal(name)}")
+        try:
+            yield
+        finally:
+            if not self._broken:
+                self.execute_alone(f"set query_group to {quote_literal(self._group)}" if self._group
+                                   else "reset query_group")
 
     def execute_alone(self, sql: str) -> None:
         if self._depth:

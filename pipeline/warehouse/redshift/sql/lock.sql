@@ -1,2 +1,4 @@
--- Redshift: serialize writers of these tables until commit (Redshift's LOCK has no modes).
-lock {tables};
+-- Redshift: no statement. Redshift's LOCK takes ACCESS EXCLUSIVE, which makes readers wait too: every
+-- dashboard query would queue behind every sync. Its serializable isolation already lets only one of two
+-- conflicting writers commit; the other fails with error 1023, which the pipeline classifies as transient
+-- and retries by redoing its whole transaction (the task's run). Readers keep reading committed snapshots.

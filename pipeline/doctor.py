@@ -12,8 +12,10 @@ from pipeline.config import alerts, smtp, source_uris, storage_location, warehou
 from pipeline.scheduler import scheduler_reachable, scheduler_url
 from pipeline.secrets import redact
 from pipeline.sources import client, has_cursor_index, ping, source_collection
+from pipeline.sqlfiles import sql_dir
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import connection
+from pipeline.warehouse.redshift.compat import check_files
 from pipeline.windows import utcnow
 
 PROBE = "doctor/probe.txt"
@@ -65,6 +67,22 @@ def _warehouse() -> str:
     return f"{warehouse_url()}: tables match the declarations, temp tables allowed"
 
 
+def _redshift() -> bool:
+    try:
+        return warehouse_url().kind == "redshift"
+    except Exception:  # a bad URL is the warehouse line's to report
+        return False
+
+
+def _redshift_sql() -> str:
+    root = sql_dir()
+    files = [*root.rglob("*.sql"), *root.rglob("model.yml")]
+    found = check_files(files, root)
+    if found:
+        raise ValueError(f"{len(found)} PostgreSQL-only construct(s), first {found[0]}")
+    return f"no PostgreSQL-only construct in {len(files)} files of {root}"
+
+
 def _smtp() -> str:
     settings = smtp()
     client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
@@ -107,6 +125,8 @@ def checks(scheduler: str | None = "") -> Iterator[Check]:
     yield _check("object store", lambda: (storage_location(), _store())[1],
                  "check PIPELINE_STORAGE_URL and its permissions (AWS_* for S3)")
     yield _check("warehouse", _warehouse, "check PIPELINE_WAREHOUSE_URL and the user's grants (deploy/redshift)")
+    if _redshift():
+        yield _check("sql for redshift", _redshift_sql, "rewrite the construct named above")
     if scheduler is not None:
         yield _check("scheduler", lambda: _scheduler(scheduler),
                      "start `pipeline scheduler`, or point at it with --scheduler-url")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
 import threading
 from urllib.parse import urlsplit
 
@@ -191,3 +192,21 @@ def test_copy_credentials_and_url_checks():
     assert keys.clause() == "access_key_id 'AKIA1' secret_access_key 's''cret' session_token 'tok'"
     with pytest.raises(Exception, match="needs a host and a database"):
         RedshiftWarehouse.connect(parse_warehouse_url("redshift://loader:pw@cluster.test:5439/"))
+
+
+def test_doctor_checks_the_project_sql_for_redshift(redshift_env, capsys, tmp_path, monkeypatch):
+    import shutil
+
+    from pipeline.sqlfiles import SQL_DIR_ENV, sql_dir
+
+    main(["doctor", "--local-scheduler"])
+    assert re.search(r"^ok +sql for redshift +no PostgreSQL-only construct in \d+ files", capsys.readouterr().out,
+                     re.MULTILINE)
+    scratch = tmp_path / "sql"
+    shutil.copytree(sql_dir(), scratch)
+    query = scratch / "exports" / "daily_client_conversations.sql"
+    query.write_text(query.read_text() + "\n-- a late edit\n;select 1::int\n")
+    monkeypatch.setenv(SQL_DIR_ENV, str(scratch))
+    assert main(["doctor", "--local-scheduler"]) == 1
+    line = next(line for line in capsys.readouterr().out.splitlines() if "sql for redshift" in line)
+    assert line.startswith("FAIL") and "exports/daily_client_conversations.sql:" in line and ":: cast" in line

@@ -14,6 +14,7 @@ from pipeline.sqlfiles import quote_ident, quote_literal, read_sql, render, sql_
 from pipeline.transform import data_test_query, model_statements, rows_table
 from pipeline.warehouse import dialect
 from pipeline.warehouse.base import SHARED_TEMPLATES
+from pipeline.warehouse.redshift.compat import check_files, problems
 from pipeline.warehouse.redshift.driver import CopyAuthorization, copy_manifest, copy_sql
 from pipeline.warehouse.schema import plan_schema
 
@@ -147,23 +148,45 @@ def test_identifiers_that_redshift_reserves_are_quoted():
         assert not reserved, f"{name}: quote {reserved} (reserved on Redshift) in: {statement[:80]}"
 
 
-# Accepted by PostgreSQL (and by sqlglot's Redshift parser) but rejected by Redshift.
-POSTGRES_ONLY = ("::", " filter (", "on commit", "returning", "on conflict", " text,", " text\n", "jsonb", "now()",
-                 "ilike", "distinct on", "create index", "for update", "generate_series", "lateral")
+def test_what_redshift_runs_has_no_postgres_only_construct_in_any_file_or_generated_statement():
+    root = sql_dir()
+    files = [*root.rglob("*.sql"), *root.rglob("model.yml"), *SHARED_TEMPLATES.glob("*.sql"),
+             *dialect("redshift").templates.glob("*.sql")]
+    found = check_files(files, root)
+    generated = {name: items for name, items in {**SHARED, **OWN["redshift"]}.items()
+                 if name.startswith(("models/", "redshift/generated"))}
+    found += [problem for name, items in generated.items() for statement in items
+              for problem in problems(statement, name)]
+    assert found == []
 
 
-@pytest.mark.parametrize("name, statement", cases(SHARED) + cases(OWN["redshift"]))
-def test_what_redshift_runs_avoids_postgres_only_syntax(name, statement):
-    code = statement.lower()
-    for construct in POSTGRES_ONLY:
-        assert construct not in code, f"{name} uses {construct!r}, which Redshift does not accept"
-
-
-def test_the_postgres_only_check_catches_what_sqlglot_accepts():
-    for statement in ("insert into t values (1) on conflict do nothing", "select distinct on (a) a from t",
-                      "create index i on t (a)", "select a from t for update"):
-        assert any(construct in statement for construct in POSTGRES_ONLY)
-        sqlglot.parse_one(statement, read="redshift")  # sqlglot alone would let it through
+def test_the_redshift_check_names_file_and_line_of_what_sqlglot_accepts(tmp_path):
+    planted = {
+        "on_conflict.sql": "insert into t values (1)\non conflict do nothing",
+        "distinct_on.sql": "select distinct on (a) a\nfrom t",
+        "index.sql": "create index i on t (a)",
+        "for_update.sql": "select a from t\nfor update",
+        "returning.sql": "insert into t values (1) returning a",
+        "jsonb.sql": "select cast(a as jsonb) from t",
+        "json_operator.sql": "select a ->> 'k' from t",
+        "array.sql": "select array[1, 2]",
+        "series.sql": "select * from t, generate_series(1, 3)",
+        "lateral.sql": "select * from t, lateral (select 1) as x",
+        "filter.sql": "select count(*) filter (where a) from t",
+        "cast.sql": "select a::int from t",
+    }
+    for name, text in planted.items():
+        sqlglot.parse_one(text, read="redshift")  # sqlglot alone lets every one of them through
+        (tmp_path / name).write_text("-- header\n" + text)
+    found = check_files(tmp_path.glob("*.sql"), tmp_path)
+    assert len(found) == len(planted)
+    assert "on_conflict.sql:3: ON CONFLICT, which Redshift rejects" in found
+    assert "for_update.sql:3: FOR UPDATE / FOR SHARE, which Redshift rejects" in found
+    assert problems("select 'a::b', \"x::y\" -- c::d", "quoted.sql") == []  # literals and comments are not code
+    model = tmp_path / "model.yml"
+    model.write_text("description: x\nincremental:\n  touched: |\n    select 1\n    from t where a::int = 1\n"
+                     "columns:\n  - {name: a, description: 'a -> b'}\n")
+    assert check_files([model], tmp_path) == ["model.yml:5: a :: cast (write cast(x as type)), which Redshift rejects"]
 
 
 def test_values_are_bound_not_formatted():

@@ -57,6 +57,10 @@ class Table:
     dist_key: str | None = None
     declared_in: str = ""  # the file that declares it, for error messages
     description: str = ""
+    # PostgreSQL: a unique index on the key, and the indexes the merge, the window queries and the models
+    # need (Redshift has sort and distribution keys instead).
+    unique_key: tuple[str, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -76,6 +80,7 @@ class Source:
     sort_key: tuple[str, ...] = ()
     dist_key: str | None = None
     path: str = ""
+    indexes: tuple[tuple[str, ...], ...] = ()  # declared: what the models join on
 
     @property
     def table(self) -> str:
@@ -102,7 +107,8 @@ class Source:
 
     def raw_table(self) -> Table:
         return Table(self.table, (*self.file_columns, Column(LOADED_AT_COLUMN, "timestamp", "When loaded.")),
-                     self.sort_key, self.dist_key, self.path, self.description)
+                     self.sort_key, self.dist_key, self.path, self.description,
+                     unique_key=(REGION_COLUMN, self.key), indexes=((REGION_COLUMN, self.cursor), *self.indexes))
 
     @property
     def replaced_table_name(self) -> str:
@@ -118,7 +124,8 @@ class Source:
                    nullable=False),
             Column(REPLACED_AT_COLUMN, "timestamp", "When it was replaced or deleted (UTC).", nullable=False),
         ), (REPLACED_BY_COLUMN,), self.dist_key, self.path,
-            f"Replaced and deleted versions of {self.table}, until their window is transformed.")
+            f"Replaced and deleted versions of {self.table}, until their window is transformed.",
+            indexes=((REGION_COLUMN, REPLACED_BY_COLUMN),))
 
 
 @dataclass(frozen=True)
@@ -156,14 +163,17 @@ class Model:
     sort_key: tuple[str, ...] = ()
     dist_key: str | None = None
     path: str = ""
+    indexes: tuple[tuple[str, ...], ...] = ()
 
     @property
     def table(self) -> str:
         return f"{ANALYTICS_SCHEMA}.{self.name}"
 
     def analytics_table(self) -> Table:
+        # The rebuild deletes by (region, incremental key): that index keeps its cost to the window's keys.
         return Table(self.table, self.columns, self.sort_key, self.dist_key, self.path,
-                     f"{self.description} Grain: {self.grain}. Unique key: {', '.join(self.unique_key)}.")
+                     f"{self.description} Grain: {self.grain}. Unique key: {', '.join(self.unique_key)}.",
+                     indexes=((REGION_COLUMN, *(c for c in self.key if c != REGION_COLUMN)), *self.indexes))
 
 
 @dataclass(frozen=True)
@@ -315,14 +325,16 @@ def _parse_columns(fields: _Fields, allowed_types: tuple[str, ...]) -> tuple[tup
 
 def parse_pipeline_table(name: str, raw: dict, where: str) -> Table:
     """One of the pipeline's own tables: `<schema>.<table>.yml` with a description and columns."""
-    fields = _Fields(raw, where, {"description", "columns"})
+    fields = _Fields(raw, where, {"description", "columns", "warehouse"})
     schema, _, table = name.partition(".")
     if not (is_identifier(schema) and is_identifier(table)):
         raise CatalogError(f"{where}: the file name must be <schema>.<table>.yml, in lowercase")
     columns, tests = _parse_columns(fields, TYPES)
     if tests:
         raise fields.fail("columns", "data tests belong to models")
-    return Table(name, columns, declared_in=where, description=fields.text("description", required=False))
+    sort_key, dist_key, indexes = _warehouse_hints(fields, tuple(c.name for c in columns))
+    return Table(name, columns, sort_key, dist_key, declared_in=where,
+                 description=fields.text("description", required=False), indexes=indexes)
 
 
 def parse_source(name: str, raw: dict, where: str) -> Source:
@@ -347,25 +359,35 @@ def parse_source(name: str, raw: dict, where: str) -> Source:
                                      f"pipeline's own columns")
     if not isinstance(raw.get("extract_priority", 0), int):
         raise fields.fail("extract_priority", "expected a whole number")
-    sort_key, dist_key = _warehouse_hints(fields, (REGION_COLUMN, *names))
+    sort_key, dist_key, indexes = _warehouse_hints(fields, (REGION_COLUMN, *names))
     columns = tuple(Column(c.name, c.type, c.description, c.max_length, c.name not in (key, cursor))
                     for c in columns)
     return Source(name, fields.text("description"), key, cursor, columns, raw.get("extract_priority", 0),
-                  sort_key, dist_key, where)
+                  sort_key, dist_key, where, indexes)
 
 
-def _warehouse_hints(fields: _Fields, names: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+def _warehouse_hints(fields: _Fields, names: tuple[str, ...]
+                     ) -> tuple[tuple[str, ...], str | None, tuple[tuple[str, ...], ...]]:
+    """sort_key and dist_key (Redshift), indexes (PostgreSQL: a list of column lists)."""
     hints = fields.raw.get("warehouse") or {}
-    hint_fields = _Fields(hints, f"{fields.where}, warehouse", {"sort_key", "dist_key"})
+    hint_fields = _Fields(hints, f"{fields.where}, warehouse", {"sort_key", "dist_key", "indexes"})
     sort_key = hint_fields.names("sort_key")
     dist_key = hint_fields.names("dist_key")
+    raw_indexes = hints.get("indexes") or []
+    if not isinstance(raw_indexes, list):
+        raise hint_fields.fail("indexes", "expected a list of column lists, e.g. [[conversation_id]]")
+    indexes = tuple(hint_fields.names("indexes", columns) for columns in raw_indexes)
+    for columns in indexes:
+        for column in columns:
+            if column not in names:
+                raise hint_fields.fail("indexes", f"{column!r} is not a column")
     for column in (*sort_key, *dist_key):
         if column not in names:
             raise hint_fields.fail("sort_key" if column in sort_key else "dist_key",
                                    f"{column!r} is not a column")
     if len(dist_key) > 1:
         raise hint_fields.fail("dist_key", "one column")
-    return sort_key, (dist_key[0] if dist_key else None)
+    return sort_key, (dist_key[0] if dist_key else None), indexes
 
 
 def parse_model(folder: Path, root: Path) -> Model:
@@ -408,13 +430,13 @@ def parse_model(folder: Path, root: Path) -> Model:
         for column in test.columns:
             if column not in names:
                 raise fields.fail("tests", f"{test.label}: {column!r} is not a column")
-    sort_key, dist_key = _warehouse_hints(fields, tuple(names))
+    sort_key, dist_key, indexes = _warehouse_hints(fields, tuple(names))
     return Model(
         name=name, description=fields.text("description"), grain=fields.text("grain"), unique_key=unique_key,
         key=key, touched_sql=incremental_fields.text("touched").strip().rstrip(";"),
         select_sql=(folder / "model.sql").read_text(encoding="utf-8").strip().rstrip(";"), columns=columns,
         depends_on_sources=depends_fields.names("sources"), depends_on_models=depends_fields.names("models"),
-        tests=tuple(tests), sort_key=sort_key, dist_key=dist_key, path=where,
+        tests=tuple(tests), sort_key=sort_key, dist_key=dist_key, path=where, indexes=indexes,
     )
 
 

@@ -12,7 +12,8 @@ It implements only what PostgreSQL lacks, and passes every other statement throu
   Redshift's message pointing at the table.
 - Session settings: `SET query_group TO ...` / `RESET query_group` are recorded (`query_groups`), not sent.
 - Physical design PostgreSQL has no syntax for: `DISTSTYLE`, `DISTKEY`, `SORTKEY` clauses of CREATE TABLE,
-  column `ENCODE`, and `ALTER TABLE ... ALTER DISTKEY|SORTKEY|DISTSTYLE` are recorded and left out.
+  column `ENCODE`, and `ALTER TABLE ... ALTER DISTKEY|SORTKEY|DISTSTYLE` are left out; the keys they give are
+  kept (public.redshift_keys) and shown as pg_attribute's Redshift columns `attisdistkey`, `attsortkeyord`.
 - Redshift's `json_extract_path_text(varchar, ...)` (a missing key gives '') as a SQL function.
 - Isolation: sessions run SERIALIZABLE, as Redshift's do, and a serialization failure surfaces as Redshift's
   error 1023; errors carry redshift-connector's types and its `{'S', 'C', 'M'}` message form.
@@ -40,9 +41,22 @@ _ALTER_PHYSICAL = re.compile(r"^alter\s+table\s+\S+\s+alter\s+(distkey|sortkey|d
 _TABLE_OPTIONS = re.compile(r"\s*(diststyle\s+\w+|distkey\s*\([^)]*\)|(compound\s+|interleaved\s+)?sortkey\s*"
                             r"\([^)]*\))", re.IGNORECASE)
 _ENCODE = re.compile(r"\s+encode\s+\w+", re.IGNORECASE)
+_TABLE_NAME = re.compile(r'^(create\s+table|alter\s+table)\s+"?(?P<schema>\w+)"?\."?(?P<table>\w+)"?', re.IGNORECASE)
+_DISTKEY = re.compile(r'distkey\s*\(?\s*(?P<column>"?\w+"?)', re.IGNORECASE)
+_SORTKEY = re.compile(r'sortkey\s*\((?P<columns>[^)]*)\)', re.IGNORECASE)
 _COPY_CONTEXT = re.compile(r"line (?P<line>\d+)(, column (?P<column>\w+)(: \"(?P<value>.*)\")?)?", re.DOTALL)
 
 SETUP = """
+create table if not exists public.redshift_keys (
+    schema_name name, table_name name, column_name name, distkey boolean, sortkey_ord integer);
+create or replace view public.redshift_pg_attribute as
+select a.attrelid, a.attname, a.attnum, a.attisdropped,
+       coalesce(k.distkey, false) as attisdistkey, coalesce(k.sortkey_ord, 0) as attsortkeyord
+from pg_catalog.pg_attribute as a
+join pg_catalog.pg_class as c on c.oid = a.attrelid
+join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+left join public.redshift_keys as k
+    on k.schema_name = n.nspname and k.table_name = c.relname and k.column_name = a.attname;
 create table if not exists public.stl_load_errors (
     query integer, filename varchar(256), line_number bigint, colname varchar(127), raw_field_value varchar(1024),
     err_reason varchar(100), starttime timestamp default now());
@@ -81,9 +95,12 @@ class Cursor:
         handled = self._adapter.intercept(statement, self)
         if handled:
             return
-        statement = _ENCODE.sub("", _TABLE_OPTIONS.sub("", statement)) if statement.lower().startswith(
-            "create table") else statement
+        if statement.lower().startswith("create table"):
+            self._adapter.record_keys(statement)
+            statement = _ENCODE.sub("", _TABLE_OPTIONS.sub("", statement))
         statement = statement.replace("pg_last_copy_id()", str(self._adapter.last_copy_id))
+        if "attisdistkey" in statement or "attsortkeyord" in statement:  # Redshift's pg_attribute columns
+            statement = statement.replace("pg_catalog.pg_attribute", "public.redshift_pg_attribute")
         try:
             self._cursor = self._cursor or self._adapter.pg.cursor()
             self._cursor.execute(statement, params)
@@ -151,13 +168,38 @@ class RedshiftOnPostgres:
             self.query_groups.append(value.strip().strip("'") if value else None)
             return True
         if _ALTER_PHYSICAL.match(statement):
-            self.physical.append(statement)
+            self.record_keys(statement)
             return True
         copy = _COPY.match(statement)
         if copy:
             cursor.rowcount = self._copy(copy["table"], copy["columns"], copy["url"], copy["options"].lower())
             return True
         return False
+
+    def record_keys(self, statement: str) -> None:
+        """Keep the DISTKEY and SORTKEY a CREATE TABLE or ALTER TABLE gives, for pg_attribute's Redshift
+        columns (public.redshift_pg_attribute)."""
+        table = _TABLE_NAME.match(statement)
+        if not table:
+            return
+        schema, name = table["schema"], table["table"]
+        dist = _DISTKEY.search(statement)
+        sort = _SORTKEY.search(statement)
+        if not (dist or sort):
+            return
+        self.physical.append(statement)
+        with psycopg.connect(self.url, autocommit=True) as catalog:  # catalog changes are not transactional here
+            if dist:
+                catalog.execute("delete from public.redshift_keys where schema_name = %s and table_name = %s "
+                                "and distkey", (schema, name))
+                catalog.execute("insert into public.redshift_keys values (%s, %s, %s, true, 0)",
+                                (schema, name, dist["column"].strip('"')))
+            if sort:
+                catalog.execute("delete from public.redshift_keys where schema_name = %s and table_name = %s "
+                                "and not distkey", (schema, name))
+                for order, column in enumerate(sort["columns"].split(","), start=1):
+                    catalog.execute("insert into public.redshift_keys values (%s, %s, %s, false, %s)",
+                                    (schema, name, column.strip().strip('"'), order))
 
     def _copy(self, table: str, columns: str, url: str, options: str) -> int:
         for required in ("manifest", "format as csv", "gzip", "null as"):

@@ -51,6 +51,9 @@ class Dialect:
     is_transient: Callable[[BaseException], bool]
     # the clauses after CREATE TABLE's column list (physical design from the declaration's warehouse hints)
     table_options: Callable[[Table], str] = lambda table: ""
+    # statements that bring a table's physical design (indexes, keys) to its declaration, from what the kind's
+    # existing_physical.sql found for it (None: the table is being created)
+    physical_plan: Callable[[Table, set[str] | None], list[str]] = lambda table, existing: []
 
     def column_type(self, column: Column) -> str:
         return self.types[column.type].format(length=column.max_length or MAX_VARCHAR)

@@ -11,7 +11,9 @@ from pipeline.sqlfiles import quote_ident, statements
 from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
 
 _VARCHAR = re.compile(r"^character varying\((\d+)\)$")
-_ALTER_COLUMN = re.compile(r"^alter table .* alter column ", re.IGNORECASE)
+# What Redshift refuses inside a transaction block: changing a column's type, and its keys.
+_ALTER_ALONE = re.compile(r"^alter table .* alter (column |diststyle |distkey |compound sortkey |sortkey )",
+                          re.IGNORECASE)
 
 
 class SchemaError(WarehouseError):
@@ -64,7 +66,8 @@ def plan_comments(dialect: Dialect, table: Table, existing: dict[str, str]) -> l
 
 
 def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tuple[str, str]]],
-                comments: dict[str, dict[str, str]] | None = None) -> list[str]:
+                comments: dict[str, dict[str, str]] | None = None,
+                physical: dict[str, set[str]] | None = None) -> list[str]:
     """All statements to run: schemas of missing tables, the kind's set-up on a new warehouse, then each
     table's plan (the pipeline's own tables first)."""
     tables = project.tables()
@@ -75,6 +78,9 @@ def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tup
         plan += statements(dialect.template("setup.sql"))  # a new warehouse
     for table in tables:
         plan += plan_table(dialect, table, existing.get(table.name))
+    if physical is not None:
+        for table in tables:
+            plan += dialect.physical_plan(table, physical.get(table.name, set()) if table.name in existing else None)
     if comments is not None:
         for table in tables:
             plan += plan_comments(dialect, table, comments.get(table.name, {}))
@@ -86,7 +92,7 @@ def split_plan(dialect: Dialect, plan: list[str]) -> tuple[list[str], list[str]]
     alone where the kind refuses it inside a transaction block."""
     if dialect.capabilities.alter_column_in_transaction:
         return plan, []
-    return ([s for s in plan if not _ALTER_COLUMN.search(s)], [s for s in plan if _ALTER_COLUMN.search(s)])
+    return ([s for s in plan if not _ALTER_ALONE.search(s)], [s for s in plan if _ALTER_ALONE.search(s)])
 
 
 def existing_columns(connection: Warehouse, schemas: list[str]) -> dict[str, list[tuple[str, str]]]:
@@ -98,6 +104,17 @@ def existing_columns(connection: Warehouse, schemas: list[str]) -> dict[str, lis
     for schema, table, column, column_type in connection.query(statement, params):
         tables.setdefault(f"{schema}.{table}", []).append((column, column_type))
     return tables
+
+
+def existing_physical(connection: Warehouse, schemas: list[str]) -> dict[str, set[str]]:
+    """{schema.table: {what the kind's existing_physical.sql lists: index names, key columns}}."""
+    params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
+    (statement,) = statements(connection.dialect.template("existing_physical.sql").replace(
+        "{schemas}", ", ".join(f"%({name})s" for name in params)))
+    physical: dict[str, set[str]] = {}
+    for schema, table, item in connection.query(statement, params):
+        physical.setdefault(f"{schema}.{table}", set()).add(item)
+    return physical
 
 
 def existing_comments(connection: Warehouse, schemas: list[str]) -> dict[str, dict[str, str]]:
@@ -112,14 +129,14 @@ def existing_comments(connection: Warehouse, schemas: list[str]) -> dict[str, di
 
 
 def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None:
-    """Apply the plan in one transaction; nothing to do (the usual case) costs two catalog queries.
+    """Apply the plan in one transaction; nothing to do (the usual case) costs three catalog queries.
 
     Parallel workers may all get here on a new warehouse; one wins, the others retry and find it done."""
     project = project or catalog()
     for attempt in range(3):
         schemas = sorted({table.name.split(".")[0] for table in project.tables()})
         plan = plan_schema(connection.dialect, project, existing_columns(connection, schemas),
-                           existing_comments(connection, schemas))
+                           existing_comments(connection, schemas), existing_physical(connection, schemas))
         if not plan:
             return
         together, alone = split_plan(connection.dialect, plan)

@@ -261,3 +261,22 @@ def test_every_table_and_column_gets_its_description_as_a_comment_and_only_when_
         f'comment on column "raw"."messages"."text" is {postgres.literal(text)}']
     assert dialect("redshift").literal("it's a \\N") == "'it''s a \\\\N'"
     assert dialect("postgresql").literal("it's a \\N") == "'it''s a \\N'"
+
+
+def test_physical_plans_add_only_what_an_existing_table_lacks():
+    from pipeline.warehouse.postgresql.dialect import index_name
+
+    postgres, redshift = dialect("postgresql"), dialect("redshift")
+    messages = catalog().source("messages").raw_table()
+    fresh = postgres.physical_plan(messages, None)
+    assert fresh[0] == ('create unique index if not exists "messages__region__id_key" on "raw"."messages" '
+                        '("region", "_id")')
+    assert len(fresh) == 1 + len(messages.indexes)
+    have = {index_name(messages.name, messages.unique_key, True)}
+    assert len(postgres.physical_plan(messages, have)) == len(messages.indexes)
+    assert len(index_name("raw." + "x" * 80, ("a",), False)) <= 63
+    assert redshift.physical_plan(messages, None) == []  # CREATE TABLE carries the keys
+    assert redshift.physical_plan(messages, {"distkey=conversation_id", "sortkey1=updated_at"}) == []
+    assert redshift.physical_plan(messages, {"distkey=_id", "sortkey1=updated_at", "sortkey2=region"}) == [
+        'alter table "raw"."messages" alter diststyle key distkey "conversation_id"',
+        'alter table "raw"."messages" alter compound sortkey ("updated_at")']

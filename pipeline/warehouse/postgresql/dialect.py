@@ -1,9 +1,12 @@
-"""PostgreSQL: types, capabilities and transient errors."""
+"""PostgreSQL: types, capabilities, transient errors and indexes."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+from pipeline.catalog import Table
+from pipeline.sqlfiles import quote_ident
 from pipeline.warehouse.base import Capabilities, Dialect
 
 # varchar rather than text so that the same declared lengths hold on both kinds; 65535 is Redshift's limit.
@@ -48,6 +51,29 @@ def is_transient_connect(error: BaseException) -> bool:
     return not any(refusal in message for refusal in _CLIENT_REFUSALS)
 
 
+def index_name(table: str, columns: tuple[str, ...], unique: bool) -> str:
+    """A readable, stable name within PostgreSQL's 63 bytes: <table>__<columns>[_key], hashed when longer."""
+    name = f"{table.split('.')[-1]}__{'_'.join(columns)}{'_key' if unique else ''}"
+    if len(name) > 63:
+        name = f"{name[:54]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    return name
+
+
+def physical_plan(table: Table, existing: set[str] | None) -> list[str]:
+    """CREATE INDEX for the declared ones the table lacks (`existing`: its index names): a unique index on
+    its key (the merge deletes by it), the one on (region, cursor) the window queries use, and those its
+    declaration names. Readers are not blocked while one builds; writers wait."""
+    wanted = [(True, table.unique_key)] if table.unique_key else []
+    wanted += [(False, columns) for columns in table.indexes]
+    plan = []
+    for unique, columns in wanted:
+        name = index_name(table.name, columns, unique)
+        if name not in (existing or set()):
+            plan.append(f"create {'unique ' if unique else ''}index if not exists {quote_ident(name)} on "
+                        f"{quote_ident(table.name)} ({', '.join(quote_ident(c) for c in columns)})")
+    return plan
+
+
 DIALECT = Dialect(
     kind="postgresql",
     types=TYPES,
@@ -56,4 +82,5 @@ DIALECT = Dialect(
     capabilities=Capabilities(analyze_after_load=True),
     templates=Path(__file__).resolve().parent / "sql",
     is_transient=is_transient,
+    physical_plan=physical_plan,
 )

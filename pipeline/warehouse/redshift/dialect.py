@@ -60,6 +60,24 @@ def table_options(table: Table) -> str:
     return options
 
 
+def physical_plan(table: Table, existing: set[str] | None) -> list[str]:
+    """ALTER an existing table whose distribution or sort key differs from its declaration (`existing`:
+    'distkey=<column>', 'sortkey<n>=<column>'). Redshift redistributes or re-sorts in the background; both
+    statements run outside a transaction block. A new table gets its keys from CREATE TABLE."""
+    if existing is None:
+        return []
+    name = quote_ident(table.name)
+    dist = {item.split("=", 1)[1] for item in existing if item.startswith("distkey=")}
+    sort = sorted((int(item.split("=", 1)[0].removeprefix("sortkey")), item.split("=", 1)[1])
+                  for item in existing if item.startswith("sortkey"))
+    plan = []
+    if table.dist_key and dist != {table.dist_key}:
+        plan.append(f"alter table {name} alter diststyle key distkey {quote_ident(table.dist_key)}")
+    if table.sort_key and tuple(column for _, column in sort) != table.sort_key:
+        plan.append(f"alter table {name} alter compound sortkey ({', '.join(quote_ident(c) for c in table.sort_key)})")
+    return plan
+
+
 DIALECT = Dialect(
     kind="redshift",
     types=TYPES,
@@ -69,4 +87,5 @@ DIALECT = Dialect(
     templates=Path(__file__).resolve().parent / "sql",
     is_transient=is_transient,
     table_options=table_options,
+    physical_plan=physical_plan,
 )

@@ -1,17 +1,40 @@
 -- Model analytics.answer_usage_daily (see model.yml): bot answers shown per day and conversation language.
 -- Rebuilds the (region, metric_date) slices in {touched}. Parameters: region.
-with shown as (
+-- A day's messages are read by range on created_at (an index on PostgreSQL, the sort order on Redshift):
+-- the cost follows the days rebuilt, not the history. A message without created_at counts on the day of
+-- its last update (the documented rule), read by range on updated_at.
+with days as (
+    select distinct cast(t.metric_date as timestamp) as day_start
+    from {touched} as t
+),
+
+dated as (
+    select m.created_at as shown_at, m.region, m.client_id, m.conversation_id, m.answer_id, m.sender
+    from days as d
+    inner join "raw".messages as m
+        on m.region = %(region)s
+        and m.created_at >= d.day_start
+        and m.created_at < d.day_start + interval '1 day'
+    union all
+    select m.updated_at as shown_at, m.region, m.client_id, m.conversation_id, m.answer_id, m.sender
+    from days as d
+    inner join "raw".messages as m
+        on m.region = %(region)s
+        and m.created_at is null
+        and m.updated_at >= d.day_start
+        and m.updated_at < d.day_start + interval '1 day'
+),
+
+shown as (
     select
-        cast(coalesce(m.created_at, m.updated_at) as date) as metric_date,
-        m.region,
-        m.client_id,
-        m.conversation_id,
-        m.answer_id
-    from "raw".messages as m
-    where m.region = %(region)s
-      and m.sender = 'bot'
-      and m.answer_id is not null
-      and cast(coalesce(m.created_at, m.updated_at) as date) in (select t.metric_date from {touched} as t)
+        cast(dm.shown_at as date) as metric_date,
+        dm.region,
+        dm.client_id,
+        dm.conversation_id,
+        dm.answer_id
+    from dated as dm
+    where dm.sender = 'bot'
+      and dm.answer_id is not null
 )
 
 select

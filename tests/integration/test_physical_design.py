@@ -1,0 +1,57 @@
+"""Physical design from the declarations reaches existing tables: PostgreSQL indexes, Redshift keys."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+import pipeline.warehouse as warehouse
+from pipeline.catalog import catalog
+from pipeline.cli import main
+from pipeline.warehouse.postgresql.dialect import index_name
+from tests.integration.test_end_to_end import seed
+from tests.integration.test_redshift_path import redshift_env  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.integration
+BACKFILL = ["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler", "--workers", "1"]
+
+
+def indexes(env, table: str) -> set[str]:
+    schema, name = table.split(".")
+    with env.warehouse() as connection:
+        return {row[0] for row in connection.execute(
+            "select indexname from pg_indexes where schemaname = %s and tablename = %s", (schema, name))}
+
+
+def test_postgresql_tables_get_their_key_and_declared_indexes_also_when_they_exist_already(local_env):
+    seed(local_env, per_day=10, days=1)
+    assert main(BACKFILL) == 0
+    messages = catalog().source("messages").raw_table()
+    expected = {index_name(messages.name, messages.unique_key, True),
+                *(index_name(messages.name, columns, False) for columns in messages.indexes)}
+    assert expected <= indexes(local_env, "raw.messages")
+    assert "messages__region_conversation_id" in expected and "messages__region__id_key" in expected
+    with local_env.warehouse() as connection:  # a table made before the declaration had its indexes
+        connection.execute('drop index "raw"."messages__region_conversation_id"')
+        with pytest.raises(psycopg.errors.UniqueViolation):  # and the key's index keeps the merge honest
+            connection.execute("insert into raw.messages select * from raw.messages limit 1")
+    warehouse._matched.clear()  # the next use matches the warehouse to the declarations again
+    warehouse.connection()
+    assert expected <= indexes(local_env, "raw.messages")
+
+
+def test_redshift_tables_made_without_keys_get_them(redshift_env):  # noqa: F811 - the fixture
+    env, opened = redshift_env
+    seed(env, per_day=10, days=1)
+    assert main(BACKFILL) == 0
+    assert any('diststyle key distkey ("conversation_id")' in s for a in opened for s in a.physical)  # CREATE
+    with psycopg.connect(env.warehouse_url, autocommit=True) as connection:  # as an older version made it
+        connection.execute("delete from public.redshift_keys where table_name = 'messages'")
+    warehouse._matched.clear()
+    warehouse.connection()
+    altered = [s for a in opened for s in a.physical if s.startswith('alter table "raw"."messages"')]
+    assert altered == ['alter table "raw"."messages" alter diststyle key distkey "conversation_id"',
+                       'alter table "raw"."messages" alter compound sortkey ("updated_at")']
+    warehouse._matched.clear()
+    warehouse.connection()  # now they match: nothing more to alter
+    assert [s for a in opened for s in a.physical if s.startswith("alter table")] == altered

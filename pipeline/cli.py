@@ -271,7 +271,7 @@ def cmd_export_preview(args: argparse.Namespace) -> None:
     interval = interval_for(definition.interval, args.date.date())
     preflight()
     rendered = render_export(connection(), definition, interval, ObjectStore(parse_storage_url(args.out, "--out")),
-                             exports().batch_rows)
+                             exports().batch_rows, exports().unload_above_rows)
     print(f"{definition.name} for {interval}: {rendered.rows:,} rows -> {rendered.url} (nothing sent)")
 
 

@@ -59,6 +59,7 @@ def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str
         raise ValueError(f"{manifest['path']}: staged {staged} rows where the extract wrote "
                          f"{manifest['written']} in {len(manifest['parts'])} part(s); extract the window again "
                          f"(pipeline backfill --rerun)")
+    connection.analyze(stage)  # a temp table has no statistics: the merge would be planned for a guess
     # Serialize merges into this table: concurrent windows may carry the same document.
     connection.run_template("lock.sql", tables=[source.table])
     merged = list(source.file_column_names)

@@ -10,6 +10,8 @@ It implements only what PostgreSQL lacks, and passes every other statement throu
 - `stl_load_errors` (a table) and `pg_last_copy_id()`: a failed COPY writes its first error there (file,
   line, column, raw value, reason) outside the transaction, as Redshift's system tables are, and fails with
   Redshift's message pointing at the table.
+- `UNLOAD ('query') TO 's3://prefix' <credentials> FORMAT AS CSV NULL AS '\\N' GZIP MANIFEST PARALLEL OFF`:
+  runs the query and writes one gzip CSV part and the manifest to the S3 server.
 - Session settings: `SET query_group TO ...` / `RESET query_group` are recorded (`query_groups`), not sent.
 - Physical design PostgreSQL has no syntax for: `DISTSTYLE`, `DISTKEY`, `SORTKEY` clauses of CREATE TABLE,
   column `ENCODE`, and `ALTER TABLE ... ALTER DISTKEY|SORTKEY|DISTSTYLE` are left out; the keys they give are
@@ -21,7 +23,10 @@ It implements only what PostgreSQL lacks, and passes every other statement throu
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import gzip
+import io
 import itertools
 import json
 import re
@@ -35,6 +40,8 @@ import redshift_connector.error as rs_error
 
 _COPY = re.compile(r"^copy\s+(?P<table>\S+)\s*\((?P<columns>[^)]*)\)\s*from\s+'(?P<url>s3://[^']+)'\s*(?P<options>.*)$",
                    re.IGNORECASE | re.DOTALL)
+_UNLOAD = re.compile(r"^unload\s*\(\s*'(?P<query>(?:[^']|'')*)'\s*\)\s*to\s+'(?P<url>s3://[^']+)'\s*(?P<options>.*)$",
+                     re.IGNORECASE | re.DOTALL)
 _QUERY_GROUP = re.compile(r"^(set\s+query_group\s+to\s+(?P<value>.+?)|reset\s+query_group)\s*;?\s*$", re.IGNORECASE)
 _ALTER_PHYSICAL = re.compile(r"^alter\s+table\s+\S+\s+alter\s+(distkey|sortkey|diststyle|compound\s+sortkey)\b",
                              re.IGNORECASE)
@@ -131,6 +138,7 @@ class RedshiftOnPostgres:
         self.query_groups: list[str | None] = []
         self.physical: list[str] = []  # the physical-design statements and clauses left out
         self.copies: list[str] = []  # manifest URLs loaded
+        self.unloads: list[str] = []  # prefixes unloaded to
         self.last_copy_id = -1
 
     # -- DB-API -------------------------------------------------------------------------------------
@@ -169,6 +177,10 @@ class RedshiftOnPostgres:
             return True
         if _ALTER_PHYSICAL.match(statement):
             self.record_keys(statement)
+            return True
+        unload = _UNLOAD.match(statement)
+        if unload:
+            cursor.rowcount = self._unload(unload["query"], unload["url"], unload["options"].lower())
             return True
         copy = _COPY.match(statement)
         if copy:
@@ -232,6 +244,33 @@ class RedshiftOnPostgres:
                                                  f"'stl_load_errors' system table for details."}) from None
         return copied
 
+    def _unload(self, literal: str, url: str, options: str) -> int:
+        """Run the query and write its rows as one gzip CSV part (`<prefix>0000_part_00.gz`, \\N for NULL) and
+        `<prefix>manifest`, as UNLOAD ... FORMAT AS CSV NULL AS '\\N' GZIP MANIFEST PARALLEL OFF does."""
+        for required in ("format as csv", "gzip", "manifest", "parallel off", "null as"):
+            if required not in options:
+                raise rs_error.ProgrammingError({"S": "ERROR", "C": "0A000",
+                                                 "M": f"the adapter emulates UNLOAD ... {required.upper()} only"})
+        self.unloads.append(url)
+        query = literal.replace("''", "'").replace("\\\\", "\\")  # Redshift's literal, read back
+        try:
+            with self.pg.cursor() as cursor:
+                rows = cursor.execute(query).fetchall()
+        except psycopg.Error as error:
+            raise redshift_error(error) from None
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        for row in rows:
+            writer.writerow(["\\N" if v is None else ("t" if v else "f") if isinstance(v, bool) else
+                             v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v for v in row])
+        body = gzip.compress(text.getvalue().encode("utf-8"))
+        part = f"{url}0000_part_00.gz"
+        s3 = boto3.client("s3")
+        _write(s3, part, body)
+        _write(s3, f"{url}manifest", json.dumps({"entries": [{"url": part, "meta": {"content_length": len(body)}}]}
+                                                ).encode())
+        return len(rows)
+
     def _record_load_error(self, url: str, error: psycopg.Error) -> None:
         """Outside the failed transaction, as Redshift's system tables are (a test may have dropped it)."""
         found = _COPY_CONTEXT.search(error.diag.context or "")
@@ -248,3 +287,8 @@ class RedshiftOnPostgres:
 def _read(s3, url: str) -> bytes:
     parts = urlsplit(url)
     return s3.get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))["Body"].read()
+
+
+def _write(s3, url: str, body: bytes) -> None:
+    parts = urlsplit(url)
+    s3.put_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"), Body=body)

@@ -109,13 +109,15 @@ def export_path(definition: ExportDefinition, interval: Interval) -> str:
 
 
 def render_export(connection: Warehouse, definition: ExportDefinition, interval: Interval, store: ObjectStore,
-                  batch_rows: int) -> Rendered:
-    """Run the export's query for the interval and stream its rows into a file in the store."""
+                  batch_rows: int, unload_above: int = 0) -> Rendered:
+    """Run the export's query for the interval and stream its rows into a file in the store. Above
+    `unload_above` rows a kind may stage the result in the lake (Redshift: UNLOAD)."""
     (query,) = statements(read_sql(definition.query_file))
     params = {**definition.params, "start": interval.start, "end": interval.end}
     path = export_path(definition, interval)
     with connection.query_group(warehouse().exports_query_group), \
-            connection.stream(query, params, batch_rows) as (columns, batches):
+            connection.export_rows(query, params, batch_rows, ObjectStore.from_config(), unload_above) as (
+                columns, batches):
         if definition.format == "csv":
             with store.open_write(path) as out:
                 rows = write_csv(columns, batches, out)

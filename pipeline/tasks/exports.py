@@ -92,7 +92,7 @@ class RenderExport(ExportTask):
     def run(self) -> None:
         self.set_status_message(f"rendering {self.definition.name} for {self.interval}")
         rendered = render_export(connection(), self.definition, self.interval, ObjectStore.from_config(),
-                                 exports().batch_rows)
+                                 exports().batch_rows, exports().unload_above_rows)
         with self.output().open("w") as out:
             out.write(json.dumps(rendered.__dict__).encode())
         self.set_status_message(f"{rendered.rows} rows, {rendered.bytes} bytes")

@@ -48,7 +48,14 @@ def redshift_env(s3_env, monkeypatch, luigi_settings):
         adapter.close()
 
 
-def test_backfill_update_verify_and_export_run_on_the_redshift_driver(redshift_env, capsys, tmp_path):
+def cells(path) -> list[tuple]:
+    from openpyxl import load_workbook
+
+    return [tuple(row) for row in load_workbook(path, read_only=True).active.iter_rows(values_only=True)]
+
+
+def test_backfill_update_verify_and_export_run_on_the_redshift_driver(redshift_env, capsys, tmp_path,
+                                                                       luigi_settings):
     env, opened = redshift_env
     seed(env, per_day=40, days=2)
     args = ["--start", "2026-11-20", "--end", "2026-11-22"]
@@ -67,9 +74,17 @@ def test_backfill_update_verify_and_export_run_on_the_redshift_driver(redshift_e
     assert main(["verify", *args]) == 0
 
     capsys.readouterr()
-    assert main(["export", "preview", "acme_daily_conversations", "--date", "2026-11-21", "--out",
-                 str(tmp_path)]) == 0
+    luigi_settings("exports", "unload_above_rows", "0")  # streamed
+    assert main(["export", "preview", "acme_weekly_engagement", "--date", "2026-11-23", "--out",
+                 str(tmp_path / "streamed")]) == 0
     assert "rows ->" in capsys.readouterr().out
+    luigi_settings("exports", "unload_above_rows", "1")  # more rows than that: UNLOADed to S3, read back
+    assert main(["export", "preview", "acme_weekly_engagement", "--date", "2026-11-23", "--out",
+                 str(tmp_path / "unloaded")]) == 0
+    assert [adapter.unloads for adapter in opened if adapter.unloads]
+    (streamed,), (unloaded,) = ((tmp_path / name).rglob("*.xlsx") for name in ("streamed", "unloaded"))
+    assert cells(streamed) == cells(unloaded) and len(cells(streamed)) > 2
+    assert ObjectStore.from_config().folders("unload") == []  # the staged parts are removed
     assert any(url.endswith("/copy.manifest") for adapter in opened for url in adapter.copies)
     assert all(adapter.query_groups[0] == "etl" for adapter in opened)  # every session labelled for WLM
     assert ["exports", "etl"] in [adapter.query_groups[1:3] for adapter in opened]  # around the export's query

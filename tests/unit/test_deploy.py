@@ -88,10 +88,14 @@ def test_the_s3_lifecycle_rule_expires_the_lake_after_the_retention_setting():
     assert rule["Expiration"]["Days"] == storage().retention_days
 
 
-def test_redshift_wlm_has_the_two_queues():
+def test_redshift_wlm_routes_dashboards_etl_and_exports_to_their_queues():
     queues = json.loads((DEPLOY / "redshift/wlm.json").read_text())
-    assert [(q.get("user_group"), q["query_concurrency"], q["memory_percent_to_use"]) for q in queues] == [
-        (["dashboard"], 10, 30), (None, 5, 70)]
+    from pipeline.config import warehouse
+
+    assert [(q.get("user_group"), q.get("query_group"), q["memory_percent_to_use"]) for q in queues] == [
+        (["dashboard"], ["dashboard"], 30), (["loaders"], [warehouse().etl_query_group], 40),
+        (["exporters"], [warehouse().exports_query_group], 15), (None, None, 15)]
+    assert sum(q["memory_percent_to_use"] for q in queues) == 100
 
 
 def test_redshift_users_have_least_privilege():

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import gzip
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -58,6 +64,55 @@ def copy_sql(table: str, columns: Sequence[str], manifest_url: str, authorizatio
         raise ConfigError("PIPELINE_STORAGE_URL", "Redshift loads from S3 only", "s3://bucket/prefix")
     into = render(_COPY_INTO, table=table, columns=list(columns))
     return f"{into}\nfrom {quote_literal(manifest_url)}\n{authorization.clause()}\n{_COPY_OPTIONS}"
+
+
+# PostgreSQL type OIDs (Redshift reports the same) -> how a value UNLOADed as CSV text is read back.
+_FROM_TEXT: dict[int, Callable[[str], Any]] = {
+    16: lambda text: text in ("t", "true"), 20: int, 21: int, 23: int, 700: float, 701: float, 1700: Decimal,
+    1082: dt.date.fromisoformat, 1114: dt.datetime.fromisoformat,
+}
+
+
+def inline(sql: str, params: Mapping[str, Any]) -> str:
+    """The query with its %(name)s values written as literals: UNLOAD takes a query text, not bound values.
+    Only the export's own parameters (dates, client ids, numbers) reach here."""
+    def literal(match: re.Match[str]) -> str:
+        value = params[match[1]]
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float, Decimal)):
+            return str(value)
+        if isinstance(value, (dt.date, dt.datetime)):
+            return quote_literal(value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat())
+        return quote_literal(str(value))
+
+    return re.sub(r"%\((\w+)\)s", literal, sql)
+
+
+def unload_sql(query: str, prefix_url: str, authorization: CopyAuthorization) -> str:
+    """UNLOAD the query's rows to gzip CSV parts under `prefix_url`, with a manifest listing them."""
+    return (f"unload ({quote_literal(query)})\nto {quote_literal(prefix_url)}\n{authorization.clause()}\n"
+            f"format as csv\nnull as '\\\\N'\ngzip\nmanifest\nparallel off\nallowoverwrite")
+
+
+def unloaded_rows(store: Any, manifest_path: str, types: list[int], batch_size: int) -> Iterator[list[tuple]]:
+    """The UNLOADed parts read back batch by batch, each value converted from its CSV text."""
+    readers = [_FROM_TEXT.get(code, str) for code in types]
+    manifest = json.loads(store.read_bytes(manifest_path))
+    prefix = store.url("")
+    for entry in manifest["entries"]:
+        with store.open_read(entry["url"].removeprefix(prefix)) as raw, gzip.open(raw, "rt", encoding="utf-8",
+                                                                                     newline="") as text:
+            batch: list[tuple] = []
+            for row in csv.reader(text):
+                batch.append(tuple(None if value == "\\N" else read(value) for value, read in zip(row, readers)))
+                if len(batch) == batch_size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
 
 
 def copy_manifest(part_urls_and_sizes: list[tuple[str, int]]) -> dict:
@@ -170,6 +225,28 @@ class RedshiftWarehouse(Warehouse):
             if not self._broken:
                 self.execute_alone(f"set query_group to {quote_literal(self._group)}" if self._group
                                    else "reset query_group")
+
+    @contextmanager
+    def export_rows(self, sql: str, params: Mapping[str, Any], batch_size: int, store: Any, unload_above: int
+                    ) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
+        """Above `unload_above` rows (counted first), UNLOAD to the lake and stream the parts back: the driver
+        would hold a whole result in memory. The staged parts are removed afterwards."""
+        count = self.query(f"select count(*) from (\n{sql}\n) as export_rows", params)[0][0] if unload_above else 0
+        if count <= unload_above:
+            with self.stream(sql, params, batch_size) as result:
+                yield result
+            return
+        with self.transaction():
+            cursor = self._cursor()
+            self._run(cursor, f"select * from (\n{sql}\n) as export_rows limit 0", params)
+            columns = [column[0] for column in cursor.description]
+            types = [int(column[1]) for column in cursor.description]
+        staging = f"unload/{uuid.uuid4().hex}/"
+        self.execute(unload_sql(inline(sql, params), store.url(staging) + "part_", self._authorization))
+        try:
+            yield columns, unloaded_rows(store, staging + "part_manifest", types, batch_size)
+        finally:
+            store.remove_folder(staging)
 
     def execute_alone(self, sql: str) -> None:
         if self._depth:

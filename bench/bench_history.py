@@ -9,7 +9,7 @@ What it does, in one run:
    schema (tables, keys, indexes, as `pipeline` creates them): `empty`, and `history`, which gets
    --history-rows (default 10M) raw rows over the 120 days before the measured days, written by
    server-side INSERT ... SELECT of synthetic rows (not through MongoDB), then the analytics built from
-   them by the pipeline's own transform of one window spanning that history.
+   them by the pipeline's own transform, one day-window at a time as a backfill would.
 2. Generates, with the demo data generator, (w) one 15-minute window at the rate of 1M documents a day
    (about 10.4k documents: a day of demo data at that size, its times compressed into the 15 minutes) and
    (d) one day of --day-docs documents (default 200k). Both are converted to part files once
@@ -169,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
             warehouse.analyze(source.table)
         raw_rows = sum(warehouse.query(f'select count(*) from {s.table}')[0][0] for s in catalog().sources.values())
         built_raw = time.perf_counter() - started
-        history = Window(WINDOW_DAY - dt.timedelta(days=HISTORY_DAYS), WINDOW_DAY)
-        keys = transform_window(warehouse, catalog(), REGION, history, utcnow())  # the analytics of that history
+        keys = 0
+        for day in range(HISTORY_DAYS):  # the analytics of that history, a day at a time as a backfill builds it
+            start = WINDOW_DAY - dt.timedelta(days=HISTORY_DAYS - day)
+            keys += transform_window(warehouse, catalog(), REGION, Window(start, start + dt.timedelta(days=1)),
+                                     utcnow())
         for model in catalog().models.values():
             warehouse.analyze(model.table)
         print(f"history: {raw_rows:,} raw rows in {built_raw:.1f} s; analytics of {keys:,} keys in "

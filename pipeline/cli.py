@@ -18,10 +18,10 @@ from pipeline.catalog import CatalogError
 from pipeline.config import ConfigError, source_uris
 from pipeline.exports.definitions import ExportConfigError
 from pipeline.runlog import start_run_log
-from pipeline.runner import RunFailed, build, failure_log, preflight, report_failure
+from pipeline.runner import RunFailed, build, failure_log, format_plan, plan, preflight, report_failure
 from pipeline.secrets import redact, redact_logs
 from pipeline.sources import SourceError
-from pipeline.warehouse import WarehouseError
+from pipeline.warehouse import WarehouseError, read_only
 from pipeline.windows import check_window_minutes, parse_moment, utcnow
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -99,23 +99,34 @@ def cmd_backfill(args: argparse.Namespace) -> None:
     if open_windows:
         print(f"note: {open_windows} window(s) from {closed[-1].end:%Y-%m-%d %H:%M} on are still open and left "
               f"to a later run", file=sys.stderr)
+    if args.dry_run:
+        read_only()
     preflight()
     # A rerun deletes nothing: windows whose markers are older than this moment count as not done.
     redo_after = utcnow().isoformat() if args.rerun else ""
-    run_tasks([Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes, redo_after=redo_after)],
-              args)
+    task = Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes, redo_after=redo_after)
+    if args.dry_run:
+        print(f"backfill {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M}, {len(closed)} window(s) x "
+              f"{len(source_uris())} region(s):\n{format_plan(plan([task]))}")
+        return
+    run_tasks([task], args)
     print(f"backfill {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} done")
 
 
 def cmd_sync(args: argparse.Namespace) -> None:
     from pipeline.tasks import Sync
 
+    if args.dry_run:
+        read_only()
     preflight()
     now = args.now or utcnow()
     if now > utcnow():
         print("note: --now is in the future; windows still open stay for a later run", file=sys.stderr)
     task = Sync(now=now.replace(second=0, microsecond=0))
     windows = len(task.requires())
+    if args.dry_run:
+        print(f"sync up to {task.now:%Y-%m-%d %H:%M}: {windows} region-window(s) due\n{format_plan(plan([task]))}")
+        return
     run_tasks([task], args)
     print(f"sync up to {task.now:%Y-%m-%d %H:%M}: {windows} region-windows scheduled")
 
@@ -206,6 +217,8 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
     start = args.start or end - dt.timedelta(days=settings.lookback_days)
     if end <= start:
         raise CommandError("--end must be after --start")
+    if args.dry_run:
+        read_only()
     preflight()
     result = ReconcileResult()
     project = catalog()
@@ -213,9 +226,11 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
         def lookup(collection: str, values: list, uri: str = uri) -> set:
             return existing_keys(source_collection(uri, collection), project.source(collection).key, values)
 
-        reconcile_region(connection(), project, region, lookup, start, end, now, settings.batch_size, result)
-    print(f"reconcile {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}")
-    print(format_reconcile(result))
+        reconcile_region(connection(), project, region, lookup, start, end, now, settings.batch_size, result,
+                         dry_run=args.dry_run)
+    print(f"reconcile {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}" + (" (dry run: nothing deleted)"
+                                                                          if args.dry_run else ""))
+    print(format_reconcile(result, args.dry_run))
 
 
 def cmd_lake_prune(args: argparse.Namespace) -> None:
@@ -292,8 +307,14 @@ def cmd_export_run(args: argparse.Namespace) -> None:
     else:
         # Missed runs (the cron was down) are caught up: already delivered intervals are no-ops.
         dates = run_dates(today - dt.timedelta(days=args.catch_up_days), today + dt.timedelta(days=1))
+    if args.dry_run:
+        read_only()
     preflight()
-    run_tasks([ExportsDue(date=date, names=tuple(args.name)) for date in dates], args)
+    tasks = [ExportsDue(date=date, names=tuple(args.name)) for date in dates]
+    if args.dry_run:
+        print(f"exports due {dates[0]:%Y-%m-%d} .. {dates[-1]:%Y-%m-%d}:\n{format_plan(plan(tasks))}")
+        return
+    run_tasks(tasks, args)
     print(f"exports due {dates[0]:%Y-%m-%d}" + (f" .. {dates[-1]:%Y-%m-%d}" if len(dates) > 1 else "") + " done")
 
 
@@ -429,11 +450,14 @@ def build_parser() -> argparse.ArgumentParser:
     range_options(backfill, "window length (default [windows] backfill_minutes: whole days)")
     backfill.add_argument("--rerun", action="store_true",
                           help="redo windows already done: re-extract from the source, merge again")
+    backfill.add_argument("--dry-run", action="store_true",
+                          help="print the windows and tasks it would run and which are done; change nothing")
     luigi_options(backfill)
     backfill.set_defaults(handler=cmd_backfill)
 
     sync = commands.add_parser("sync", help="process the closed windows since the last load")
     sync.add_argument("--now", type=_moment("--now"), default=None, help="override the current UTC time")
+    sync.add_argument("--dry-run", action="store_true", help="print what it would run; change nothing")
     luigi_options(sync)
     sync.set_defaults(handler=cmd_sync)
 
@@ -445,6 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--start", type=_moment("--start"),
                            help="UTC date or timestamp (default: [reconcile] lookback_days before --end)")
     reconcile.add_argument("--end", type=_moment("--end"), help="UTC date or timestamp, exclusive (default: now)")
+    reconcile.add_argument("--dry-run", action="store_true",
+                           help="count what it would delete and which windows it would transform; change nothing")
     reconcile.set_defaults(handler=cmd_reconcile)
 
     lake = commands.add_parser("lake", help="the object store of extracted windows")
@@ -502,6 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
     export_run.add_argument("--catch-up-days", type=_count(0, 366), default=0,
                             help="also the N run dates before --date, for runs the scheduler missed")
     export_run.add_argument("--name", action="append", default=[], help="only this export (repeatable)")
+    export_run.add_argument("--dry-run", action="store_true", help="print what it would render and send; change "
+                                                                   "nothing")
     luigi_options(export_run)
     export_run.set_defaults(handler=cmd_export_run)
 

@@ -66,7 +66,9 @@ def windows_holding(transformed: list[tuple[dt.datetime, dt.datetime]], cursors:
 
 
 def reconcile_region(connection: Warehouse, project: Catalog, region: str, lookup: Lookup, start: dt.datetime,
-                     end: dt.datetime, now: dt.datetime, batch_size: int, result: ReconcileResult) -> None:
+                     end: dt.datetime, now: dt.datetime, batch_size: int, result: ReconcileResult,
+                     dry_run: bool = False) -> None:
+    """Delete what MongoDB no longer has and transform the windows that held it (dry_run: only count)."""
     cursors: list[dt.datetime] = []
     for source in project.sources.values():
         (sql,) = statements(render(read_sql("reconcile/loaded_keys.sql"), table=source.table, key=source.key,
@@ -78,22 +80,24 @@ def reconcile_region(connection: Warehouse, project: Catalog, region: str, looku
                 checked += len(batch)
                 gone += missing_keys(source, [(str(key), cursor) for key, cursor in batch], lookup)
         result.checked[(region, source.name)] = checked
-        result.deleted[(region, source.name)] = delete_keys(connection, source, region, [k for k, _ in gone], now) \
-            if gone else 0
+        result.deleted[(region, source.name)] = len(gone) if dry_run or not gone else delete_keys(
+            connection, source, region, [k for k, _ in gone], now)
         cursors += [cursor for _, cursor in gone]
     if not cursors:
         return
     transformed = connection.query_file("reconcile/windows.sql", {"region": region, "start": min(cursors),
                                                                   "end": max(cursors)})
     for window in windows_holding(transformed, cursors):
-        transform_window(connection, project, region, window, now)
+        if not dry_run:
+            transform_window(connection, project, region, window, now)
         result.windows.append((region, window))
 
 
-def format_reconcile(result: ReconcileResult) -> str:
-    lines = [f"{'region':<8} {'collection':<14} {'checked':>9} {'deleted':>8}"]
-    lines += [f"{region:<8} {collection:<14} {checked:>9} {result.deleted.get((region, collection), 0):>8}"
+def format_reconcile(result: ReconcileResult, dry_run: bool = False) -> str:
+    deleted = "would delete" if dry_run else "deleted"
+    lines = [f"{'region':<8} {'collection':<14} {'checked':>9} {deleted:>12}"]
+    lines += [f"{region:<8} {collection:<14} {checked:>9} {result.deleted.get((region, collection), 0):>12}"
               for (region, collection), checked in result.checked.items()]
     windows = ", ".join(f"{region} {window}" for region, window in result.windows) or "none"
-    lines.append(f"windows transformed again: {windows}")
+    lines.append(f"windows {'that would be ' if dry_run else ''}transformed again: {windows}")
     return "\n".join(lines)

@@ -119,6 +119,41 @@ def incomplete_leaves(tasks: list[luigi.Task]) -> list[luigi.Task]:
     return sorted(leaves.values(), key=str)
 
 
+def plan(tasks: list[luigi.Task]) -> list[tuple[luigi.Task, bool]]:
+    """What a run of these tasks would consider, dependencies first, each with whether it is done already
+    (a done task's dependencies are not looked at, as Luigi does not, but a wrapper's are). Reads the markers;
+    changes nothing when the warehouse is read_only()."""
+    found: dict[str, tuple[luigi.Task, bool]] = {}
+
+    def visit(task: luigi.Task) -> None:
+        if task.task_id in found:
+            return
+        done = task.complete()
+        if not done or isinstance(task, luigi.WrapperTask):  # a wrapper only groups: show what it groups
+            for requirement in flatten(task.requires()):
+                visit(requirement)
+        found[task.task_id] = (task, done)
+
+    for task in tasks:
+        visit(task)
+    return list(found.values())
+
+
+def format_plan(steps: list[tuple[luigi.Task, bool]]) -> str:
+    """One line per task (wrappers left out), then the count to run and done."""
+    lines = []
+    for task, done in steps:
+        if isinstance(task, luigi.WrapperTask):
+            continue
+        params = task.to_str_params(only_significant=True)
+        what = " ".join(params[name] for name in ("region", "collection") if name in params)
+        window = getattr(task, "window", "")
+        lines.append(f"  {'done  ' if done else 'to run'}  {task.get_task_family():<16} {what:<22} {window}")
+    to_run = sum(not done for task, done in steps if not isinstance(task, luigi.WrapperTask))
+    lines.append(f"dry run: {to_run} task(s) would run, {len(lines) - to_run} already done; nothing was changed")
+    return "\n".join(lines)
+
+
 def refused_tasks(waiting: list[luigi.Task], scheduler: str | None) -> list[luigi.Task]:
     """Of the tasks that could run and did not, those refused: with the luigid at `scheduler`, those it
     disabled (the others are held by another run); with the local scheduler (None) there is no other run."""

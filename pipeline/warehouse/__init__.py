@@ -14,7 +14,7 @@ from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError, Warehous
 from pipeline.warehouse.schema import ensure_schema
 
 __all__ = ["Dialect", "Warehouse", "WarehouseError", "WarehouseUnavailable", "connect", "connection", "dialect",
-           "is_transient"]
+           "is_read_only", "is_transient", "read_only"]
 
 
 def _kind_module(kind: str):
@@ -33,11 +33,23 @@ def connect(url: WarehouseUrl | None = None) -> Warehouse:
 
 _connections: dict[tuple[int, str], Warehouse] = {}
 _matched: dict[tuple[int, str], Catalog] = {}  # the declarations each connection's warehouse was matched to
+_read_only = False
+
+
+def read_only() -> None:
+    """From now on in this process, connection() changes nothing in the warehouse (a --dry-run): no table is
+    created or evolved. A marker query on a table that does not exist yet fails, and counts as not done."""
+    global _read_only
+    _read_only = True
+
+
+def is_read_only() -> bool:
+    return _read_only
 
 
 def connection() -> Warehouse:
     """One connection per process and URL (Luigi forks workers), its tables made to match the declarations
-    (sql/sources, sql/models) on first use and whenever a declaration file changed."""
+    (sql/sources, sql/models) on first use and whenever a declaration file changed (unless read_only())."""
     key = (os.getpid(), warehouse_url().url)
     if key in _connections and not _connections[key].usable():
         del _connections[key]  # broken by a network error: a retry needs a fresh connection
@@ -45,7 +57,7 @@ def connection() -> Warehouse:
         _connections[key] = connect()
         _matched.pop(key, None)
     declared = catalog()
-    if _matched.get(key) is not declared:
+    if not _read_only and _matched.get(key) is not declared:
         ensure_schema(_connections[key], declared)
         _matched[key] = declared
     return _connections[key]

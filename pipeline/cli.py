@@ -80,7 +80,7 @@ def _window_minutes(text: str) -> int:
 def run_tasks(tasks: list[luigi.Task], args: argparse.Namespace) -> None:
     """Run tasks with Luigi as the command line says."""
     build(tasks, workers=args.workers, local_scheduler=args.local_scheduler, verbose=args.verbose,
-          scheduler=args.scheduler_url)
+          scheduler=args.scheduler_url, quiet=args.quiet)
 
 
 def cmd_backfill(args: argparse.Namespace) -> None:
@@ -99,8 +99,7 @@ def cmd_backfill(args: argparse.Namespace) -> None:
     if open_windows:
         print(f"note: {open_windows} window(s) from {closed[-1].end:%Y-%m-%d %H:%M} on are still open and left "
               f"to a later run", file=sys.stderr)
-    if args.dry_run:
-        read_only()
+    read_only(args.dry_run)
     preflight()
     # A rerun deletes nothing: windows whose markers are older than this moment count as not done.
     redo_after = utcnow().isoformat() if args.rerun else ""
@@ -116,8 +115,7 @@ def cmd_backfill(args: argparse.Namespace) -> None:
 def cmd_sync(args: argparse.Namespace) -> None:
     from pipeline.tasks import Sync
 
-    if args.dry_run:
-        read_only()
+    read_only(args.dry_run)
     preflight()
     now = args.now or utcnow()
     if now > utcnow():
@@ -217,8 +215,7 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
     start = args.start or end - dt.timedelta(days=settings.lookback_days)
     if end <= start:
         raise CommandError("--end must be after --start")
-    if args.dry_run:
-        read_only()
+    read_only(args.dry_run)
     preflight()
     result = ReconcileResult()
     project = catalog()
@@ -307,8 +304,7 @@ def cmd_export_run(args: argparse.Namespace) -> None:
     else:
         # Missed runs (the cron was down) are caught up: already delivered intervals are no-ops.
         dates = run_dates(today - dt.timedelta(days=args.catch_up_days), today + dt.timedelta(days=1))
-    if args.dry_run:
-        read_only()
+    read_only(args.dry_run)
     preflight()
     tasks = [ExportsDue(date=date, names=tuple(args.name)) for date in dates]
     if args.dry_run:
@@ -436,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--scheduler-url", default="",
                              help="luigid's URL (default: PIPELINE_SCHEDULER_URL, else [core] scheduler_url, else "
                                   "http://localhost:8082)")
+        command.add_argument("--quiet", action="store_true",
+                             help="no progress (for cron); a live display on a terminal, else a line every 30 s")
 
     def range_options(command: argparse.ArgumentParser, minutes_help: str, required: bool = True) -> None:
         command.add_argument("--start", type=_moment("--start"), required=required,

@@ -150,6 +150,8 @@ class logs(luigi.Config):
     dir = luigi.Parameter(default="~/.local/state/analytics-pipeline/logs",
                           description="a log file per run is written here (blank: none)")
     keep = luigi.IntParameter(default=200, description="the newest run logs kept; older ones are removed")
+    progress_seconds = luigi.FloatParameter(
+        default=30.0, description="when output is not a terminal (cron, CI): a progress line this often")
 
 
 class alerts(luigi.Config):

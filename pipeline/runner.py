@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,7 +16,8 @@ from luigi.task import flatten
 
 from pipeline.alerts import FAILURE_LOG_ENV, Failure, alert, describe, first_line, read_failures
 from pipeline.catalog import catalog
-from pipeline.config import alerts, source_uris, storage_location, warehouse_url
+from pipeline.config import alerts, logs, source_uris, storage_location, warehouse_url
+from pipeline.progress import STAGES, shown
 from pipeline.scheduler import disabled_task_ids, scheduler_reachable, scheduler_url
 from pipeline.sources import ping
 from pipeline.warehouse import WarehouseError, connection
@@ -62,7 +64,7 @@ def check_scheduler(url: str) -> None:
 
 
 def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbose: bool = False,
-          scheduler: str = "") -> None:
+          scheduler: str = "", quiet: bool = False) -> None:
     """Run tasks with Luigi (through the luigid at `scheduler`, see scheduler_url, unless local); a failed run
     raises RunFailed with one line per failed task printed before it."""
     url = scheduler_url(scheduler)
@@ -72,8 +74,11 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
     # Luigi logs through this process's logging set-up (the CLI's): configuring its own handler too would print
     # every line twice with -v.
     _default_setting("core", "no_configure_logging", "true")
-    result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
-                         **({} if local_scheduler else {"scheduler_url": url}))
+    totals = Counter(STAGES[task.get_task_family()] for task, done in ([] if quiet else plan(tasks))
+                     if not done and task.get_task_family() in STAGES)
+    with shown(totals, os.environ.get(FAILURE_LOG_ENV, ""), quiet=quiet, interval=logs().progress_seconds):
+        result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
+                             **({} if local_scheduler else {"scheduler_url": url}))
     if result.status.name == "NOT_RUN":
         waiting = incomplete_leaves(tasks)
         refused = refused_tasks(waiting, None if local_scheduler else url)

@@ -10,6 +10,7 @@ from typing import Any
 import luigi
 
 from pipeline.catalog import Source, catalog
+from pipeline.progress import record_task
 from pipeline.secrets import redact
 from pipeline.warehouse import connection
 from pipeline.warehouse import is_read_only as warehouse_read_only
@@ -17,10 +18,16 @@ from pipeline.windows import Window, window_at
 
 
 class PipelineTask(luigi.Task):
-    """A task of this pipeline: what it reports of a failure (to luigid, to logs) is redacted."""
+    """A task of this pipeline: what it reports of a failure (to luigid, to logs) is redacted; a finished one
+    counts in the run's progress with the rows it set in `progress_rows`."""
+
+    progress_rows = 0
 
     def on_failure(self, exception: BaseException) -> str:
         return redact(super().on_failure(exception))
+
+    def on_success(self) -> None:
+        record_task(self.get_task_family(), self.progress_rows)
 
 
 class WindowTask(PipelineTask):

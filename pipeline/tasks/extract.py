@@ -48,6 +48,7 @@ class ExtractWindow(SourceWindowTask):
             part_rows=settings.part_rows, part_bytes=settings.part_mb * 2**20,
             compress_level=settings.compress_level, progress=self._progress,
         )
+        self.progress_rows = manifest["extracted"]
         self.set_status_message(f"{manifest['written']} rows in {len(manifest['parts'])} parts, "
                                 f"{manifest['quarantined']} quarantined")
         self.set_progress_percentage(100)

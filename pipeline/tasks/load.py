@@ -40,6 +40,7 @@ class LoadWindow(SourceWindowTask):
         }
         self.set_status_message(f"loading {manifest['written']} rows")
         result = load_window(connection(), self.source, manifest, store, audit)
+        self.progress_rows = result.staged
         self.set_status_message(f"staged {result.staged}, inserted {result.inserted}, "
                                 f"kept {result.kept_newer} newer versions")
         self.set_progress_percentage(100)

@@ -27,4 +27,6 @@ class TransformWindow(WindowTask):
     @retries_transient
     def run(self) -> None:
         keys = transform_window(connection(), catalog(), self.region, self.window, utcnow())
+        self.progress_rows = keys
         self.set_status_message(f"{keys} keys rebuilt over {len(catalog().models)} models")
+        self.set_progress_percentage(100)

@@ -36,11 +36,11 @@ _matched: dict[tuple[int, str], Catalog] = {}  # the declarations each connectio
 _read_only = False
 
 
-def read_only() -> None:
+def read_only(enabled: bool = True) -> None:
     """From now on in this process, connection() changes nothing in the warehouse (a --dry-run): no table is
     created or evolved. A marker query on a table that does not exist yet fails, and counts as not done."""
     global _read_only
-    _read_only = True
+    _read_only = enabled
 
 
 def is_read_only() -> bool:

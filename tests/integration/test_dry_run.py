@@ -21,9 +21,7 @@ def tables(env) -> list[str]:
             "('pg_catalog', 'information_schema') order by 1")]
 
 
-def test_dry_runs_plan_and_change_nothing(local_env, capsys, monkeypatch):
-    import pipeline.warehouse as warehouse
-
+def test_dry_runs_plan_and_change_nothing(local_env, capsys):
     seed(local_env, per_day=10, days=2)
     lake = Path(local_env.storage_url)
     assert main(["backfill", *RANGE, "--local-scheduler", "--dry-run"]) == 0
@@ -35,12 +33,10 @@ def test_dry_runs_plan_and_change_nothing(local_env, capsys, monkeypatch):
     assert "would run" in capsys.readouterr().out
     assert tables(local_env) == [] and not lake.exists()  # no table, no file
 
-    monkeypatch.setattr(warehouse, "_read_only", False)  # the dry runs set it for their process
     assert main(["backfill", *RANGE, "--local-scheduler"]) == 0
     assert main(["backfill", *RANGE, "--local-scheduler", "--dry-run"]) == 0
     assert "dry run: 0 task(s) would run, 4 already done" in capsys.readouterr().out
 
-    monkeypatch.setattr(warehouse, "_read_only", False)
     region, uri = next(iter(local_env.mongo_uris.items()))
     MongoClient(uri).get_default_database().conversations.delete_one({})
     before = tables(local_env), sorted(p.name for p in lake.rglob("*"))
@@ -53,3 +49,17 @@ def test_dry_runs_plan_and_change_nothing(local_env, capsys, monkeypatch):
         assert connection.execute("select * from analytics.transform_audit order by 1, 2").fetchall() == markers
         assert connection.execute("select count(*) from raw.conversations_replaced").fetchone() == (0,)
     assert (tables(local_env), sorted(p.name for p in lake.rglob("*"))) == before
+
+
+def test_progress_is_printed_as_plain_lines_when_not_a_terminal_and_not_with_quiet(local_env, capsys,
+                                                                                      luigi_settings):
+    seed(local_env, per_day=10, days=2)
+    luigi_settings("logs", "progress_seconds", "0.05")
+    assert main(["backfill", *RANGE, "--local-scheduler"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("progress: ")]
+    assert len(lines) >= 2  # periodic lines, then the last one
+    assert lines[-1].startswith("progress: extract 12/12, load 12/12, transform 4/4; ") and "0 failed" in lines[-1]
+    rows = int(lines[-1].split("; ")[1].split(" rows")[0].replace(",", ""))
+    assert rows > 0
+    assert main(["backfill", "--rerun", *RANGE, "--local-scheduler", "--quiet"]) == 0
+    assert "progress:" not in capsys.readouterr().err

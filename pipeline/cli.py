@@ -132,7 +132,7 @@ def cmd_sync(args: argparse.Namespace) -> None:
 def cmd_verify(args: argparse.Namespace) -> None:
     from pipeline.config import windows
     from pipeline.drift import drift_report
-    from pipeline.verify import format_report, format_undated, undated_everywhere, verify_range
+    from pipeline.verify import format_report, format_undated, missing_created_at, undated_everywhere, verify_range
     from pipeline.warehouse import connection
 
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -142,6 +142,10 @@ def cmd_verify(args: argparse.Namespace) -> None:
     preflight()
     report = verify_range(start, end, args.window_minutes, utcnow())
     print(format_report(report))
+    undated_rows = missing_created_at(start, end)
+    if undated_rows:
+        print("without created_at (counted on the day of their last update): "
+              + ", ".join(f"{count} {name}" for name, count in undated_rows.items()))
     drifted = drift_report(connection(), start, end)
     if drifted:
         print(f"type drift: {sum(line.documents for line in drifted)} value(s) of {len(drifted)} kind(s) landed "

@@ -37,17 +37,17 @@ class Progress:
     totals: Counter[str]  # stage -> tasks to run
     started: float = field(default_factory=time.time)
     done: Counter[str] = field(default_factory=Counter)
-    rows: int = 0
+    rows: Counter[str] = field(default_factory=Counter)  # stage -> rows its finished tasks reported
     failed: int = 0
 
     def read(self, progress_log: str, failure_log: str) -> None:
-        self.done, self.rows = Counter(), 0
+        self.done, self.rows = Counter(), Counter()
         if os.path.exists(progress_log):
             with open(progress_log, encoding="utf-8") as lines:
                 for line in lines:
                     entry = json.loads(line)
                     self.done[entry["stage"]] += 1
-                    self.rows += entry["rows"]
+                    self.rows[entry["stage"]] += entry["rows"]
         if failure_log and os.path.exists(failure_log):
             with open(failure_log, encoding="utf-8") as lines:
                 self.failed = sum(1 for _ in lines)
@@ -57,7 +57,9 @@ class Progress:
         stages = ", ".join(f"{stage} {self.done[stage]}/{total}" for stage, total in self.totals.items() if total)
         finished, total = sum(self.done.values()), sum(self.totals.values())
         eta = f"{(total - finished) * elapsed / finished:.0f} s" if 0 < finished < total else "-"
-        return (f"progress: {stages or 'nothing to run'}; {self.rows:,} rows, {self.rows / elapsed:,.0f} rows/s; "
+        # Documents read from the sources (each is then loaded and transformed); for exports, rows rendered.
+        what, count = ("documents", self.rows["extract"]) if self.totals["extract"] else ("rows", self.rows["render"])
+        return (f"progress: {stages or 'nothing to run'}; {count:,} {what}, {count / elapsed:,.0f} {what}/s; "
                 f"{self.failed} failed; {elapsed:.0f} s elapsed, ETA {eta}")
 
 

@@ -152,3 +152,16 @@ def repair_hint(check: WindowCheck) -> str:
     if check.source > check.warehouse + check.quarantined:
         return f"MISMATCH, documents missing: pipeline backfill --rerun {window}"
     return f"MISMATCH, documents gone from the source: pipeline reconcile {window}"
+
+
+def missing_created_at(start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+    """Per source that declares created_at: rows in the range without one (dated by their last update)."""
+    found = {}
+    for source in catalog().sources.values():
+        if "created_at" in source.field_names:
+            (statement,) = statements(render(read_sql("verify/missing_created_at.sql"), table=source.table,
+                                             cursor=source.cursor))
+            count = int(warehouse_connection().query(statement, {"start": start, "end": end})[0][0])
+            if count:
+                found[source.name] = count
+    return found

@@ -17,7 +17,7 @@ import luigi
 from pipeline.config import source_uris
 from pipeline.exports.definitions import definitions
 from pipeline.local.demo_data import DemoDataSpec, seed_database
-from pipeline.local.services import ServiceError, local_stack
+from pipeline.local.services import LOCAL_SETTINGS, ServiceError, local_stack
 from pipeline.runner import build, preflight
 from pipeline.secrets import redact_url
 from pipeline.sources import client
@@ -111,8 +111,13 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
         build([Backfill(start=start, end=end)], workers=workers, local_scheduler=True)
         documents = sum(sum(c.values()) for c in counts.values())
         elapsed = time.monotonic() - began
-        print(f"Pipeline: backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d} (exclusive), {documents:,} documents "
-              f"in {elapsed:.1f}s ({documents / elapsed:,.0f} docs/s) with {workers} Luigi workers\n")
+        extracted, quarantined = (int(n) for n in connection().query(
+            "select coalesce(sum(extracted), 0), coalesce(sum(quarantined), 0) from \"raw\".load_audit")[0])
+        print(f"Pipeline: backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d} (exclusive), {extracted:,} documents "
+              f"in {elapsed:.1f}s ({extracted / elapsed:,.0f} docs/s) with {workers} Luigi workers")
+        print(f"  of the {documents:,} seeded, {extracted:,} have their updated_at inside that range; the other "
+              f"{documents - extracted:,} (conversations still going at midnight) belong to today's window, which "
+              f"is not closed yet, and wait for a later run. {quarantined:,} quarantined.\n")
         for title, columns, rows in answer_questions():
             print(f"{title}:\n{_table(columns, rows) if rows else '    (no rows)'}\n")
         outbox = deliver_demo_exports(stack.smtp, last_day=end.date() - dt.timedelta(days=1),
@@ -138,7 +143,10 @@ def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, worke
     tasks = [DeliverExport(name=name, date=definition.schedule.next_run_date(last_day))
              for name, definition in sorted(definitions().items())]
     build(tasks, workers=workers, local_scheduler=True)
-    print("Exports (exports.yml), e-mailed to the embedded SMTP server:")
+    print("Exports (exports.yml), e-mailed to the embedded SMTP server. Weekly and monthly intervals reach back "
+          "before the\ndemo's first day: the demo renders them from what is there ([exports] "
+          "require_complete_data = false);\nin production an export waits until every region's windows of its "
+          "interval are transformed.")
     for task in tasks:
         print(f"    {task.name:<30} run date {task.date:%Y-%m-%d}, covers {task.interval}")
     for path in smtp_service.save_eml(outbox):
@@ -160,12 +168,19 @@ def serve_forever(root: str) -> None:
     pid = services_running(root_path)
     if pid:
         raise ServiceError(f"`pipeline services` (pid {pid}) already serves {root_path}")
-    with local_stack(root_path, regions=DEMO_REGIONS) as stack:
+    with local_stack(root_path, regions=DEMO_REGIONS, smtp=True) as stack:
         (root_path / SERVICES_PID).write_text(str(os.getpid()))
         try:
-            for key, value in stack.env().items():
+            # Exports and alert e-mails go to the local SMTP server, which saves each one in the outbox.
+            outbox = root_path / "outbox"
+            stack.smtp.save_to(outbox)
+            settings = root_path / "luigi-services.cfg"
+            settings.write_text(f"{LOCAL_SETTINGS.read_text()}\n[smtp]\nhost = {stack.smtp.host}\n"
+                                f"port = {stack.smtp.port}\n")
+            for key, value in {**stack.env(), "LUIGI_CONFIG_PATH": str(settings)}.items():
                 print(f"export {key}='{value}'")
-            print(f"# warehouse: {redact_url(stack.postgres_url)}; Ctrl-C stops the services", flush=True)
+            print(f"# warehouse: {redact_url(stack.postgres_url)}; mail: SMTP {stack.smtp.host}:{stack.smtp.port}, "
+                  f"each message saved in {outbox}; Ctrl-C stops the services", flush=True)
             signal.signal(signal.SIGTERM, _interrupt)  # stop the services on `kill` as on Ctrl-C
             while True:
                 time.sleep(3600)

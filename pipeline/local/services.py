@@ -395,6 +395,7 @@ class _RecordingHandler:
         self.lock = threading.Lock()
         self.failures_left = 0
         self.refused: set[str] = set()
+        self.outbox: Path | None = None  # when set, each accepted message is also saved there as .eml
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list) -> str:
         """Refuse the addresses asked for with a permanent 550, accept the others."""
@@ -418,7 +419,16 @@ class _RecordingHandler:
             message = BytesParser(policy=email.policy.default).parsebytes(raw)
             message["X-Delivered-To"] = ", ".join(envelope.rcpt_tos)  # who it reached (RCPT TO), for tests
             self.messages.append(message)
+            if self.outbox is not None:
+                _write_eml(self.outbox, len(self.messages), message)
         return "250 OK"
+
+
+def _write_eml(folder: Path, number: int, message: email.message.EmailMessage) -> Path:
+    path = folder / f"{number:03d}-{_slug(str(message.get('Subject', '')))}.eml"
+    # policy.SMTP writes CRLF line ends, as RFC 5322 and mail clients opening .eml files expect.
+    path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+    return path
 
 
 def _slug(text: str, limit: int = 50) -> str:
@@ -445,19 +455,18 @@ class SmtpService:
         self._stopped = True
         self._controller.stop()
 
+    def save_to(self, folder: Path) -> None:
+        """From now on, save each message as it arrives in folder (NNN-<subject slug>.eml)."""
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self._handler.outbox = Path(folder)
+
     def save_eml(self, folder: Path) -> list[Path]:
         """Write each received message to folder as NNN-<subject slug>.eml and return the paths."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         with self._handler.lock:
             messages = list(self.messages)
-        paths = []
-        for number, message in enumerate(messages, start=1):
-            path = folder / f"{number:03d}-{_slug(str(message.get('Subject', '')))}.eml"
-            # policy.SMTP writes CRLF line ends, as RFC 5322 and mail clients opening .eml files expect.
-            path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
-            paths.append(path)
-        return paths
+        return [_write_eml(folder, number, message) for number, message in enumerate(messages, start=1)]
 
     def refuse(self, *addresses: str) -> None:
         """Answer RCPT TO for these addresses with a permanent 550 (none: accept everyone again)."""

@@ -93,6 +93,7 @@ class RenderExport(ExportTask):
         self.set_status_message(f"rendering {self.definition.name} for {self.interval}")
         rendered = render_export(connection(), self.definition, self.interval, ObjectStore.from_config(),
                                  exports().batch_rows, exports().unload_above_rows)
+        self.progress_rows = rendered.rows
         with self.output().open("w") as out:
             out.write(json.dumps(rendered.__dict__).encode())
         self.set_status_message(f"{rendered.rows} rows, {rendered.bytes} bytes")

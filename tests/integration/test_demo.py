@@ -32,8 +32,10 @@ def test_demo_runs_on_embedded_services_and_prints_the_summary(tmp_path):
     assert "Where things live" in out and str(tmp_path / "demo") in out
 
 
-def test_the_demo_refuses_a_root_that_pipeline_services_is_serving(tmp_path):
+def test_the_demo_refuses_a_root_that_pipeline_services_is_serving_whose_mail_goes_to_an_outbox(tmp_path):
+    import configparser
     import signal
+    import smtplib
     import time
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
@@ -50,6 +52,20 @@ def test_the_demo_refuses_a_root_that_pipeline_services_is_serving(tmp_path):
         assert demo.stderr.strip() == (f"pipeline: error: `pipeline services` (pid {services.pid}) is serving {root}: "
                                        f"stop it first, or give the demo another --root")
         assert (root / "postgres").is_dir()  # nothing of the running services was removed
+
+        # The services' SMTP server saves each mail in the outbox; the printed settings point at it.
+        printed: list[str] = []
+        for line in iter(services.stdout.readline, ""):  # the exports, then one comment line
+            printed.append(line)
+            if line.startswith("#"):
+                break
+        config = next(line for line in printed if "LUIGI_CONFIG_PATH" in line).split("=", 1)[1].strip().strip("'")
+        parser = configparser.ConfigParser()
+        parser.read(config)
+        with smtplib.SMTP(parser.get("smtp", "host"), parser.getint("smtp", "port"), timeout=10) as smtp:
+            smtp.sendmail("analytics@localhost", ["cs@example.com"], "Subject: Weekly export\n\nattached")
+        (saved,) = (root / "outbox").glob("*.eml")
+        assert saved.name == "001-weekly-export.eml" and b"attached" in saved.read_bytes()
     finally:
         services.send_signal(signal.SIGTERM)
         services.communicate(timeout=60)

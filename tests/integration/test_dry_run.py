@@ -59,7 +59,8 @@ def test_progress_is_printed_as_plain_lines_when_not_a_terminal_and_not_with_qui
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("progress: ")]
     assert len(lines) >= 2  # periodic lines, then the last one
     assert lines[-1].startswith("progress: extract 12/12, load 12/12, transform 4/4; ") and "0 failed" in lines[-1]
-    rows = int(lines[-1].split("; ")[1].split(" rows")[0].replace(",", ""))
-    assert rows > 0
+    documents = int(lines[-1].split("; ")[1].split(" documents")[0].replace(",", ""))
+    with local_env.warehouse() as connection:
+        assert documents == connection.execute("select sum(extracted) from raw.load_audit").fetchone()[0]
     assert main(["backfill", "--rerun", *RANGE, "--local-scheduler", "--quiet"]) == 0
     assert "progress:" not in capsys.readouterr().err

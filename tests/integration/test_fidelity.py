@@ -214,7 +214,7 @@ def test_deletes_reach_raw_and_analytics_through_reconcile(local_env, capsys):
     assert main(["verify", *args]) == 0
 
 
-def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_rows(local_env):
+def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_rows(local_env, capsys):
     seed(local_env, per_day=60, days=1)
     assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-22", "--local-scheduler"]) == 0
     region, uri = next(iter(local_env.mongo_uris.items()))
@@ -240,6 +240,10 @@ def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_row
     with local_env.warehouse() as connection:
         assert connection.execute("select started_at_estimated from analytics.conversations where "
                                   "conversation_id = %s", (str(conversation["_id"]),)).fetchone() == (True,)
+    capsys.readouterr()
+    assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-24"]) == 0
+    assert "without created_at (counted on the day of their last update): 1 conversations, 1 messages" in \
+        capsys.readouterr().out
 
 
 def test_sync_reads_each_window_again_once_it_is_old_enough_for_backdated_writes(local_env, luigi_settings, capsys):

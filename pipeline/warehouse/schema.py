@@ -95,35 +95,34 @@ def split_plan(dialect: Dialect, plan: list[str]) -> tuple[list[str], list[str]]
     return ([s for s in plan if not _ALTER_ALONE.search(s)], [s for s in plan if _ALTER_ALONE.search(s)])
 
 
+def _catalog_rows(connection: Warehouse, template: str, schemas: list[str]) -> list[tuple]:
+    """The rows of a catalog query template over these schemas ({schemas}: one bound value each)."""
+    params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
+    (statement,) = statements(connection.dialect.template(template).replace(
+        "{schemas}", ", ".join(f"%({name})s" for name in params)))
+    return connection.query(statement, params)
+
+
 def existing_columns(connection: Warehouse, schemas: list[str]) -> dict[str, list[tuple[str, str]]]:
     """{schema.table: [(column, format_type)]} of the tables in these schemas."""
-    params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
-    (statement,) = statements(connection.dialect.template("existing_columns.sql").replace(
-        "{schemas}", ", ".join(f"%({name})s" for name in params)))
     tables: dict[str, list[tuple[str, str]]] = {}
-    for schema, table, column, column_type in connection.query(statement, params):
+    for schema, table, column, column_type in _catalog_rows(connection, "existing_columns.sql", schemas):
         tables.setdefault(f"{schema}.{table}", []).append((column, column_type))
     return tables
 
 
 def existing_physical(connection: Warehouse, schemas: list[str]) -> dict[str, set[str]]:
     """{schema.table: {what the kind's existing_physical.sql lists: index names, key columns}}."""
-    params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
-    (statement,) = statements(connection.dialect.template("existing_physical.sql").replace(
-        "{schemas}", ", ".join(f"%({name})s" for name in params)))
     physical: dict[str, set[str]] = {}
-    for schema, table, item in connection.query(statement, params):
+    for schema, table, item in _catalog_rows(connection, "existing_physical.sql", schemas):
         physical.setdefault(f"{schema}.{table}", set()).add(item)
     return physical
 
 
 def existing_comments(connection: Warehouse, schemas: list[str]) -> dict[str, dict[str, str]]:
     """{schema.table: {column or '': comment}}."""
-    params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
-    (statement,) = statements(connection.dialect.template("existing_comments.sql").replace(
-        "{schemas}", ", ".join(f"%({name})s" for name in params)))
     comments: dict[str, dict[str, str]] = {}
-    for schema, table, column, text in connection.query(statement, params):
+    for schema, table, column, text in _catalog_rows(connection, "existing_comments.sql", schemas):
         comments.setdefault(f"{schema}.{table}", {})[column] = text
     return comments
 

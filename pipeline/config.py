@@ -61,10 +61,10 @@ class warehouse(luigi.Config):
 class windows(luigi.Config):
     """How time is cut into extract/load windows."""
 
-    sync_minutes = luigi.IntParameter(default=15, description="window length used by `pipeline sync`")
+    sync_minutes = luigi.IntParameter(default=5, description="window length used by `pipeline sync`")
     backfill_minutes = luigi.IntParameter(default=1440, description="window length used by `pipeline backfill`")
     lag_minutes = luigi.IntParameter(
-        default=5, description="a window is processed only once it ended this long ago (late writes)"
+        default=2, description="a window is processed only once it ended this long ago (late writes)"
     )
     initial_lookback_hours = luigi.IntParameter(
         default=24, description="where `pipeline sync` starts when nothing was loaded yet"
@@ -76,7 +76,7 @@ class windows(luigi.Config):
         default=60, description="`pipeline sync` reads each window once more when it is this old, catching writes "
                                 "backdated by up to this much (0: never)")
     max_windows_per_run = luigi.IntParameter(
-        default=96, description="upper bound of windows one `pipeline sync` schedules (catch-up in slices)"
+        default=288, description="upper bound of windows one `pipeline sync` schedules (catch-up in slices)"
     )
     max_windows_per_command = luigi.IntParameter(
         default=1000, description="backfill and verify refuse longer ranges (per region) unless given --force"

@@ -248,6 +248,8 @@ def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_row
 
 def test_sync_reads_each_window_again_once_it_is_old_enough_for_backdated_writes(local_env, luigi_settings, capsys):
     luigi_settings("windows", "initial_lookback_hours", "1")
+    luigi_settings("windows", "sync_minutes", "15")  # the geometry the comments below count in
+    luigi_settings("windows", "lag_minutes", "5")
     region, uri = next(iter(local_env.mongo_uris.items()))
     database = MongoClient(uri).get_default_database()
     for collection in ("conversations", "messages", "answers"):

@@ -76,7 +76,8 @@ def test_sync_through_luigid_shows_its_tasks_done(local_env, luigid, tmp_path):
     url, _ = luigid
     seed(local_env)
     result = run_cli("sync", "--now", "2026-11-20T02:00", "--workers", "2",
-                     LUIGI_CONFIG_PATH=scheduler_config(tmp_path, url, "[windows]\ninitial_lookback_hours = 2\n"))
+                     LUIGI_CONFIG_PATH=scheduler_config(tmp_path, url, "[windows]\ninitial_lookback_hours = 2\n"
+                                                                      "sync_minutes = 15\nlag_minutes = 5\n"))
     assert result.returncode == 0, result.stderr[-2000:]
     done = task_list(url, "DONE")
     families = {task["name"] for task in done.values()}
@@ -180,8 +181,15 @@ def test_an_unreachable_warehouse_alerts_once_without_the_password(local_env, sl
     assert "hunter2" not in smtp_server.messages[0].get_content()
 
 
-def test_status_reports_lag_and_alerts_when_stale(local_env, slack, capsys, monkeypatch, luigi_settings):
+def quarter_hour_windows(luigi_settings) -> None:
+    """The window geometry these tests count in (the defaults are shorter)."""
     luigi_settings("windows", "initial_lookback_hours", "2")
+    luigi_settings("windows", "sync_minutes", "15")
+    luigi_settings("windows", "lag_minutes", "5")
+
+
+def test_status_reports_lag_and_alerts_when_stale(local_env, slack, capsys, monkeypatch, luigi_settings):
+    quarter_hour_windows(luigi_settings)
     seed(local_env)
     assert main(["sync", "--now", "2026-11-20T02:00", "--local-scheduler", "--workers", "1"]) == 0
     capsys.readouterr()
@@ -202,7 +210,7 @@ def test_status_reports_lag_and_alerts_when_stale(local_env, slack, capsys, monk
 
 
 def test_sync_retries_a_window_that_failed_instead_of_stepping_over_it(local_env, luigi_settings):
-    luigi_settings("windows", "initial_lookback_hours", "2")
+    quarter_hour_windows(luigi_settings)
     seed(local_env)
     assert main(["sync", "--now", "2026-11-20T02:00", "--local-scheduler", "--workers", "1"]) == 0
     failed = dt.datetime(2026, 11, 20, 0, 45)

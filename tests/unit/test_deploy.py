@@ -59,7 +59,7 @@ def test_cronjobs_run_real_commands_on_the_expected_schedules():
             args = parser.parse_args(container["args"])
             schedules[args.command] = doc["spec"]["schedule"]
             assert doc["spec"]["concurrencyPolicy"] == "Forbid"
-    assert schedules == {"sync": "*/10 * * * *", "export": "30 6 * * *", "verify": "15 2 * * *",
+    assert schedules == {"sync": "* * * * *", "export": "30 6 * * *", "verify": "15 2 * * *",
                          "status": "*/15 * * * *", "reconcile": "45 1 * * *", "lake": "30 3 * * *"}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,8 +172,9 @@ def rebuild_model(connection: Warehouse, model: Model, sql: ModelStatements, par
 
 
 def transform_window(connection: Warehouse, project: Catalog, region: str, window: Window,
-                     transformed_at: dt.datetime) -> int:
-    """Rebuild, test and record one (region, window); return the keys touched over all models."""
+                     transformed_at: dt.datetime, progress: Callable[[str, int, int], None] | None = None) -> int:
+    """Rebuild, test and record one (region, window); return the keys touched over all models. `progress`
+    hears (model, models done, models) after each one."""
     params = {"region": region, "window_start": window.start, "window_end": window.end}
     models = {model: model_statements(model, project) for model in project.models.values()}
     with connection.transaction():
@@ -183,8 +184,11 @@ def transform_window(connection: Warehouse, project: Catalog, region: str, windo
         for model, sql in models.items():  # every model's keys as the tables are before this window's rebuild
             connection.execute(sql.create_touched, params)
             connection.analyze(touched_table(model.name))  # temp tables get no automatic statistics
-        keys_touched = sum(rebuild_model(connection, model, sql, params, f"transform of {region} {window}")
-                           for model, sql in models.items())
+        keys_touched = 0
+        for done, (model, sql) in enumerate(models.items(), start=1):
+            keys_touched += rebuild_model(connection, model, sql, params, f"transform of {region} {window}")
+            if progress:
+                progress(model.name, done, len(models))
         for source in project.sources.values():  # what the replaced versions fed is rebuilt now
             connection.run_statements(render(read_sql("load/consume_replaced.sql"),
                                              replaced=source.replaced_table_name), params)

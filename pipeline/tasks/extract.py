@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Iterator
+
 import luigi
 
 from pipeline import paths
@@ -12,6 +15,8 @@ from pipeline.retry import retries_transient
 from pipeline.sources import source_collection, window_documents
 from pipeline.storage import ObjectStore
 from pipeline.tasks.common import SourceWindowTask
+
+PROGRESS_EVERY = 5000  # documents between two progress reports to luigid
 
 
 class ExtractWindow(SourceWindowTask):
@@ -41,8 +46,9 @@ class ExtractWindow(SourceWindowTask):
     @retries_transient
     def run(self) -> None:
         settings = extract_config()
-        documents = window_documents(source_collection(source_uris()[self.region], self.source.name), self.source,
-                                     self.window, settings.batch_size, slice_minutes=settings.query_slice_minutes)
+        documents = self._tracked(window_documents(
+            source_collection(source_uris()[self.region], self.source.name), self.source, self.window,
+            settings.batch_size, slice_minutes=settings.query_slice_minutes))
         manifest = extract_window(
             documents, self.source, self.region, self.window, ObjectStore.from_config(),
             part_rows=settings.part_rows, part_bytes=settings.part_mb * 2**20,
@@ -52,6 +58,18 @@ class ExtractWindow(SourceWindowTask):
         self.set_status_message(f"{manifest['written']} rows in {len(manifest['parts'])} parts, "
                                 f"{manifest['quarantined']} quarantined")
         self.set_progress_percentage(100)
+
+    def _tracked(self, documents: Iterable[dict]) -> Iterator[dict]:
+        """The documents, while luigid is told how far into the window the read is (by their cursor)."""
+        span, furthest = (self.window.end - self.window.start).total_seconds(), 0
+        for count, document in enumerate(documents, start=1):
+            if count % PROGRESS_EVERY == 0 and isinstance(document.get(self.source.cursor), dt.datetime):
+                done = int((document[self.source.cursor] - self.window.start).total_seconds() * 100 / span)
+                if done > furthest:
+                    furthest = min(done, 99)
+                    self.set_progress_percentage(furthest)
+                    self.set_status_message(f"{count} documents read")
+            yield document
 
     def _progress(self, rows: int, part: str) -> None:
         self.set_status_message(f"{rows} rows so far; wrote {part}")

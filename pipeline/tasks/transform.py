@@ -26,7 +26,11 @@ class TransformWindow(WindowTask):
 
     @retries_transient
     def run(self) -> None:
-        keys = transform_window(connection(), catalog(), self.region, self.window, utcnow())
+        keys = transform_window(connection(), catalog(), self.region, self.window, utcnow(), self._progress)
         self.progress_rows = keys
         self.set_status_message(f"{keys} keys rebuilt over {len(catalog().models)} models")
         self.set_progress_percentage(100)
+
+    def _progress(self, model: str, done: int, models: int) -> None:
+        self.set_status_message(f"rebuilt analytics.{model} ({done} of {models} models)")
+        self.set_progress_percentage(int(done * 100 / models))

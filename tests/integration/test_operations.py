@@ -85,6 +85,12 @@ def test_sync_through_luigid_shows_its_tasks_done(local_env, luigid, tmp_path):
     windows = {(t["params"]["region"], t["params"]["window_start"]) for t in done.values()
                if t["name"] == "TransformWindow"}
     assert len(windows) == 2 * 7  # two regions, 15-minute windows from 00:00 to 01:45 (lag 5 min)
+    # Each task told luigid what it did and how far it got.
+    for task in done.values():
+        if task["name"] in ("ExtractWindow", "LoadWindow", "TransformWindow"):
+            assert task["progress_percentage"] == 100 and task["status_message"], task
+    assert any("keys rebuilt over 3 models" in t["status_message"] for t in done.values()
+               if t["name"] == "TransformWindow")
 
 
 def test_two_workers_on_the_same_window_run_each_task_once(local_env, luigid, tmp_path):

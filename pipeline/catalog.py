@@ -6,6 +6,7 @@ order, the data tests, the documentation) is derived from these declarations."""
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from functools import cache
@@ -374,13 +375,9 @@ def _warehouse_hints(fields: _Fields, names: tuple[str, ...]
     sort_key = hint_fields.names("sort_key")
     dist_key = hint_fields.names("dist_key")
     raw_indexes = hints.get("indexes") or []
-    if not isinstance(raw_indexes, list):
+    if not isinstance(raw_indexes, list) or not all(isinstance(columns, list) for columns in raw_indexes):
         raise hint_fields.fail("indexes", "expected a list of column lists, e.g. [[conversation_id]]")
-    indexes = tuple(hint_fields.names("indexes", columns) for columns in raw_indexes)
-    for columns in indexes:
-        for column in columns:
-            if column not in names:
-                raise hint_fields.fail("indexes", f"{column!r} is not a column")
+    indexes = tuple(tuple(_index_item(item, names, hint_fields) for item in columns) for columns in raw_indexes)
     for column in (*sort_key, *dist_key):
         if column not in names:
             raise hint_fields.fail("sort_key" if column in sort_key else "dist_key",
@@ -388,6 +385,25 @@ def _warehouse_hints(fields: _Fields, names: tuple[str, ...]
     if len(dist_key) > 1:
         raise hint_fields.fail("dist_key", "one column")
     return sort_key, (dist_key[0] if dist_key else None), indexes
+
+
+# What an expression index may use besides the table's columns (a model filters on e.g. a message's day).
+_INDEX_WORDS = frozenset({"cast", "coalesce", "as", "date", "timestamp", "lower", "upper"})
+
+
+def _index_item(item: Any, names: tuple[str, ...], fields: _Fields) -> str:
+    """A column name, or a parenthesized expression over the table's columns: `(cast(created_at as date))`
+    indexes what a model compares by equality, so PostgreSQL estimates and serves it."""
+    if isinstance(item, str) and item.startswith("(") and item.endswith(")"):
+        unknown = [word for word in re.findall(r"[a-z_][a-z0-9_]*", item.lower())
+                   if word not in names and word not in _INDEX_WORDS]
+        if unknown or re.search(r"[^a-z0-9_(), ]", item):
+            raise fields.fail("indexes", f"{item!r}: an expression uses the table's columns and "
+                                         f"{', '.join(sorted(_INDEX_WORDS))} only")
+        return item
+    if not isinstance(item, str) or item not in names:
+        raise fields.fail("indexes", f"{item!r} is not a column")
+    return item
 
 
 def parse_model(folder: Path, root: Path) -> Model:

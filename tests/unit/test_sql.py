@@ -280,3 +280,21 @@ def test_physical_plans_add_only_what_an_existing_table_lacks():
     assert redshift.physical_plan(messages, {"distkey=_id", "sortkey1=updated_at", "sortkey2=region"}) == [
         'alter table "raw"."messages" alter diststyle key distkey "conversation_id"',
         'alter table "raw"."messages" alter compound sortkey ("updated_at")']
+
+
+def test_an_expression_index_is_checked_and_named_stably():
+    from pipeline.catalog import CatalogError, parse_source
+    from pipeline.warehouse.postgresql.dialect import index_name
+
+    messages = catalog().source("messages").raw_table()
+    expression = "(cast(coalesce(created_at, updated_at) as date))"
+    assert ("region", expression) in messages.indexes
+    plan = dialect("postgresql").physical_plan(messages, None)
+    assert any(f'on "raw"."messages" ("region", {expression})' in statement for statement in plan)
+    name = index_name(messages.name, ("region", expression), False)
+    assert len(name) <= 63 and name == index_name(messages.name, ("region", expression), False)
+    raw = {"description": "x", "key": "_id", "cursor": "updated_at",
+           "columns": [{"name": "_id", "type": "objectid"}, {"name": "updated_at", "type": "timestamp"}],
+           "warehouse": {"indexes": [["(lower(_id)); drop table x)"]]}}
+    with pytest.raises(CatalogError, match="an expression uses the table's columns"):
+        parse_source("notes", raw, "sql/sources/notes.yml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from pipeline.catalog import Table
@@ -52,11 +53,18 @@ def is_transient_connect(error: BaseException) -> bool:
 
 
 def index_name(table: str, columns: tuple[str, ...], unique: bool) -> str:
-    """A readable, stable name within PostgreSQL's 63 bytes: <table>__<columns>[_key], hashed when longer."""
-    name = f"{table.split('.')[-1]}__{'_'.join(columns)}{'_key' if unique else ''}"
-    if len(name) > 63:
-        name = f"{name[:54]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    """A readable, stable name within PostgreSQL's 63 bytes: <table>__<columns>[_key], hashed when longer or
+    when it indexes an expression."""
+    words = "_".join(re.sub(r"[^a-z0-9_]+", "_", c).strip("_") if c.startswith("(") else c for c in columns)
+    name = f"{table.split('.')[-1]}__{words}{'_key' if unique else ''}"
+    if len(name) > 63 or any(c.startswith("(") for c in columns):
+        name = f"{name[:54]}_{hashlib.sha1('|'.join(columns).encode()).hexdigest()[:8]}"
     return name
+
+
+def _index_column(item: str) -> str:
+    """A column quoted, or an expression (checked by the catalog: the table's columns and a few functions)."""
+    return item if item.startswith("(") else quote_ident(item)
 
 
 def physical_plan(table: Table, existing: set[str] | None) -> list[str]:
@@ -70,7 +78,7 @@ def physical_plan(table: Table, existing: set[str] | None) -> list[str]:
         name = index_name(table.name, columns, unique)
         if name not in (existing or set()):
             plan.append(f"create {'unique ' if unique else ''}index if not exists {quote_ident(name)} on "
-                        f"{quote_ident(table.name)} ({', '.join(quote_ident(c) for c in columns)})")
+                        f"{quote_ident(table.name)} ({', '.join(_index_column(c) for c in columns)})")
     return plan
 
 

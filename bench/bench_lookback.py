@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -55,20 +56,33 @@ def sync(env: dict[str, str], now: dt.datetime) -> float:
     return time.perf_counter() - started
 
 
-def stamp_reads(postgres_url: str, seen: set) -> int:
-    """Stamp the loads the last sync did with the time a sync running in real time would have done them: a
-    window's first read right when it closed, a second read a day later (past the look-back, so final).
+def stamp_reads(postgres_url: str, lake: Path, seen: set) -> int:
+    """Date what the last sync did (extracts, loads, transforms) as a sync running in real time would have done
+    it: a window's first read right when it closed, a second read a day later (past the look-back, so final).
     Return how many message windows the last sync read."""
     import psycopg
 
+    just_now = DAY + dt.timedelta(days=2)  # anything later is a real time: done by the last sync
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         fresh = connection.execute("select collection, window_start from raw.load_audit where loaded_at > %s",
-                                   (DAY + dt.timedelta(days=2),)).fetchall()  # real times: just loaded
+                                   (just_now,)).fetchall()
+        second = {(collection, start) for collection, start in fresh if (collection, start) in seen}
+        seen.update(fresh)
         for collection, start in fresh:
-            late = (collection, start) in seen
-            seen.add((collection, start))
+            late = dt.timedelta(days=1 if (collection, start) in second else 0)
             connection.execute("update raw.load_audit set loaded_at = window_end + %s where collection = %s "
-                                "and window_start = %s", (dt.timedelta(days=1 if late else 0), collection, start))
+                               "and window_start = %s", (late, collection, start))
+        connection.execute("update analytics.transform_audit set transformed_at = window_end + "
+                           "case when transformed_at > window_end + interval '1 hour' then interval '1 day' "
+                           "else interval '0' end where transformed_at > %s", (just_now,))
+    for manifest in lake.rglob("manifest.json"):
+        content = json.loads(manifest.read_text())
+        created = dt.datetime.fromisoformat(content["created_at"]).replace(tzinfo=None)
+        if created > just_now:
+            window_end = dt.datetime.fromisoformat(content["window_end"])
+            late = (content["collection"], dt.datetime.fromisoformat(content["window_start"])) in second
+            content["created_at"] = (window_end + dt.timedelta(days=1 if late else 0)).isoformat() + "+00:00"
+            manifest.write_text(json.dumps(content))
     return sum(collection == "messages" for collection, _ in fresh)
 
 
@@ -81,12 +95,12 @@ def run(label: str, lookback: int, mongo_uri: str, postgres_url: str, root: Path
     now = DAY + dt.timedelta(hours=6, minutes=5)
     seen: set = set()
     sync(env, now)  # the first hour of windows, not timed
-    stamp_reads(postgres_url, seen)
+    stamp_reads(postgres_url, root / f"lake-{label}", seen)
     total, reads = 0.0, 0
     for _ in range(syncs):
         now += dt.timedelta(minutes=15)
         total += sync(env, now)
-        reads += stamp_reads(postgres_url, seen)
+        reads += stamp_reads(postgres_url, root / f"lake-{label}", seen)
     return total, reads
 
 

@@ -54,7 +54,8 @@ class Progress:
 
     def line(self, now: float | None = None) -> str:
         elapsed = max((now or time.time()) - self.started, 1e-6)
-        stages = ", ".join(f"{stage} {self.done[stage]}/{total}" for stage, total in self.totals.items() if total)
+        stages = ", ".join(f"{stage} {self.done[stage]}/{self.totals[stage]}" if self.totals[stage] else
+                           f"{stage} {self.done[stage]}" for stage in dict.fromkeys([*self.totals, *self.done]))
         finished, total = sum(self.done.values()), sum(self.totals.values())
         eta = f"{(total - finished) * elapsed / finished:.0f} s" if 0 < finished < total else "-"
         # Documents read from the sources (each is then loaded and transformed); for exports, rows rendered.

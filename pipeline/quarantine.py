@@ -88,14 +88,18 @@ def replay_range(connection: Warehouse, store: ObjectStore, project: Catalog, st
     for (region, collection, ws, we, path), documents in groupby(rows, key=lambda r: r[:5]):
         window = Window(ws, we)
         wanted = {row[5] for row in documents}
+        marker = connection.query_file("load/declared_of.sql", {"region": region, "window_start": ws,
+                                                                "window_end": we})
         loaded = replay_window(connection, store, project, region, collection, window, path, wanted, now)
         result.replayed += len(wanted)
         result.loaded += loaded
         result.still += len(wanted) - loaded
-        if loaded and (region, window) not in result.windows:
-            result.windows.append((region, window))
-    for region, window in result.windows:
-        transform_window(connection, project, region, window, now)
+        if loaded:  # at once: a later group failing must not leave this window untransformed
+            # The window keeps what it was transformed with: a source added since is loaded by a backfill.
+            transform_window(connection, project, region, window, now,
+                             declared=marker[0][0] if marker else "")
+            if (region, window) not in result.windows:
+                result.windows.append((region, window))
     return result
 
 
@@ -111,10 +115,11 @@ def replay_window(connection: Warehouse, store: ObjectStore, project: Catalog, r
     still = {item.document_id: item.reason for item in stats.quarantined}
     key = {"region": region, "collection": collection, "window_start": window.start, "window_end": window.end}
     passed = [str(doc.get(source.key)) for doc in documents if str(doc.get(source.key)) not in still]
-    writer = PartWriter(store, f"{paths.window_prefix(region, collection, window)}/replay-{now:%Y%m%dT%H%M%S}",
-                        part_rows=len(rows) + 1, part_bytes=2**62, compress_level=6)
+    folder = f"{paths.window_prefix(region, collection, window)}/replay-{now:%Y%m%dT%H%M%S}"
+    writer = PartWriter(store, folder, part_rows=len(rows) + 1, part_bytes=2**62, compress_level=6)
     writer.write_all(rows)
-    replayed = {"path": store.url(path), "columns": list(source.file_column_names), "written": len(rows),
+    # Relative to the store, like an extract's manifest (Redshift's COPY manifest is written beside it).
+    replayed = {"path": paths.manifest_path(folder), "columns": list(source.file_column_names), "written": len(rows),
                 "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes, "sha256": p.sha256}
                           for p in writer.parts]}
     with connection.transaction():

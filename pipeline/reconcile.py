@@ -21,7 +21,7 @@ from pipeline.transform import transform_window
 from pipeline.warehouse import Warehouse
 from pipeline.windows import Window
 
-GONE_TABLE = "reconcile_gone"
+GONE_TABLE, GONE_CURSORS = "reconcile_gone", "reconcile_gone_cursors"
 # How a key stored as text in the warehouse is looked up in MongoDB.
 KEY_VALUES: dict[str, Callable[[str], Any]] = {"objectid": ObjectId, "text": str, "int": int}
 Lookup = Callable[[str, list[Any]], set[Any]]  # (collection, keys) -> the keys MongoDB still has
@@ -35,20 +35,30 @@ class ReconcileResult:
 
 
 def missing_keys(source: Source, loaded: list[tuple[str, dt.datetime]], lookup: Lookup) -> list[tuple[str, Any]]:
-    """(key, cursor) of the loaded rows whose key MongoDB no longer has."""
-    to_value = KEY_VALUES[next(c.type for c in source.columns if c.name == source.key)]
-    present = {str(value) for value in lookup(source.name, [to_value(key) for key, _ in loaded])}
+    """(key, cursor) of the loaded rows whose key MongoDB no longer has. An objectid key may have been read
+    from a string _id (stored lower-cased): it is looked up in every form it can have in MongoDB."""
+    kind = next(c.type for c in source.columns if c.name == source.key)
+    values = [value for key, _ in loaded for value in (
+        (ObjectId(key), key, key.upper()) if kind == "objectid" else (KEY_VALUES[kind](key),))]
+    present = {str(value).lower() if kind == "objectid" else str(value) for value in lookup(source.name, values)}
     return [(key, cursor) for key, cursor in loaded if key not in present]
 
 
-def delete_keys(connection: Warehouse, source: Source, region: str, keys: list[str], now: dt.datetime) -> int:
-    """Move the rows of these keys to the replaced table and delete them, in one transaction."""
+def delete_keys(connection: Warehouse, source: Source, region: str, gone: list[tuple[str, Any]],
+                now: dt.datetime) -> int:
+    """Move the rows of these (key, cursor) to the replaced table and delete them, and unmark the windows
+    holding their cursors, in one transaction."""
     key_column = next(c for c in source.columns if c.name == source.key)
     columns = list(source.file_column_names)
     with connection.transaction():
         connection.execute(connection.dialect.create_table(
             GONE_TABLE, [Column("region", "text", max_length=32), key_column], temporary=True))
-        connection.insert_rows(GONE_TABLE, ("region", source.key), [(region, key) for key in keys])
+        connection.insert_rows(GONE_TABLE, ("region", source.key), [(region, key) for key, _ in gone])
+        connection.execute(connection.dialect.create_table(
+            GONE_CURSORS, [Column("cursor_at", "timestamp")], temporary=True))
+        connection.insert_rows(GONE_CURSORS, ("cursor_at",), [(cursor,) for _, cursor in gone])
+        connection.run_statements(render(read_sql("reconcile/unmark.sql"), gone_cursors=GONE_CURSORS),
+                                  {"region": region})
         connection.run_template("lock.sql", tables=[source.table])
         counts = connection.run_statements(render(
             read_sql("reconcile/delete.sql"), target=source.table, target_name=source.name,
@@ -56,6 +66,7 @@ def delete_keys(connection: Warehouse, source: Source, region: str, keys: list[s
             loaded_columns=[f"loaded.{c}" for c in columns], key=source.key, cursor=source.cursor),
             {"deleted_at": now})
         connection.execute(render("drop table {gone}", gone=GONE_TABLE))
+        connection.execute(render("drop table {gone}", gone=GONE_CURSORS))
     return counts[-1]
 
 
@@ -70,6 +81,10 @@ def reconcile_region(connection: Warehouse, project: Catalog, region: str, looku
                      dry_run: bool = False) -> None:
     """Delete what MongoDB no longer has and transform the windows that held it (dry_run: only count)."""
     cursors: list[dt.datetime] = []
+    # The transformed windows that may hold deleted documents, read before any delete unmarks them.
+    marked = connection.query_file("reconcile/windows.sql", {"region": region, "start": start, "end": end})
+    transformed = [(ws, we) for ws, we, _ in marked]
+    declared = {Window(ws, we): signature for ws, we, signature in marked}
     for source in project.sources.values():
         (sql,) = statements(render(read_sql("reconcile/loaded_keys.sql"), table=source.table, key=source.key,
                                    cursor=source.cursor))
@@ -81,15 +96,13 @@ def reconcile_region(connection: Warehouse, project: Catalog, region: str, looku
                 gone += missing_keys(source, [(str(key), cursor) for key, cursor in batch], lookup)
         result.checked[(region, source.name)] = checked
         result.deleted[(region, source.name)] = len(gone) if dry_run or not gone else delete_keys(
-            connection, source, region, [k for k, _ in gone], now)
+            connection, source, region, gone, now)
         cursors += [cursor for _, cursor in gone]
     if not cursors:
         return
-    transformed = connection.query_file("reconcile/windows.sql", {"region": region, "start": min(cursors),
-                                                                  "end": max(cursors)})
     for window in windows_holding(transformed, cursors):
         if not dry_run:
-            transform_window(connection, project, region, window, now)
+            transform_window(connection, project, region, window, now, declared=declared[window])
         result.windows.append((region, window))
 
 

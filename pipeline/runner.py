@@ -74,8 +74,7 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
     # Luigi logs through this process's logging set-up (the CLI's): configuring its own handler too would print
     # every line twice with -v.
     _default_setting("core", "no_configure_logging", "true")
-    totals = Counter(STAGES[task.get_task_family()] for task, done in ([] if quiet else plan(tasks))
-                     if not done and task.get_task_family() in STAGES)
+    totals = Counter() if quiet else planned_totals(tasks)
     with shown(totals, os.environ.get(FAILURE_LOG_ENV, ""), quiet=quiet, interval=logs().progress_seconds):
         result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
                              **({} if local_scheduler else {"scheduler_url": url}))
@@ -142,6 +141,18 @@ def plan(tasks: list[luigi.Task]) -> list[tuple[luigi.Task, bool]]:
     for task in tasks:
         visit(task)
     return list(found.values())
+
+
+def planned_totals(tasks: list[luigi.Task]) -> Counter[str]:
+    """Tasks to run per progress stage; none when the plan cannot be read (Luigi then reports the task that
+    fails its completeness check, as it would without progress)."""
+    try:
+        steps = plan(tasks)
+    except Exception as error:  # a progress display never stops a run
+        logger.warning("progress totals unknown: %s", first_line(error))
+        return Counter()
+    return Counter(STAGES[task.get_task_family()] for task, done in steps
+                   if not done and task.get_task_family() in STAGES)
 
 
 def format_plan(steps: list[tuple[luigi.Task, bool]]) -> str:

@@ -172,15 +172,20 @@ def rebuild_model(connection: Warehouse, model: Model, sql: ModelStatements, par
 
 
 def transform_window(connection: Warehouse, project: Catalog, region: str, window: Window,
-                     transformed_at: dt.datetime, progress: Callable[[str, int, int], None] | None = None) -> int:
+                     transformed_at: dt.datetime, progress: Callable[[str, int, int], None] | None = None,
+                     declared: str | None = None) -> int:
     """Rebuild, test and record one (region, window); return the keys touched over all models. `progress`
-    hears (model, models done, models) after each one."""
+    hears (model, models done, models) after each one. `declared` (default: the catalog's signature) is what
+    the marker says the window was transformed with: a repair that loaded no new source keeps the old one."""
     params = {"region": region, "window_start": window.start, "window_end": window.end}
     models = {model: model_statements(model, project) for model in project.models.values()}
     with connection.transaction():
         # One transform at a time rewrites the models: two delete+insert runs of the same keys would
         # duplicate rows. Readers are not blocked where the kind allows it (see its lock.sql).
-        connection.run_template("lock.sql", tables=[m.table for m in models])
+        # And the replaced versions it consumes: a load or reconcile committing some while this runs would have
+        # them deleted below unread (each statement reads a fresh snapshot).
+        connection.run_template("lock.sql", tables=[*(m.table for m in models),
+                                                    *(s.replaced_table_name for s in project.sources.values())])
         for model, sql in models.items():  # every model's keys as the tables are before this window's rebuild
             connection.execute(sql.create_touched, params)
             connection.analyze(touched_table(model.name))  # temp tables get no automatic statistics
@@ -193,7 +198,8 @@ def transform_window(connection: Warehouse, project: Catalog, region: str, windo
             connection.run_statements(render(read_sql("load/consume_replaced.sql"),
                                              replaced=source.replaced_table_name), params)
         connection.run_file("load/record_transform.sql", {**params, "keys_touched": keys_touched,
-                                                          "declared": project.signature,
+                                                          "declared": project.signature if declared is None
+                                                          else declared,
                                                           "transformed_at": transformed_at})
         for sql in models.values():
             for statement in sql.drop:

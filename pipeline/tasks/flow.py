@@ -99,10 +99,12 @@ class Sync(luigi.WrapperTask):
         # Computed once: as windows get done during the run, a fresh computation would move the goalposts.
         if not hasattr(self, "_due"):
             minutes = windows().sync_minutes
-            started = utcnow().isoformat()
+            lookback = dt.timedelta(minutes=windows().backdated_lookback_minutes)
             self._due = [TransformWindow(region=region, window_start=window.start, window_minutes=minutes)
                          for region in source_uris() for window in windows_due(region, self.now)]
+            # Redone if done before the window was old enough: the same moment for every run, so a collection
+            # already read again (by this run or an overlapping one) is not read a third time.
             self._due += [TransformWindow(region=region, window_start=window.start, window_minutes=minutes,
-                                          redo_after=started)
+                                          redo_after=(window.end + lookback).isoformat())
                           for region in source_uris() for window in windows_to_reread(region, self.now)]
         return self._due

@@ -4,4 +4,4 @@ select lq.region, lq.collection, lq.window_start, lq.window_end, lq.quarantine_u
 from "raw".load_quarantine as lq
 where lq.window_start >= %(start)s
   and lq.window_end <= %(end)s
-order by lq.region, lq.collection, lq.window_start, lq.document_id;
+order by lq.region, lq.collection, lq.window_start, lq.window_end, lq.quarantine_url, lq.document_id;

@@ -5,8 +5,10 @@ and analytics through `reconcile`, and models keep no stale row when a dimension
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from bson import Decimal128, Int64, ObjectId
@@ -246,6 +248,18 @@ def test_a_changed_or_cleared_answer_and_a_missing_created_at_leave_no_stale_row
         capsys.readouterr().out
 
 
+def read_at_close(env) -> None:
+    """Date each window's extract, load and transform at the window's end, as a sync running in real time
+    would have done them (the test's `--now` is in the past, its real clock is not)."""
+    with env.warehouse() as connection:
+        connection.execute("update raw.load_audit set loaded_at = window_end")
+        connection.execute("update analytics.transform_audit set transformed_at = window_end")
+    for manifest in Path(env.storage_url).rglob("manifest.json"):
+        content = json.loads(manifest.read_text())
+        content["created_at"] = content["window_end"] + "+00:00"
+        manifest.write_text(json.dumps(content))
+
+
 def test_sync_reads_each_window_again_once_it_is_old_enough_for_backdated_writes(local_env, luigi_settings, capsys):
     luigi_settings("windows", "initial_lookback_hours", "1")
     luigi_settings("windows", "sync_minutes", "15")  # the geometry the comments below count in
@@ -261,8 +275,7 @@ def test_sync_reads_each_window_again_once_it_is_old_enough_for_backdated_writes
 
     database.conversations.insert_one(conversation(dt.datetime(2026, 11, 20, 10, 5)))
     assert main(["sync", "--now", "2026-11-20T10:30", "--local-scheduler"]) == 0
-    with local_env.warehouse() as connection:  # as if each window had been read right when it closed
-        connection.execute("update raw.load_audit set loaded_at = window_end")
+    read_at_close(local_env)  # as if each window had been read right when it closed
     backdated = conversation(dt.datetime(2026, 11, 20, 10, 10))  # written after that read, dated into it
     database.conversations.insert_one(backdated)
 

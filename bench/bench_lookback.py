@@ -72,9 +72,10 @@ def stamp_reads(postgres_url: str, lake: Path, seen: set) -> int:
             late = dt.timedelta(days=1 if (collection, start) in second else 0)
             connection.execute("update raw.load_audit set loaded_at = window_end + %s where collection = %s "
                                "and window_start = %s", (late, collection, start))
-        connection.execute("update analytics.transform_audit set transformed_at = window_end + "
-                           "case when transformed_at > window_end + interval '1 hour' then interval '1 day' "
-                           "else interval '0' end where transformed_at > %s", (just_now,))
+        for start in {start for _, start in fresh}:
+            late = dt.timedelta(days=1 if any(window == start for _, window in second) else 0)
+            connection.execute("update analytics.transform_audit set transformed_at = window_end + %s "
+                               "where window_start = %s and transformed_at > %s", (late, start, just_now))
     for manifest in lake.rglob("manifest.json"):
         content = json.loads(manifest.read_text())
         created = dt.datetime.fromisoformat(content["created_at"]).replace(tzinfo=None)
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         mongo = stack.mongo_uris[REGION]
         started = time.perf_counter()
         seed(mongo, args.docs_per_day)
-        print(f"seeded {args.docs_per_day} docs/day ({args.docs_per_day // 96} per 15-minute window) in "
+        print(f"seeded {args.docs_per_day} docs/day ({args.docs_per_day // 96} per 15 minutes) in "
               f"{time.perf_counter() - started:.1f} s")
         figures = {}
         for label, lookback in (("none", 0), ("lookback", 60)):

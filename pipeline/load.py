@@ -62,13 +62,14 @@ def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str
     connection.analyze(stage)  # a temp table has no statistics: the merge would be planned for a guess
     # Serialize merges into this table: concurrent windows may carry the same document.
     connection.run_template("lock.sql", tables=[source.table])
-    merged = list(source.file_column_names)
+    merged, matched = list(source.file_column_names), f"matched_{source.name}"
     counts = connection.run_template("merge.sql", {"loaded_at": loaded_at}, target=source.table,
-                                     target_name=source.name, stage=stage, columns=merged,
+                                     target_name=source.name, stage=stage, matched=matched, columns=merged,
                                      loaded_columns=[f"loaded.{c}" for c in merged], key=source.key,
                                      cursor=source.cursor, replaced=source.replaced_table_name)
     connection.refresh_statistics(source.table, counts[-1])
-    connection.execute(render("drop table {stage}", stage=stage))
+    for temp in (stage, matched):
+        connection.execute(render("drop table {temp}", temp=temp))
     return LoadResult(staged=staged, inserted=counts[-1])
 
 

@@ -29,7 +29,7 @@ def filled(text: str) -> str:
                       columns=list(source.file_column_names), table=source.table, tables=[source.table],
                       key=source.key, cursor=source.cursor, replaced=source.replaced_table_name,
                       loaded_columns=[f"loaded.{c}" for c in source.file_column_names], gone="reconcile_gone",
-                      gone_cursors="reconcile_gone_cursors")
+                      gone_cursors="reconcile_gone_cursors", matched="matched_messages")
     return text
 
 
@@ -193,8 +193,8 @@ def test_the_redshift_check_names_file_and_line_of_what_sqlglot_accepts(tmp_path
 def test_values_are_bound_not_formatted():
     for relative in (str(p.relative_to(sql_dir())) for p in sql_dir().rglob("*.sql")):
         code = "\n".join(statements(read_sql(relative)))
-        identifiers = (r"\{(target|target_name|stage|columns|loaded_columns|table|tables|key|cursor|replaced|gone\w*|"
-                       r"touched\w*)\}")
+        identifiers = (r"\{(target|target_name|stage|columns|loaded_columns|table|tables|key|cursor|replaced|"
+                       r"matched|gone\w*|touched\w*)\}")
         assert "{" not in re.sub(identifiers, "", code), relative
 
 

@@ -1,14 +1,16 @@
 -- Merge one window's staged rows into its raw table, inside the load's transaction, after lock.sql.
--- Identifiers ({target}, {target_name}, {stage}, {columns}, and the source's declared {key} and {cursor})
--- are filled by pipeline.sqlfiles.render, which quotes them; values are bound. Newest version wins: a staged
--- row replaces a loaded one with the same key only if its cursor is not older, so a late backfill never
--- overwrites a newer sync.
--- A document read twice in one window (its versions side by side in the stage) is inserted once, newest first.
+-- Identifiers ({target}, {target_name}, {stage}, {matched}, {replaced}, {columns}, {loaded_columns}, and the
+-- source's declared {key} and {cursor}) are filled by pipeline.sqlfiles.render, which quotes them; values are
+-- bound. Newest version wins: a staged row replaces a loaded one with the same key only if its cursor is not
+-- older, so a late backfill never overwrites a newer sync. A document read twice in one window (its versions
+-- side by side in the stage) is inserted once, newest first.
+-- The big table is probed once: {matched} (a temp table the load drops) holds the loaded versions of the
+-- staged keys; the statements after it work from that (for new documents, nothing).
 -- The versions about to be replaced go to {replaced} first: the transform of the window holding the new
 -- version reads them to rebuild what the old one fed (the day a message moved from, the answer it no longer
 -- uses). The last statement is the insert: its row count is the load's `inserted`. Parameters: loaded_at.
-insert into {replaced} ({columns}, _replaced_by, _replaced_at)
-select {loaded_columns}, newest.{cursor}, cast(%(loaded_at)s as timestamp)
+create temp table {matched} as
+select loaded.region, loaded.{key}, loaded.{cursor} as loaded_cursor, newest.{cursor} as newest_cursor
 from {target} as loaded
 inner join (
     select staged.region, staged.{key}, max(staged.{cursor}) as {cursor}
@@ -16,14 +18,21 @@ inner join (
     group by staged.region, staged.{key}
 ) as newest
     on loaded.region = newest.region
-    and loaded.{key} = newest.{key}
-where loaded.{cursor} <= newest.{cursor};
+    and loaded.{key} = newest.{key};
+
+insert into {replaced} ({columns}, _replaced_by, _replaced_at)
+select {loaded_columns}, matched.newest_cursor, cast(%(loaded_at)s as timestamp)
+from {matched} as matched
+inner join {target} as loaded
+    on loaded.region = matched.region
+    and loaded.{key} = matched.{key}
+where matched.loaded_cursor <= matched.newest_cursor;
 
 delete from {target}
-using {stage}
-where {target_name}.region = {stage}.region
-  and {target_name}.{key} = {stage}.{key}
-  and {target_name}.{cursor} <= {stage}.{cursor};
+using {matched}
+where {target_name}.region = {matched}.region
+  and {target_name}.{key} = {matched}.{key}
+  and {matched}.loaded_cursor <= {matched}.newest_cursor;
 
 insert into {target} ({columns}, _loaded_at)
 select {columns}, cast(%(loaded_at)s as timestamp)
@@ -36,7 +45,8 @@ from (
 where versions.version_rank = 1
   and not exists (
       select 1
-      from {target} as loaded
-      where loaded.region = versions.region
-        and loaded.{key} = versions.{key}
+      from {matched} as kept
+      where kept.region = versions.region
+        and kept.{key} = versions.{key}
+        and kept.loaded_cursor > kept.newest_cursor
   );

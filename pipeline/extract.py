@@ -8,13 +8,13 @@ import gzip
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from pipeline import paths
 from pipeline.catalog import Source
-from pipeline.convert import ConversionStats, RowConverter, quarantine_line
+from pipeline.convert import ConversionStats, RowConverter, quarantine_line, read_quarantine_line
 from pipeline.storage import ObjectStore
 from pipeline.windows import Window
 
@@ -59,6 +59,10 @@ class PartWriter:
         self.store, self.prefix = store, prefix
         self.part_rows, self.part_bytes, self.compress_level = part_rows, part_bytes, compress_level
         self.parts: list[_Part] = []
+
+    def manifest_parts(self) -> list[dict]:
+        """The parts written, as a manifest lists them (and the load checks them)."""
+        return [{"path": p.path, "rows": p.rows, "bytes": p.bytes, "sha256": p.sha256} for p in self.parts]
 
     def write_all(self, rows: Iterable[list[str]], progress: Progress | None = None) -> None:
         iterator = iter(rows)
@@ -121,7 +125,7 @@ def extract_window(documents: Iterable[dict], source: Source, region: str, windo
         "quarantine": quarantine,
         "quarantine_reasons": sorted({item.reason for item in stats.quarantined})[:20],
         "drift": stats.drift_report(),
-        "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes, "sha256": p.sha256} for p in writer.parts],
+        "parts": writer.manifest_parts(),
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     store.write_bytes(path, json.dumps(manifest, indent=1).encode())
@@ -133,6 +137,13 @@ def manifest_is_current(manifest: dict, done_after: dt.datetime) -> bool:
     re-extracted, so a fix in the conversion rules reaches windows extracted before it."""
     created = dt.datetime.fromisoformat(manifest["created_at"]).astimezone(dt.UTC).replace(tzinfo=None)
     return manifest.get("version") == MANIFEST_VERSION and created >= done_after
+
+
+def read_quarantine(store: ObjectStore, path: str) -> Iterator[tuple[str, str, dict]]:
+    """(key, reason, document with its BSON types) of each document in a window's quarantine file."""
+    for line in gzip.decompress(store.read_bytes(path)).decode("utf-8").splitlines():
+        if line.strip():
+            yield read_quarantine_line(line)
 
 
 def read_manifest(store: ObjectStore, region: str, collection: str, window: Window) -> dict:

@@ -3,13 +3,12 @@ record the load, its drift and its quarantined documents, in one transaction."""
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.catalog import Source
-from pipeline.convert import read_quarantine_line
+from pipeline.extract import read_quarantine
 from pipeline.sqlfiles import render
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
@@ -78,25 +77,25 @@ def clip(text: str, limit: int) -> str:
     return text.encode("utf-8", "backslashreplace")[:limit].decode("utf-8", "ignore")
 
 
-def quarantined_documents(store: ObjectStore, path: str) -> list[tuple[str, str]]:
-    """(key, reason) of each document in a quarantine file."""
-    lines = gzip.decompress(store.read_bytes(path)).decode("utf-8").splitlines()
-    return [read_quarantine_line(line)[:2] for line in lines if line.strip()]
+def record_drift(connection: Warehouse, window: Mapping[str, Any], drift: list[dict], loaded_at: Any) -> None:
+    """raw.load_drift rows for a window's drift report (ConversionStats.drift_report, a manifest's `drift`)."""
+    connection.insert_rows("raw.load_drift", DRIFT_COLUMNS, [
+        (window["region"], window["collection"], window["window_start"], window["window_end"], d["field"],
+         d["type"], d["documents"], d["nulled"], ",".join(d["examples"]), loaded_at) for d in drift])
 
 
 def load_window(connection: Warehouse, source: Source, manifest: Mapping[str, Any], store: ObjectStore,
                 audit: Mapping[str, Any]) -> LoadResult:
     """Stage, merge and record one window's parts; a crash anywhere leaves the tables as they were."""
     window = {key: audit[key] for key in ("region", "collection", "window_start", "window_end")}
-    quarantined = quarantined_documents(store, manifest["quarantine"]) if manifest.get("quarantine") else []
+    quarantined = [(key, reason) for key, reason, _ in read_quarantine(store, manifest["quarantine"])] \
+        if manifest.get("quarantine") else []
     with connection.transaction():
         merged = stage_and_merge(connection, source, manifest, store, audit["loaded_at"])
         connection.run_file("load/record_load.sql", {**audit, "staged": merged.staged, "inserted": merged.inserted,
                                                      "kept_newer": merged.kept_newer})
         drift = manifest.get("drift", [])
-        connection.insert_rows("raw.load_drift", DRIFT_COLUMNS, [
-            (*window.values(), d["field"], d["type"], d["documents"], d["nulled"], ",".join(d["examples"]),
-             audit["loaded_at"]) for d in drift])
+        record_drift(connection, window, drift, audit["loaded_at"])
         connection.insert_rows("raw.load_quarantine", QUARANTINE_COLUMNS, [
             (*window.values(), clip(key, 512), clip(reason, 4096), manifest["quarantine"], audit["loaded_at"])
             for key, reason in quarantined])

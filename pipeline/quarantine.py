@@ -5,8 +5,6 @@ wins) and their windows transformed again; the rest stay, with today's reason.""
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -15,9 +13,9 @@ from bson.json_util import dumps as bson_dumps
 
 from pipeline import paths
 from pipeline.catalog import Catalog
-from pipeline.convert import ConversionStats, RowConverter, read_quarantine_line
-from pipeline.extract import PartWriter
-from pipeline.load import DRIFT_COLUMNS, stage_and_merge
+from pipeline.convert import ConversionStats, RowConverter
+from pipeline.extract import PartWriter, read_quarantine
+from pipeline.load import record_drift, stage_and_merge
 from pipeline.storage import ObjectStore
 from pipeline.transform import transform_window
 from pipeline.warehouse import Warehouse
@@ -50,12 +48,6 @@ def format_quarantine(groups: list[QuarantineGroup]) -> str:
     return "\n".join(lines)
 
 
-def read_quarantine_file(store: ObjectStore, path: str) -> Iterator[tuple[str, str, dict]]:
-    for line in gzip.decompress(store.read_bytes(path)).decode("utf-8").splitlines():
-        if line.strip():
-            yield read_quarantine_line(line)
-
-
 def show_document(connection: Warehouse, store: ObjectStore, region: str, collection: str, document_id: str) -> str:
     """The document as it was read (relaxed extended JSON) and why it is quarantined; LookupError if it is not."""
     found = connection.query_file("quarantine/find.sql", {"region": region, "collection": collection,
@@ -64,7 +56,7 @@ def show_document(connection: Warehouse, store: ObjectStore, region: str, collec
         raise LookupError(f"no quarantined {collection} document {document_id!r} in region {region!r} "
                           f"(pipeline quarantine list shows what is)")
     window_start, window_end, reason, path = found[0]
-    document = next((doc for key, _, doc in read_quarantine_file(store, path) if key == document_id), None)
+    document = next((doc for key, _, doc in read_quarantine(store, path) if key == document_id), None)
     if document is None:
         raise LookupError(f"{store.url(path)} does not hold {document_id!r}: the window was extracted again since; "
                           f"pipeline quarantine list shows the current state")
@@ -110,7 +102,7 @@ def replay_window(connection: Warehouse, store: ObjectStore, project: Catalog, r
     source = project.source(collection)
     converter = RowConverter(source, region, window.start)
     stats = ConversionStats()
-    documents = [doc for key, _, doc in read_quarantine_file(store, path) if key in wanted]
+    documents = [doc for key, _, doc in read_quarantine(store, path) if key in wanted]
     rows = list(converter.rows(documents, stats))
     still = {item.document_id: item.reason for item in stats.quarantined}
     key = {"region": region, "collection": collection, "window_start": window.start, "window_end": window.end}
@@ -120,8 +112,7 @@ def replay_window(connection: Warehouse, store: ObjectStore, project: Catalog, r
     writer.write_all(rows)
     # Relative to the store, like an extract's manifest (Redshift's COPY manifest is written beside it).
     replayed = {"path": paths.manifest_path(folder), "columns": list(source.file_column_names), "written": len(rows),
-                "parts": [{"path": p.path, "rows": p.rows, "bytes": p.bytes, "sha256": p.sha256}
-                          for p in writer.parts]}
+                "parts": writer.manifest_parts()}
     with connection.transaction():
         merged = stage_and_merge(connection, source, replayed, store, now)
         for document_id in passed:
@@ -129,9 +120,7 @@ def replay_window(connection: Warehouse, store: ObjectStore, project: Catalog, r
         for document_id, reason in still.items():
             connection.run_file("quarantine/still.sql", {**key, "document_id": document_id, "reason": reason,
                                                          "replayed_at": now})
-        connection.insert_rows("raw.load_drift", DRIFT_COLUMNS, [
-            (*key.values(), d["field"], d["type"], d["documents"], d["nulled"], ",".join(d["examples"]), now)
-            for d in stats.drift_report()])
+        record_drift(connection, key, stats.drift_report(), now)
         if passed:
             connection.run_file("quarantine/replayed.sql", {**key, "inserted": merged.inserted})
     return len(passed)

@@ -298,6 +298,8 @@ def cmd_export_run(args: argparse.Namespace) -> None:
     defined = definitions()  # a bad definitions file or name fails here, before anything runs
     for name in args.name:
         find(defined, name)
+    if args.unscheduled and not args.name:
+        raise CommandError("--unscheduled runs the exports named by --name; give at least one")
     today = (args.date or utcnow()).date()
     if args.start or args.end:
         if not (args.start and args.end) or args.date or args.catch_up_days:
@@ -310,7 +312,7 @@ def cmd_export_run(args: argparse.Namespace) -> None:
         dates = run_dates(today - dt.timedelta(days=args.catch_up_days), today + dt.timedelta(days=1))
     read_only(args.dry_run)
     preflight()
-    tasks = [ExportsDue(date=date, names=tuple(args.name)) for date in dates]
+    tasks = [ExportsDue(date=date, names=tuple(args.name), unscheduled=args.unscheduled) for date in dates]
     if args.dry_run:
         print(f"exports due {dates[0]:%Y-%m-%d} .. {dates[-1]:%Y-%m-%d}:\n{format_plan(plan(tasks))}")
         return
@@ -530,6 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
     export_run.add_argument("--catch-up-days", type=_count(0, 366), default=0,
                             help="also the N run dates before --date, for runs the scheduler missed")
     export_run.add_argument("--name", action="append", default=[], help="only this export (repeatable)")
+    export_run.add_argument("--unscheduled", action="store_true",
+                            help="run the named exports for the date even when their schedule does not fall on it "
+                                 "or they are paused (each interval is still delivered once)")
     export_run.add_argument("--dry-run", action="store_true", help="print what it would render and send; change "
                                                                    "nothing")
     luigi_options(export_run)

@@ -130,6 +130,30 @@ class exports(luigi.Config):
                                 "run sends it (with the same Message-ID)")
 
 
+class console(luigi.Config):
+    """`pipeline console`: the exports console and the data API (its database URL: env PIPELINE_CONSOLE_DB_URL
+    overrides; the session-signing key: environment only)."""
+
+    db_url = luigi.Parameter(
+        default="sqlite:///~/.local/state/analytics-pipeline/console.db",
+        description="users, API tokens, subscriptions and the audit log: sqlite:///path or postgresql://...")
+    secret_key_env = luigi.Parameter(
+        default="PIPELINE_CONSOLE_SECRET_KEY",
+        description="environment variable holding the key that signs session cookies (unset: a random key, "
+                    "sessions end when the console restarts)")
+    secure_cookies = luigi.BoolParameter(
+        default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        description="session cookies only over HTTPS (behind a TLS proxy); false for plain HTTP on loopback")
+    session_hours = luigi.IntParameter(default=12, description="a session ends this long after the log-in")
+    login_max_failures = luigi.IntParameter(
+        default=5, description="failed log-ins (per e-mail or per client address) before log-in is refused ...")
+    login_lockout_minutes = luigi.IntParameter(default=15, description="... for this long")
+    api_requests_per_minute = luigi.IntParameter(default=60, description="per API token; more get 429")
+    preview_rows = luigi.IntParameter(default=100, description="rows a preview shows in the page")
+    lookup_cache_seconds = luigi.IntParameter(
+        default=60, description="how long the allowed values of a parameter (its lookup query) are reused")
+
+
 class smtp(luigi.Config):
     """Outgoing mail, for exports and alerts alike (the password comes from the environment, never a file)."""
 
@@ -272,6 +296,17 @@ def source_uris() -> dict[str, str]:
 def storage_location() -> StorageLocation:
     value, name = _setting("PIPELINE_STORAGE_URL", storage().url)
     return parse_storage_url(value, name)
+
+
+def console_db_url() -> str:
+    """The console's database: SQLite or PostgreSQL, never the warehouse's Redshift."""
+    value, name = _setting("PIPELINE_CONSOLE_DB_URL", console().db_url)
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in ("sqlite", "postgresql", "postgres"):
+        raise ConfigError(name, f"unsupported console database scheme {scheme!r}" if scheme else "no URL scheme",
+                          "sqlite:///path/console.db or postgresql://...; the console's small transactional state "
+                          "does not belong in Redshift")
+    return value
 
 
 def warehouse_url() -> WarehouseUrl:

@@ -12,7 +12,7 @@ from pipeline.config import alerts, smtp, source_uris, storage_location, warehou
 from pipeline.scheduler import scheduler_reachable, scheduler_url
 from pipeline.secrets import redact
 from pipeline.sources import client, has_cursor_index, ping, source_collection
-from pipeline.sqlfiles import sql_dir
+from pipeline.sqlfiles import sql_dir, warehouse_sql_files
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import connection
 from pipeline.warehouse.redshift.compat import check_files
@@ -76,7 +76,7 @@ def _redshift() -> bool:
 
 def _redshift_sql() -> str:
     root = sql_dir()
-    files = [*root.rglob("*.sql"), *root.rglob("model.yml")]
+    files = warehouse_sql_files(root)
     found = check_files(files, root)
     if found:
         raise ValueError(f"{len(found)} PostgreSQL-only construct(s), first {found[0]}")

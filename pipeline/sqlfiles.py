@@ -9,6 +9,9 @@ from pathlib import Path
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 SQL_DIR_ENV = "PIPELINE_SQL_DIR"
+# Folders of the SQL folder whose statements never run on the warehouse: the console's own database
+# (SQLite or PostgreSQL).
+NOT_WAREHOUSE = ("console",)
 
 
 def sql_dir() -> Path:
@@ -20,6 +23,13 @@ def sql_dir() -> Path:
     package = Path(__file__).resolve().parent
     packaged = package / "sql"
     return packaged if packaged.is_dir() else package.parent / "sql"
+
+
+def warehouse_sql_files(root: Path | None = None) -> list[Path]:
+    """The SQL files the warehouse runs, and the model declarations holding SQL: what a dialect check reads."""
+    root = root or sql_dir()
+    found = [*root.rglob("*.sql"), *root.rglob("model.yml")]
+    return sorted(path for path in found if path.relative_to(root).parts[0] not in NOT_WAREHOUSE)
 
 
 @cache

@@ -1,40 +1,46 @@
-"""Export definitions from one YAML file, validated at load with errors naming the export and the field."""
+"""Export definitions: the entries of exports.yml (code, deployed) and the subscriptions made in the console
+(data), validated by the same rules, with errors naming the export and the field."""
 
 from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from pipeline.config import exports
+from pipeline.exports import subscriptions
 from pipeline.exports.schedule import INTERVALS, Schedule, parse_schedule
-from pipeline.sqlfiles import read_sql, sql_dir
+from pipeline.exports.templates import ParameterError, Template, TemplateError, find_template, load_templates
+from pipeline.sqlfiles import sql_dir
 
 FORMATS = ("csv", "xlsx")
-BUILTIN_PARAMS = ("start", "end")  # bound by the run: the interval's first day and the day after its last
 TEMPLATE_FIELDS = ("name", "description", "start", "end", "interval", "rows", "format", "file", "link")
 DEFAULT_SUBJECT = "$description: $interval"
 DEFAULT_BODY = "Hello,\n\n$description for $interval: $rows rows, $file\n\n-- analytics-pipeline\n"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-_KNOWN_KEYS = {"name", "description", "query", "params", "format", "schedule", "interval", "recipients", "cc",
-               "subject", "body", "skip_if_empty"}
+EMAIL = re.compile(r"^[^@\s,;<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_KNOWN_KEYS = {"name", "description", "template", "query", "params", "format", "schedule", "interval",
+               "recipients", "cc", "subject", "body", "skip_if_empty", "csv_bom", "paused"}
+_FLAGS = ("skip_if_empty", "csv_bom", "paused")
 
 
 class ExportConfigError(ValueError):
-    """A definition is invalid; the message names the file, the export and the field."""
+    """A definition is invalid; the message names the file, the export and the field (`field`, for forms)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
 class ExportDefinition:
     name: str
     description: str
-    query: str  # path under sql/exports/
+    template: Template
     params: dict[str, Any]
     format: str
     schedule: Schedule
@@ -44,14 +50,15 @@ class ExportDefinition:
     subject: str = DEFAULT_SUBJECT
     body: str = DEFAULT_BODY
     skip_if_empty: bool = False
+    csv_bom: bool = False  # a UTF-8 byte order mark, for Excel users who open CSV files
+    paused: bool = False  # not run by its schedule; "run now" still runs it
+    origin: str = "exports.yml"  # or "console": a subscription, editable there
+    owner: str | None = None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)  # the entry as written, for editing
 
     @property
     def query_file(self) -> str:
-        return f"exports/{self.query}"
-
-
-def query_placeholders(sql: str) -> set[str]:
-    return set(_PLACEHOLDER.findall(sql))
+        return self.template.query_file
 
 
 def _template_fields(template: str) -> set[str]:
@@ -59,24 +66,29 @@ def _template_fields(template: str) -> set[str]:
             if m.group("named") or m.group("braced")}
 
 
-def parse_definition(raw: Any, source: str) -> ExportDefinition:
-    """Validate one entry of the file; raise ExportConfigError naming it and the offending field."""
+def parse_definition(raw: Any, source: str, templates: dict[str, Template] | None = None, *,
+                     origin: str = "exports.yml", owner: str | None = None) -> ExportDefinition:
+    """Validate one entry (of the file, or a subscription); raise ExportConfigError naming it and the field."""
     name = raw.get("name") if isinstance(raw, dict) else None
     where = f"{source}: export {name!r}" if name else f"{source}: an export"
 
     def fail(field_name: str, problem: str) -> ExportConfigError:
-        return ExportConfigError(f"{where}, field {field_name!r}: {problem}")
+        return ExportConfigError(f"{where}, field {field_name!r}: {problem}", field_name)
 
     if not isinstance(raw, dict):
         raise ExportConfigError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise fail(unknown[0], f"unknown field; known fields are {', '.join(sorted(_KNOWN_KEYS))}")
-    for required in ("name", "description", "query", "format", "schedule", "recipients"):
+    # `query: <file>.sql` is how entries named their template before templates had declarations.
+    template_name = raw.get("template") or str(raw.get("query") or "").removesuffix(".sql")
+    for required in ("name", "description", "format", "schedule", "recipients"):
         if raw.get(required) in (None, "", []):
             raise fail(required, "missing")
+    if not template_name:
+        raise fail("template", "missing")
     if not _NAME.match(str(name)):
-        raise fail("name", "expected lowercase letters, digits and underscores")
+        raise fail("name", "expected lowercase letters, digits and underscores (a letter first)")
     if raw["format"] not in FORMATS:
         raise fail("format", f"{raw['format']!r} is not one of {', '.join(FORMATS)}")
     try:
@@ -86,55 +98,49 @@ def parse_definition(raw: Any, source: str) -> ExportDefinition:
     interval = raw.get("interval") or schedule.default_interval
     if interval not in INTERVALS:
         raise fail("interval", f"{interval!r} is not one of {', '.join(INTERVALS)}")
-
-    query = str(raw["query"])
-    if ".." in Path(query).parts or not query.endswith(".sql"):
-        raise fail("query", f"{query!r}: expected a .sql file name under sql/exports/")
     try:
-        sql = read_sql(f"exports/{query}")
-    except FileNotFoundError:
-        raise fail("query", f"{query!r} does not exist under {sql_dir() / 'exports'}") from None
+        template = find_template(load_templates() if templates is None else templates, template_name)
+    except TemplateError as error:
+        raise fail("template", str(error)) from None
     params = raw.get("params") or {}
     if not isinstance(params, dict):
         raise fail("params", "expected a mapping of parameter names to values")
-    binds = query_placeholders(sql)
-    for param in params:
-        if param in BUILTIN_PARAMS:
-            raise fail("params", f"{param!r} is set by each run (the interval); do not set it")
-        if param not in binds:
-            raise fail("params", f"{param!r} is not bound by {query} (it binds {', '.join(sorted(binds))})")
-    missing = binds - set(params) - set(BUILTIN_PARAMS)
-    if missing:
-        raise fail("params", f"{query} binds {', '.join(sorted(missing))}, which the definition does not set")
+    try:
+        params = template.parse_params(params)
+    except ParameterError as error:
+        raise fail(f"params.{error.parameter}", error.problem) from None
 
     addresses = {}
     for list_field in ("recipients", "cc"):
         value = raw.get(list_field) or []
         value = [value] if isinstance(value, str) else value
         for address in value:
-            if not isinstance(address, str) or not _EMAIL.match(address):
+            if not isinstance(address, str) or not EMAIL.match(address):
                 raise fail(list_field, f"{address!r} is not an e-mail address")
         addresses[list_field] = tuple(value)
 
-    templates = {}
+    templates_text = {}
     for template_field, default in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY)):
-        template = str(raw.get(template_field) or default)
-        unknown_fields = _template_fields(template) - set(TEMPLATE_FIELDS)
+        text = str(raw.get(template_field) or default)
+        unknown_fields = _template_fields(text) - set(TEMPLATE_FIELDS)
         if unknown_fields:
             raise fail(template_field, f"unknown placeholder ${sorted(unknown_fields)[0]}; "
                                        f"known: {', '.join('$' + f for f in TEMPLATE_FIELDS)}")
-        templates[template_field] = template
-    if not isinstance(raw.get("skip_if_empty", False), bool):
-        raise fail("skip_if_empty", "expected true or false")
+        templates_text[template_field] = text
+    for flag in _FLAGS:
+        if not isinstance(raw.get(flag, False), bool):
+            raise fail(flag, "expected true or false")
 
     return ExportDefinition(
-        name=name, description=str(raw["description"]), query=query, params=dict(params), format=raw["format"],
+        name=name, description=str(raw["description"]), template=template, params=params, format=raw["format"],
         schedule=schedule, interval=interval, recipients=addresses["recipients"], cc=addresses["cc"],
-        subject=templates["subject"], body=templates["body"], skip_if_empty=raw.get("skip_if_empty", False),
+        subject=templates_text["subject"], body=templates_text["body"], origin=origin, owner=owner, raw=dict(raw),
+        **{flag: raw.get(flag, False) for flag in _FLAGS},
     )
 
 
-def parse_definitions(text: str, source: str) -> dict[str, ExportDefinition]:
+def parse_definitions(text: str, source: str, templates: dict[str, Template] | None = None
+                      ) -> dict[str, ExportDefinition]:
     try:
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
@@ -142,25 +148,64 @@ def parse_definitions(text: str, source: str) -> dict[str, ExportDefinition]:
     entries = document.get("exports") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise ExportConfigError(f"{source}: expected a top-level 'exports:' list")
+    templates = load_templates() if templates is None else templates
     definitions: dict[str, ExportDefinition] = {}
     for raw in entries:
-        definition = parse_definition(raw, source)
+        definition = parse_definition(raw, source, templates)
         if definition.name in definitions:
             raise ExportConfigError(f"{source}: export {definition.name!r} is defined twice")
         definitions[definition.name] = definition
     return definitions
 
 
-def load_definitions(path: str | Path) -> dict[str, ExportDefinition]:
+def load_definitions(path: str | Path, templates: dict[str, Template] | None = None) -> dict[str, ExportDefinition]:
     path = Path(path)
     if not path.is_file():
         raise ExportConfigError(f"[exports] definitions: {path} does not exist")
-    return parse_definitions(path.read_text(encoding="utf-8"), str(path))
+    return parse_definitions(path.read_text(encoding="utf-8"), str(path), templates)
 
 
-def definitions() -> dict[str, ExportDefinition]:
-    """The configured definitions: [exports] definitions, else sql/exports/exports.yml of the project."""
-    return load_definitions(exports().definitions or sql_dir() / "exports" / "exports.yml")
+def definitions_file() -> Path:
+    return Path(exports().definitions or sql_dir() / "exports" / "exports.yml")
+
+
+def definitions(include_subscriptions: bool = True) -> dict[str, ExportDefinition]:
+    """The configured exports: [exports] definitions (else sql/exports/exports.yml), then the console's
+    subscriptions. A subscription that no longer validates (its template changed) is left out with its error in
+    `invalid_subscriptions()`, so one stale subscription does not stop every export."""
+    templates = load_templates()
+    found = load_definitions(definitions_file(), templates)
+    if include_subscriptions:
+        for subscription in subscriptions.all_subscriptions():
+            if subscription.name in found:
+                continue  # cannot be created (names are checked), unless exports.yml took the name later
+            try:
+                found[subscription.name] = subscription_definition(subscription, templates)
+            except ExportConfigError:
+                continue
+    return found
+
+
+def subscription_definition(subscription: subscriptions.Subscription,
+                            templates: dict[str, Template] | None = None) -> ExportDefinition:
+    return parse_definition(subscription.entry, "console subscription", templates, origin="console",
+                            owner=subscription.owner)
+
+
+def invalid_subscriptions() -> dict[str, str]:
+    """Subscriptions that no longer validate or whose name exports.yml now uses, with why."""
+    templates = load_templates()
+    file_names = set(load_definitions(definitions_file(), templates))
+    problems = {}
+    for subscription in subscriptions.all_subscriptions():
+        if subscription.name in file_names:
+            problems[subscription.name] = f"exports.yml now defines an export named {subscription.name!r}"
+            continue
+        try:
+            subscription_definition(subscription, templates)
+        except ExportConfigError as error:
+            problems[subscription.name] = str(error)
+    return problems
 
 
 def find(definitions: dict[str, ExportDefinition], name: str) -> ExportDefinition:

@@ -1,5 +1,5 @@
-"""Render an export's query results as CSV or XLSX into the object store, streaming: memory stays flat
-whatever the row count."""
+"""A report's rows as CSV, JSON or XLSX, streamed: memory stays flat whatever the row count. The same writers
+serve the scheduled exports (into the object store), the console's downloads and the data API."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import csv
 import datetime as dt
 import io
 import itertools
+import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import IO, Any
 
@@ -24,28 +27,87 @@ from pipeline.config import warehouse
 from pipeline.exports.definitions import ExportDefinition
 from pipeline.exports.deliver import Rendered
 from pipeline.exports.schedule import Interval
+from pipeline.exports.templates import Column, Template
 from pipeline.sqlfiles import read_sql, statements
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
+TITLE_FONT = Font(bold=True, size=14)
 MIN_WIDTH, MAX_WIDTH = 8, 60
-FORMATS = {dt.datetime: "yyyy-mm-dd hh:mm:ss", dt.date: "yyyy-mm-dd"}
+BY_TYPE = {dt.datetime: "yyyy-mm-dd hh:mm:ss", dt.date: "yyyy-mm-dd"}  # undeclared columns: by the value's type
+UTF8_BOM = "\ufeff".encode()
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
-def write_csv(columns: list[str], batches: Iterable[list[tuple]], out: IO[bytes]) -> int:
-    """UTF-8 CSV with a header row; returns the data rows written."""
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(columns)
-    count = 0
+class Counted:
+    """Row batches passed through, counted: a streamed response knows its rows only once it is sent."""
+
+    def __init__(self, batches: Iterable[list[tuple]]):
+        self._batches = batches
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[list[tuple]]:
+        for batch in self._batches:
+            self.rows += len(batch)
+            yield batch
+
+
+def text_value(value: Any) -> Any:
+    """How CSV and JSON write a value: timestamps to the second in ISO form, booleans as true/false."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def csv_chunks(labels: list[str], batches: Iterable[list[tuple]], bom: bool = False) -> Iterator[bytes]:
+    """UTF-8 CSV, a header row then a chunk per batch; `bom` starts it with a byte order mark (Excel)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def take() -> bytes:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text.encode("utf-8")
+
+    writer.writerow(labels)
+    yield (UTF8_BOM if bom else b"") + take()
     for batch in batches:
-        writer.writerows(batch)
-        count += len(batch)
-    text.flush()
-    text.detach()
-    return count
+        writer.writerows([text_value(value) for value in row] for row in batch)
+        yield take()
+
+
+def write_csv(labels: list[str], batches: Iterable[list[tuple]], out: IO[bytes], bom: bool = False) -> int:
+    """The CSV into a binary file; returns the data rows written."""
+    counted = Counted(batches)
+    for chunk in csv_chunks(labels, counted, bom):
+        out.write(chunk)
+    return counted.rows
+
+
+def _json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def json_chunks(columns: list[str], batches: Iterable[list[tuple]]) -> Iterator[bytes]:
+    """A JSON array of objects keyed by column name, a chunk per batch."""
+    yield b"["
+    first = True
+    for batch in batches:
+        parts = []
+        for row in batch:
+            record = {name: _json_number(value) if isinstance(value, Decimal) else
+                      value if isinstance(value, bool) else text_value(value) for name, value in zip(columns, row)}
+            parts.append(("" if first else ",") + json.dumps(record, ensure_ascii=False))
+            first = False
+        yield "".join(parts).encode("utf-8")
+    yield b"]"
 
 
 def _width(value: Any) -> int:
@@ -54,9 +116,9 @@ def _width(value: Any) -> int:
     return len(str(value)) if value is not None else 0
 
 
-def column_widths(columns: list[str], sample: list[tuple]) -> list[float]:
+def column_widths(labels: list[str], sample: list[tuple]) -> list[float]:
     """From the header and the first batch: a stream cannot be measured before it is written."""
-    widths = [len(name) + 2 for name in columns]
+    widths = [len(label) + 2 for label in labels]
     for row in sample:
         for index, value in enumerate(row):
             widths[index] = max(widths[index], _width(value) + 1)
@@ -68,30 +130,44 @@ def _cell_value(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
-def write_xlsx(columns: list[str], batches: Iterable[list[tuple]], path: str, sheet_title: str) -> int:
-    """A write-only workbook: typed cells, styled and frozen header, autofilter, sized columns."""
+def sheet_name(title: str) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\."""
+    return _SHEET_FORBIDDEN.sub(" ", title).strip()[:31] or "Report"
+
+
+def write_xlsx(columns: list[Column], batches: Iterable[list[tuple]], path: str, sheet_title: str,
+               title: str | None = None) -> int:
+    """A write-only workbook: a title row naming the report (when given), then a styled, frozen, filtered
+    header of the columns' labels, cells typed and in the columns' number formats, widths from the first rows."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
+    sheet = workbook.create_sheet(title=sheet_name(sheet_title))
+    labels = [column.label for column in columns]
     iterator = iter(batches)
     first = next(iterator, [])
-    for index, width in enumerate(column_widths(columns, first), start=1):
+    for index, width in enumerate(column_widths(labels, first), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
+    header_row = 2 if title else 1
+    sheet.freeze_panes = f"A{header_row + 1}"
+    if title:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = TITLE_FONT
+        sheet.append([cell])
     header = []
-    for name in columns:
-        cell = WriteOnlyCell(sheet, value=name)
+    for label in labels:
+        cell = WriteOnlyCell(sheet, value=label)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = Alignment(vertical="center")
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
         header.append(cell)
     sheet.append(header)
+    formats = [column.number_format for column in columns]
     count = 0
     for batch in itertools.chain([first], iterator):
         for row in batch:
             cells = []
-            for value in row:
+            for value, declared in zip(row, formats):
                 value = _cell_value(value)
-                number_format = FORMATS.get(type(value))
-                if number_format:
+                number_format = declared or BY_TYPE.get(type(value))
+                if number_format and value is not None and not isinstance(value, (str, bool)):
                     cell = WriteOnlyCell(sheet, value=value)
                     cell.number_format = number_format
                     cells.append(cell)
@@ -99,9 +175,40 @@ def write_xlsx(columns: list[str], batches: Iterable[list[tuple]], path: str, sh
                     cells.append(value)
             sheet.append(cells)
         count += len(batch)
-    sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{count + 1}"
+    last_column = get_column_letter(max(len(columns), 1))
+    sheet.auto_filter.ref = f"A{header_row}:{last_column}{count + header_row}"
     workbook.save(path)
     return count
+
+
+def report_title(template: Template, params: dict[str, Any], interval: Interval) -> str:
+    """The line above an XLSX table: the report, its parameters (the client), the period."""
+    chosen = [f"{template.parameters[name].label}: {value}" for name, value in params.items()
+              if name in template.parameters]
+    return " · ".join([template.title, *chosen, str(interval)])
+
+
+@contextmanager
+def template_rows(connection: Warehouse, template: Template, params: dict[str, Any], interval: Interval,
+                  batch_rows: int, store: ObjectStore | None = None, unload_above: int = 0
+                  ) -> Iterator[tuple[list[Column], Iterator[list[tuple]]]]:
+    """A template's result for these parameters and interval: its columns (as declared) and row batches.
+    Above `unload_above` rows a kind may stage the result in the lake (Redshift: UNLOAD)."""
+    (query,) = statements(read_sql(template.query_file))
+    bound = {**params, "start": interval.start, "end": interval.end}
+    with connection.query_group(warehouse().exports_query_group), \
+            connection.export_rows(query, bound, batch_rows, store, unload_above) as (names, batches):
+        yield [template.column(name) for name in names], batches
+
+
+@contextmanager
+def xlsx_file(columns: list[Column], batches: Iterable[list[tuple]], sheet_title: str, title: str
+              ) -> Iterator[tuple[str, int]]:
+    """openpyxl writes a zip, which needs a seekable file: a local temporary one, removed afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        local = os.path.join(folder, "export.xlsx")
+        rows = write_xlsx(columns, batches, local, sheet_title=sheet_title, title=title)
+        yield local, rows
 
 
 def export_path(definition: ExportDefinition, interval: Interval) -> str:
@@ -110,22 +217,18 @@ def export_path(definition: ExportDefinition, interval: Interval) -> str:
 
 def render_export(connection: Warehouse, definition: ExportDefinition, interval: Interval, store: ObjectStore,
                   batch_rows: int, unload_above: int = 0) -> Rendered:
-    """Run the export's query for the interval and stream its rows into a file in the store. Above
-    `unload_above` rows a kind may stage the result in the lake (Redshift: UNLOAD)."""
-    (query,) = statements(read_sql(definition.query_file))
-    params = {**definition.params, "start": interval.start, "end": interval.end}
+    """Run the export's template for the interval and stream its rows into a file in the store."""
     path = export_path(definition, interval)
-    with connection.query_group(warehouse().exports_query_group), \
-            connection.export_rows(query, params, batch_rows, ObjectStore.from_config(), unload_above) as (
-                columns, batches):
+    template = definition.template
+    with template_rows(connection, template, definition.params, interval, batch_rows, ObjectStore.from_config(),
+                       unload_above) as (columns, batches):
         if definition.format == "csv":
             with store.open_write(path) as out:
-                rows = write_csv(columns, batches, out)
+                rows = write_csv([column.label for column in columns], batches, out, bom=definition.csv_bom)
         else:
-            # openpyxl writes a zip, which needs a seekable file: a local temp file, then into the store.
-            with tempfile.TemporaryDirectory() as folder:
-                local = os.path.join(folder, "export.xlsx")
-                rows = write_xlsx(columns, batches, local, sheet_title=definition.name)
-                with open(local, "rb") as source, store.open_write(path) as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
-    return Rendered(path=path, url=store.url(path), rows=rows, bytes=store.size(path), columns=tuple(columns))
+            title = report_title(template, definition.params, interval)
+            with xlsx_file(columns, batches, template.title, title) as (local, rows), open(local, "rb") as source, \
+                    store.open_write(path) as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+    return Rendered(path=path, url=store.url(path), rows=rows, bytes=store.size(path),
+                    columns=tuple(column.name for column in columns))

@@ -177,17 +177,23 @@ def in_transaction(relative: str, params: dict) -> int:
 
 
 class ExportsDue(luigi.WrapperTask):
-    """Every export whose schedule falls on `date` (optionally only the named ones)."""
+    """Every export whose schedule falls on `date` and is not paused (optionally only the named ones); with
+    `unscheduled`, the named ones whatever their schedule (a "run now" from the console or the command line: the
+    interval is still the one the date gives, delivered once)."""
 
     date = luigi.DateParameter(description="run date (UTC)")
     names = luigi.ListParameter(default=(), description="only these exports (default: all)")
+    unscheduled = luigi.BoolParameter(default=False, description="the named exports, due or not, paused or not")
 
     def requires(self) -> list[luigi.Task]:
         chosen = definitions()
         for name in self.names:
             find(chosen, name)  # an unknown name fails here, naming it
+        if self.unscheduled:
+            return [DeliverExport(name=name, date=self.date) for name in sorted(set(self.names))]
         return [DeliverExport(name=name, date=self.date) for name, definition in sorted(chosen.items())
-                if (not self.names or name in self.names) and definition.schedule.is_due(self.date)]
+                if (not self.names or name in self.names) and definition.schedule.is_due(self.date)
+                and not definition.paused]
 
 
 def run_dates(start: dt.date, end: dt.date) -> list[dt.date]:

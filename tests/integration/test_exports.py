@@ -17,6 +17,8 @@ import psycopg
 import pytest
 
 from pipeline.cli import main
+from pipeline.exports.render import text_value
+from pipeline.exports.templates import load_templates
 from pipeline.warehouse import connection as warehouse_connection
 
 pytestmark = pytest.mark.integration
@@ -26,14 +28,14 @@ DEFINITIONS = textwrap.dedent("""
     exports:
       - name: acme_daily
         description: Acme conversations
-        query: daily_client_conversations.sql
+        template: daily_client_conversations
         params: {client_id: acme}
         format: csv
         schedule: daily
         recipients: [cs-acme@example.com]
       - name: acme_weekly
         description: Acme engagement
-        query: weekly_client_engagement.sql
+        template: weekly_client_engagement
         params: {client_id: acme}
         format: xlsx
         schedule: weekly on monday
@@ -41,7 +43,7 @@ DEFINITIONS = textwrap.dedent("""
         cc: [am@example.com]
       - name: acme_monthly_empty
         description: Nothing this month
-        query: monthly_top_answers.sql
+        template: monthly_top_answers
         params: {client_id: nobody}
         format: xlsx
         schedule: monthly on 1
@@ -104,9 +106,12 @@ def test_due_exports_arrive_with_the_query_rows_once(exports_env, smtp_server):
     received = list(csv.reader(io.StringIO(attachment.get_content())))
     columns, rows = query_rows(exports_env, "daily_client_conversations.sql",
                                {"client_id": "acme", "start": dt.date(2026, 11, 29), "end": dt.date(2026, 11, 30)})
-    assert received[0] == columns
+    templates = load_templates()
+    assert received[0] == [templates["daily_client_conversations"].column(name).label for name in columns]
+    assert received[0][:3] == ["Started at", "Conversation", "Region"]
     assert len(received) - 1 == len(rows) == 40
-    assert received[1:] == [[("" if v is None else str(v)) for v in row] for row in rows]
+    assert received[1:] == [[("" if v is None else str(text_value(v))) for v in row] for row in rows]
+    assert received[1][0] == "2026-11-29T08:00:00" and received[1][-1] in ("true", "false")
     assert "40 rows, attached as acme_daily_2026-11-29.csv." in daily.get_body(("plain",)).get_content()
 
     weekly = messages["Acme engagement"]
@@ -116,8 +121,11 @@ def test_due_exports_arrive_with_the_query_rows_once(exports_env, smtp_server):
     columns, rows = query_rows(exports_env, "weekly_client_engagement.sql",
                                {"client_id": "acme", "start": dt.date(2026, 11, 23), "end": dt.date(2026, 11, 30)})
     values = [tuple(cell.value for cell in row) for row in sheet.iter_rows()]
-    assert list(values[0]) == columns
-    assert values[1:] == [tuple(float(v) if hasattr(v, "as_tuple") else v for v in row) for row in rows]
+    assert sheet.title == "Engagement by language & device"
+    assert values[0][0] == "Engagement by language & device · Client: acme · 2026-11-23 to 2026-11-29"
+    assert list(values[1]) == [templates["weekly_client_engagement"].column(name).label for name in columns]
+    assert values[2:] == [tuple(float(v) if hasattr(v, "as_tuple") else v for v in row) for row in rows]
+    assert sheet["E3"].number_format == "0.0%" and sheet["C3"].number_format == "#,##0"
 
     assert main(["export", "run", "--date", RUN_DATE, "--local-scheduler"]) == 0
     assert len(smtp_server.messages) == 2  # the same date again sends nothing
@@ -175,7 +183,7 @@ def test_large_file_is_sent_as_a_presigned_link(s3_env, smtp_server, luigi_setti
     link = next(word for word in body.split() if word.startswith("http"))
     assert "X-Amz-Expires=259200" in link and "testing" not in link.split("?")[0]
     downloaded = urllib.request.urlopen(link, timeout=10).read().decode()
-    assert downloaded.splitlines()[0].startswith("started_at,conversation_id")
+    assert downloaded.splitlines()[0].startswith("Started at,Conversation")
     assert len(downloaded.splitlines()) == 21
 
 
@@ -239,7 +247,7 @@ def test_a_200k_row_xlsx_renders_in_flat_memory(local_env, tmp_path):
     assert figures["rows"] == 200_000
     assert figures["peak_rss_mb"] < 150
     sheet = openpyxl.load_workbook(tmp_path / "out/exports/acme_daily/2026-11-29.xlsx", read_only=True).active
-    assert sum(1 for _ in sheet.iter_rows(values_only=True)) == 200_001
+    assert sum(1 for _ in sheet.iter_rows(values_only=True)) == 200_002  # the title row, the header, the rows
 
 
 def test_preview_writes_the_file_locally_and_sends_nothing(exports_env, smtp_server, tmp_path, capsys):

@@ -11,7 +11,7 @@ from pipeline.sqlfiles import sql_dir
 
 D = dt.date
 VALID = {
-    "name": "acme_daily", "description": "Acme daily", "query": "daily_client_conversations.sql",
+    "name": "acme_daily", "description": "Acme daily", "template": "daily_client_conversations",
     "params": {"client_id": "acme"}, "format": "csv", "schedule": "daily", "recipients": ["cs@example.com"],
 }
 
@@ -23,6 +23,12 @@ def parse_one(**changes):
     return parse_definitions(yaml.safe_dump({"exports": [entry]}), "exports.yml")
 
 
+def test_an_entry_may_still_name_its_template_by_query_file():
+    definition = parse_one(template=None, query="daily_client_conversations.sql")["acme_daily"]
+    assert definition.template.name == "daily_client_conversations"
+    assert definition.query_file == "exports/daily_client_conversations.sql"
+
+
 def test_the_shipped_definitions_load():
     definitions = load_definitions(sql_dir() / "exports" / "exports.yml")
     assert {d.format for d in definitions.values()} == {"csv", "xlsx"}
@@ -30,11 +36,14 @@ def test_the_shipped_definitions_load():
 
 
 @pytest.mark.parametrize("changes, field, problem", [
-    ({"query": "nope.sql"}, "query", "does not exist"),
-    ({"query": "../schema/001_raw.sql"}, "query", "under sql/exports/"),
-    ({"params": {"client_id": "acme", "region": "eu"}}, "params", "'region' is not bound"),
-    ({"params": {}}, "params", "binds client_id, which the definition does not set"),
-    ({"params": {"client_id": "a", "start": "x"}}, "params", "set by each run"),
+    ({"template": "nope"}, "template", "unknown template 'nope'; there are: daily_client_conversations"),
+    ({"template": None, "query": "../schema/001_raw.sql"}, "template", "unknown template '../schema/001_raw'"),
+    ({"template": None}, "template", "missing"),
+    ({"params": {"client_id": "acme", "region": "eu"}}, "params.region", "not a parameter of "
+                                                                          "daily_client_conversations"),
+    ({"params": {}}, "params.client_id", "missing"),
+    ({"params": {"client_id": "a", "start": "x"}}, "params.start", "set by each run"),
+    ({"paused": "yes"}, "paused", "expected true or false"),
     ({"recipients": ["cs@example.com", "not-an-address"]}, "recipients", "'not-an-address' is not an e-mail"),
     ({"cc": ["a@b"]}, "cc", "not an e-mail"),
     ({"schedule": "every other day"}, "schedule", "is not a schedule"),

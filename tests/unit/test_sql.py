@@ -10,7 +10,7 @@ import sqlglot
 from sqlglot import exp
 
 from pipeline.catalog import catalog
-from pipeline.sqlfiles import quote_ident, quote_literal, read_sql, render, sql_dir, statements
+from pipeline.sqlfiles import quote_ident, quote_literal, read_sql, render, sql_dir, statements, warehouse_sql_files
 from pipeline.transform import data_test_query, model_statements, rows_table
 from pipeline.warehouse import dialect
 from pipeline.warehouse.base import SHARED_TEMPLATES
@@ -35,8 +35,8 @@ def filled(text: str) -> str:
 
 def project_statements() -> dict[str, list[str]]:
     """What both kinds run: the project's SQL files, the shared templates and every model's statements."""
-    found = {str(p.relative_to(sql_dir())): statements(filled(p.read_text())) for p in sorted(sql_dir().rglob("*.sql"))
-             if p.parent.name != "models" and "models" not in p.parts}
+    found = {str(p.relative_to(sql_dir())): statements(filled(p.read_text())) for p in warehouse_sql_files()
+             if p.suffix == ".sql" and "models" not in p.parts}
     found.update({f"warehouse/sql/{p.name}": statements(filled(p.read_text()))
                   for p in sorted(SHARED_TEMPLATES.glob("*.sql"))})
     for model in catalog().models.values():
@@ -151,8 +151,7 @@ def test_identifiers_that_redshift_reserves_are_quoted():
 
 def test_what_redshift_runs_has_no_postgres_only_construct_in_any_file_or_generated_statement():
     root = sql_dir()
-    files = [*root.rglob("*.sql"), *root.rglob("model.yml"), *SHARED_TEMPLATES.glob("*.sql"),
-             *dialect("redshift").templates.glob("*.sql")]
+    files = [*warehouse_sql_files(root), *SHARED_TEMPLATES.glob("*.sql"), *dialect("redshift").templates.glob("*.sql")]
     found = check_files(files, root)
     generated = {name: items for name, items in {**SHARED, **OWN["redshift"]}.items()
                  if name.startswith(("models/", "redshift/generated"))}

@@ -409,6 +409,43 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
     run_luigid(args.state_dir, host=args.host, port=args.port)
 
 
+def cmd_console(args: argparse.Namespace) -> None:
+    from pipeline.console.server import serve
+
+    serve(args.host, args.port)
+
+
+def cmd_console_add_user(args: argparse.Namespace) -> None:
+    import getpass
+
+    from pipeline.console.accounts import AccountError
+    from pipeline.console.server import add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.email}: ")
+        if getpass.getpass("again: ") != password:
+            raise CommandError("the two passwords differ")
+    try:
+        created = add_user(args.email, args.role, password)
+    except AccountError as error:
+        raise CommandError(f"--{error.field.replace('_', '-')}: {error}") from None
+    print(f"user {args.email.strip().lower()} {'added' if created else 'changed'} ({args.role})")
+
+
+def cmd_console_add_token(args: argparse.Namespace) -> None:
+    from pipeline.console.accounts import AccountError
+    from pipeline.console.server import add_token
+
+    try:
+        token = add_token(args.client, args.name or "")
+    except AccountError as error:
+        raise CommandError(f"--client: {error}") from None
+    print(token)
+    print(f"(a token for client {args.client}: shown once, only its hash is kept)", file=sys.stderr)
+
+
 def _duration(text: str) -> dt.timedelta:
     from pipeline.status import parse_duration
 
@@ -557,6 +594,22 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.add_argument("--port", type=_count(1, 65535), default=8082)
     scheduler.set_defaults(handler=cmd_scheduler)
 
+    console = commands.add_parser("console", help="the exports console and the data API (a web server)")
+    console.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    console.add_argument("--port", type=_count(1, 65535), default=8090)
+    console.set_defaults(handler=cmd_console)
+    console_commands = console.add_subparsers(dest="console_command")
+    add_user = console_commands.add_parser("add-user", help="create a console user, or change one's role and password")
+    add_user.add_argument("--email", required=True)
+    add_user.add_argument("--role", required=True, choices=["viewer", "editor", "admin"])
+    add_user.add_argument("--password-stdin", action="store_true", help="read the password from standard input "
+                                                                        "(else a prompt)")
+    add_user.set_defaults(handler=cmd_console_add_user)
+    add_token = console_commands.add_parser("add-token", help="a data API token bound to one client, printed once")
+    add_token.add_argument("--client", required=True, help="the client_id whose reports the token may pull")
+    add_token.add_argument("--name", help="what the token is for (shown in the API log)")
+    add_token.set_defaults(handler=cmd_console_add_token)
+
     add_local_commands(commands)
     return parser
 
@@ -576,8 +629,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact_logs()
     command = " ".join(part for part in (args.command, getattr(args, "export_command", None),
                                          getattr(args, "quarantine_command", None),
+                                         getattr(args, "console_command", None),
                                          getattr(args, "lake_command", None)) if part)
-    run_log = start_run_log(command, args.verbose) if args.command not in ("scheduler", "services") else None
+    serving = args.command in ("scheduler", "services") or command == "console"
+    run_log = start_run_log(command, args.verbose) if not serving else None
     alerted = args.command in ALERTED_COMMANDS and getattr(args, "export_command", "run") == "run"
     with failure_log() as log_path:
         code, message = 0, ""

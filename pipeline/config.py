@@ -149,7 +149,11 @@ class console(luigi.Config):
         default=5, description="failed log-ins (per e-mail or per client address) before log-in is refused ...")
     login_lockout_minutes = luigi.IntParameter(default=15, description="... for this long")
     api_requests_per_minute = luigi.IntParameter(default=60, description="per API token; more get 429")
+    api_max_days = luigi.IntParameter(default=366, description="the longest period one API request may ask for")
     preview_rows = luigi.IntParameter(default=100, description="rows a preview shows in the page")
+    runs_local_scheduler = luigi.BoolParameter(
+        default=False, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        description="runs started in the console use Luigi's local scheduler instead of luigid")
     lookup_cache_seconds = luigi.IntParameter(
         default=60, description="how long the allowed values of a parameter (its lookup query) are reused")
 

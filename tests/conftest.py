@@ -41,8 +41,9 @@ class PipelineEnv:
         return psycopg.connect(self.warehouse_url, autocommit=True)
 
 
-def make_env(stack: LocalStack, monkeypatch, storage_url: str | None = None) -> PipelineEnv:
-    """Fresh databases for this test; parts under `storage_url`, or a fresh prefix of the S3 bucket."""
+def make_env(stack: LocalStack, monkeypatch, state_dir, storage_url: str | None = None) -> PipelineEnv:
+    """Fresh databases for this test (the console's in `state_dir`); parts under `storage_url`, or a fresh
+    prefix of the S3 bucket."""
     n = next(_counter)
     database = f"test_{n}"
     with psycopg.connect(stack.postgres_url, autocommit=True) as admin:
@@ -52,21 +53,22 @@ def make_env(stack: LocalStack, monkeypatch, storage_url: str | None = None) -> 
     env["PIPELINE_SOURCES"] = ",".join(f"{region}={uri}" for region, uri in mongo_uris.items())
     env["PIPELINE_WAREHOUSE_URL"] = _with_database(stack.postgres_url, database)
     env["PIPELINE_STORAGE_URL"] = storage_url or f"s3://{BUCKET}/test-{n}"
+    env["PIPELINE_CONSOLE_DB_URL"] = f"sqlite:///{state_dir}/console.db"
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return PipelineEnv(mongo_uris, env["PIPELINE_WAREHOUSE_URL"], env["PIPELINE_STORAGE_URL"])
 
 
 @pytest.fixture
-def s3_env(stack, monkeypatch) -> PipelineEnv:
+def s3_env(stack, monkeypatch, tmp_path) -> PipelineEnv:
     """Parts in S3 (moto server)."""
-    return make_env(stack, monkeypatch)
+    return make_env(stack, monkeypatch, tmp_path)
 
 
 @pytest.fixture
 def local_env(stack, monkeypatch, tmp_path) -> PipelineEnv:
     """Parts in a local directory."""
-    return make_env(stack, monkeypatch, str(tmp_path / "lake"))
+    return make_env(stack, monkeypatch, tmp_path, str(tmp_path / "lake"))
 
 
 @pytest.fixture(scope="session")

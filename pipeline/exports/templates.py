@@ -126,14 +126,6 @@ class Template:
             return None
         return [parse_typed(declared.type, row[0]) for row in connection.query_file(f"exports/{declared.lookup}")]
 
-    def check_allowed(self, connection: Warehouse, params: dict[str, Any]) -> None:
-        """ParameterError for a value its lookup query does not list (an unknown client, say)."""
-        for name, value in params.items():
-            if self.parameters[name].lookup is None:
-                continue
-            if value not in (self.allowed_values(connection, name) or []):
-                raise ParameterError(name, f"unknown {self.parameters[name].label.lower()} {value!r}")
-
 
 def _parse_parameter(name: str, raw: Any, fail) -> Parameter:
     if not isinstance(raw, dict):

@@ -1,0 +1,179 @@
+"""Users, roles, log-in throttling, API tokens and the audit log of the console: functions over its database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from pipeline.exports.definitions import EMAIL
+from pipeline.statedb import StateDB
+
+ROLES = ("viewer", "editor", "admin")  # each can do what the one before can, and more
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "ap_"
+_hasher = PasswordHasher()  # argon2id with the library's current recommended costs
+# Compared against when the e-mail is unknown, so that a wrong address takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """A bad user or token request; `field` names the form field to show it beside."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class LoginRefused(Exception):
+    """Wrong e-mail or password, a disabled user, or too many failures; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+@dataclass(frozen=True)
+class Token:
+    token_id: str
+    name: str
+    client_id: str
+
+
+def now_text(moment: dt.datetime | None = None) -> str:
+    """UTC, to the second, as the console's database keeps times (ISO text sorts as time)."""
+    return (moment or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record(db: StateDB, actor: str, action: str, target: str, before: Any = None, after: Any = None) -> None:
+    """One line of the audit log: who, when, what, and the object before and after."""
+    db.run_file("record_audit.sql", {
+        "event_id": uuid.uuid4().hex, "at": now_text(), "actor": actor, "action": action, "target": target,
+        "before_value": None if before is None else json.dumps(before, sort_keys=True, default=str),
+        "after_value": None if after is None else json.dumps(after, sort_keys=True, default=str)})
+
+
+def check_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise AccountError("email", f"{email!r} is not an e-mail address")
+    return email
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError("role", f"{role!r} is not one of {', '.join(ROLES)}")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {"email": row["email"], "role": row["role"], "disabled": bool(row["disabled"])}
+
+
+def save_user(db: StateDB, actor: str, email: str, role: str, password: str | None = None,
+              disabled: bool = False) -> bool:
+    """Create the user, or change an existing one's role, password (when given) or disabled flag; audited.
+    Returns whether the user is new."""
+    email, role = check_email(email), check_role(role)
+    existing = db.query_file("user.sql", {"email": email})
+    if not existing and password is None:
+        raise AccountError("password", "a new user needs a password")
+    password_hash = _hasher.hash(check_password(password)) if password is not None else existing[0]["password_hash"]
+    params = {"email": email, "role": role, "password_hash": password_hash, "disabled": int(disabled),
+              "now": now_text()}
+    after = {"email": email, "role": role, "disabled": disabled}
+    if existing:
+        db.run_file("update_user.sql", params)
+        record(db, actor, "user changed" + (" (new password)" if password is not None else ""), email,
+               _public(existing[0]), after)
+        return False
+    db.run_file("insert_user.sql", params)
+    record(db, actor, "user added", email, None, after)
+    return True
+
+
+def find_user(db: StateDB, email: str) -> User | None:
+    rows = db.query_file("user.sql", {"email": email.strip().lower()})
+    if not rows or rows[0]["disabled"]:
+        return None
+    return User(rows[0]["email"], rows[0]["role"])
+
+
+def authenticate(db: StateDB, email: str, password: str, address: str, *, max_failures: int,
+                 lockout_minutes: int) -> User:
+    """The user whose password this is, or LoginRefused. After `max_failures` failures for the e-mail address
+    or from the client address within `lockout_minutes`, every attempt is refused until they age out."""
+    email = email.strip().lower()
+    now = dt.datetime.now(dt.UTC)
+    since = now_text(now - dt.timedelta(minutes=lockout_minutes))
+    subjects = {"email_subject": f"email:{email}", "address_subject": f"address:{address}"}
+    for subject in subjects.values():
+        (counted,) = db.query_file("count_login_failures.sql", {"subject": subject, "since": since})
+        if counted["failures"] >= max_failures:
+            raise LoginRefused(f"too many failed log-ins; try again in {lockout_minutes} minutes")
+    rows = db.query_file("user.sql", {"email": email})
+    stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
+    try:
+        matched = _hasher.verify(stored, password) and bool(rows) and not rows[0]["disabled"]
+    except (VerificationError, InvalidHashError):
+        matched = False
+    if not matched:
+        db.run_file("record_login_failure.sql", {**subjects, "now": now_text(now), "forget_before": since})
+        raise LoginRefused("wrong e-mail address or password")
+    db.run_file("clear_login_failures.sql", {"subject": subjects["email_subject"]})
+    if _hasher.check_needs_rehash(stored):  # the library's costs went up since it was hashed
+        db.run_file("update_user.sql", {**rows[0], "password_hash": _hasher.hash(password), "now": now_text()})
+    return User(email, rows[0]["role"])
+
+
+def _secret_hash(secret: str) -> str:
+    # Tokens are 256 random bits: a plain digest cannot be brute-forced, and it keeps every API call cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(db: StateDB, actor: str, client_id: str, name: str) -> str:
+    """A new token bound to one client; returns it (shown once, only its hash is kept)."""
+    client_id, name = client_id.strip(), name.strip() or f"{client_id} token"
+    if not client_id:
+        raise AccountError("client_id", "missing")
+    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    db.run_file("insert_token.sql", {"token_id": token_id, "name": name, "client_id": client_id,
+                                     "secret_hash": _secret_hash(secret), "created_by": actor, "now": now_text()})
+    record(db, actor, "API token created", f"token {token_id}", None,
+           {"token_id": token_id, "name": name, "client_id": client_id})
+    return f"{TOKEN_PREFIX}{token_id}.{secret}"
+
+
+def token_for(db: StateDB, presented: str) -> Token | None:
+    """The live token presented (`ap_<id>.<secret>`), or None: unknown, wrong secret or revoked."""
+    token_id, _, secret = presented.removeprefix(TOKEN_PREFIX).partition(".")
+    if not presented.startswith(TOKEN_PREFIX) or not token_id or not secret:
+        return None
+    rows = db.query_file("token.sql", {"token_id": token_id})
+    if not rows or rows[0]["revoked_at"] or not hmac.compare_digest(rows[0]["secret_hash"], _secret_hash(secret)):
+        return None
+    return Token(rows[0]["token_id"], rows[0]["name"], rows[0]["client_id"])
+
+
+def revoke_token(db: StateDB, actor: str, token_id: str) -> None:
+    if db.run_file("revoke_token.sql", {"token_id": token_id, "now": now_text()}):
+        record(db, actor, "API token revoked", f"token {token_id}", {"revoked": False}, {"revoked": True})

@@ -1,0 +1,214 @@
+"""The data API, `/api/v1/`: a client's token pulls the same rows its exports would hold, streamed as CSV, JSON
+or XLSX. A token is bound to one client: the template's client parameter is set from it, and a request naming
+another client is refused. Every call is logged; calls are rate limited per token."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import threading
+import time
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from pipeline.config import console
+from pipeline.console import accounts
+from pipeline.console.reports import check_allowed, report_response, warehouse
+from pipeline.exports.schedule import Interval
+from pipeline.exports.templates import BUILTIN_PARAMS, CLIENT_PARAM, ParameterError, Template, load_templates
+from pipeline.statedb import state_db
+
+blueprint = Blueprint("api", __name__)
+API_FORMATS = ("csv", "json", "xlsx")
+RESERVED = (*BUILTIN_PARAMS, "format")
+_calls: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+_calls_lock = threading.Lock()
+
+
+def problem(status: int, detail: str, parameter: str | None = None) -> Response:
+    """An error as JSON: {"error": what is wrong, "parameter": the culprit when there is one}."""
+    body = {"error": detail, **({"parameter": parameter} if parameter else {})}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="analytics-pipeline"'
+    return response
+
+
+def seconds_until_allowed(token_id: str, per_minute: int, now: float) -> float:
+    """0 when the token may call now (the call is counted), else how long until it may: a sliding minute."""
+    with _calls_lock:
+        recent = _calls[token_id]
+        while recent and now - recent[0] >= 60:
+            recent.popleft()
+        if len(recent) >= per_minute:
+            return 60 - (now - recent[0])
+        recent.append(now)
+        return 0.0
+
+
+def record_call(token: accounts.Token, path: str, template: str | None, params: dict | None,
+                file_format: str | None, rows: int | None, status: int) -> None:
+    with state_db() as db:
+        db.run_file("record_api_call.sql", {
+            "called_at": accounts.now_text(), "token_id": token.token_id, "token_name": token.name,
+            "client_id": token.client_id, "path": path, "template": template,
+            "params": json.dumps(params, default=str, sort_keys=True) if params is not None else None,
+            "format": file_format, "rows_sent": rows, "status": status})
+
+
+def log_call(template: str | None, params: dict | None, file_format: str | None, rows: int | None,
+             status: int) -> None:
+    record_call(g.token, request.path, template, params, file_format, rows, status)
+
+
+@blueprint.before_request
+def _authenticate() -> Response | None:
+    if request.endpoint == "api.openapi":
+        return None
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return problem(401, "missing token: send the header Authorization: Bearer <token>")
+    with state_db() as db:
+        token = accounts.token_for(db, presented.strip())
+    if token is None:
+        return problem(401, "unknown or revoked token")
+    g.token = token
+    wait = seconds_until_allowed(token.token_id, console().api_requests_per_minute, time.monotonic())
+    if wait:
+        log_call(None, None, None, None, 429)
+        response = problem(429, f"more than {console().api_requests_per_minute} calls a minute with this token")
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    return None
+
+
+def client_templates() -> dict[str, Template]:
+    """The templates a client's token may use: those whose rows are one client's."""
+    return {name: template for name, template in load_templates().items() if template.for_clients}
+
+
+def describe(template: Template) -> dict[str, Any]:
+    return {
+        "name": template.name, "title": template.title, "description": template.description,
+        "parameters": {name: {"label": p.label, "type": p.type, **({"values": list(p.values)} if p.values else {})}
+                       for name, p in template.parameters.items() if name != CLIENT_PARAM},
+        "columns": [{"name": c.name, "label": c.label, "format": c.format} for c in template.columns.values()],
+        "url": f"/api/v1/reports/{template.name}",
+    }
+
+
+@blueprint.get("/reports")
+def reports() -> Response:
+    listed = [describe(template) for template in client_templates().values()]
+    log_call(None, None, "json", len(listed), 200)
+    return jsonify({"client_id": g.token.client_id, "reports": listed})
+
+
+def parse_request(template: Template, args: Any) -> tuple[dict[str, Any], Interval, str]:
+    """The parameters (the client's from the token), interval and format; ParameterError names the culprit."""
+    dates = {}
+    for name in BUILTIN_PARAMS:
+        try:
+            dates[name] = dt.date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            raise ParameterError(name, f"{args.get(name, '')!r} is not a date (YYYY-MM-DD)" if args.get(name)
+                                 else "missing (YYYY-MM-DD)") from None
+    if dates["end"] <= dates["start"]:
+        raise ParameterError("end", "must be after start (it is exclusive)")
+    if (dates["end"] - dates["start"]).days > console().api_max_days:
+        raise ParameterError("end", f"at most {console().api_max_days} days per request")
+    file_format = args.get("format", "json")
+    if file_format not in API_FORMATS:
+        raise ParameterError("format", f"{file_format!r} is not one of {', '.join(API_FORMATS)}")
+    given = {name: value for name, value in args.items() if name not in RESERVED}
+    given[CLIENT_PARAM] = g.token.client_id
+    return template.parse_params(given), Interval(dates["start"], dates["end"]), file_format
+
+
+@blueprint.get("/reports/<name>")
+def report(name: str) -> Response:
+    template = client_templates().get(name)
+    if template is None:
+        log_call(name, None, None, None, 404)
+        return problem(404, f"no report {name!r}; GET /api/v1/reports lists them")
+    asked = request.args.get(CLIENT_PARAM)
+    if asked is not None and asked != g.token.client_id:
+        log_call(name, dict(request.args), None, None, 403)
+        return problem(403, f"this token is for client {g.token.client_id!r}, not {asked!r}", CLIENT_PARAM)
+    try:
+        params, interval, file_format = parse_request(template, request.args)
+        with warehouse() as connection:
+            check_allowed(connection, template, {k: v for k, v in params.items() if k != CLIENT_PARAM})
+    except ParameterError as error:
+        log_call(name, dict(request.args), None, None, 400)
+        return problem(400, str(error), error.parameter)
+    filename = f"{name}_{g.token.client_id}_{interval.label}.{file_format}"
+    token, path = g.token, request.path
+
+    def logged(rows: int) -> None:  # runs after the last byte, outside the request context
+        record_call(token, path, name, {**params, "start": interval.start, "end": interval.end}, file_format, rows,
+                    200)
+
+    return report_response(template, params, interval, file_format, filename, on_done=logged)
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document(client_templates()))
+
+
+def openapi_document(templates: dict[str, Template]) -> dict[str, Any]:
+    """OpenAPI 3.1: the two endpoints, each template's own parameters listed in its description."""
+    error = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "analytics-pipeline data API", "version": "1",
+                 "description": "A client's reports, the same rows as its exports. Authenticate with "
+                                "`Authorization: Bearer <token>`; a token is bound to one client."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
+                "error": {"type": "string"}, "parameter": {"type": "string"}}}},
+        },
+        "paths": {
+            "/reports": {"get": {
+                "summary": "The reports this token may use", "operationId": "listReports",
+                "responses": {"200": {"description": "reports with their parameters and columns"},
+                              "401": {**error, "description": "missing, unknown or revoked token"},
+                              "429": {**error, "description": "rate limited; see Retry-After"}}}},
+            "/reports/{name}": {"get": {
+                "summary": "A report's rows for a period, streamed", "operationId": "getReport",
+                "description": "Reports: " + "; ".join(
+                    f"`{t.name}` ({t.title}" + "".join(f", parameter `{p}`" for p in t.parameters if p != CLIENT_PARAM)
+                    + ")" for t in templates.values()),
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string",
+                                                                                 "enum": sorted(templates)}},
+                    {"name": "start", "in": "query", "required": True,
+                     "schema": {"type": "string", "format": "date"}, "description": "first day"},
+                    {"name": "end", "in": "query", "required": True, "schema": {"type": "string", "format": "date"},
+                     "description": "the day after the last (exclusive)"},
+                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": list(API_FORMATS),
+                                                                 "default": "json"}},
+                    {"name": CLIENT_PARAM, "in": "query", "schema": {"type": "string"},
+                     "description": "optional: the token's client (another one is refused with 403)"},
+                ],
+                "responses": {
+                    "200": {"description": "the rows", "content": {
+                        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                        "text/csv": {"schema": {"type": "string"}},
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                            {"schema": {"type": "string", "format": "binary"}}}},
+                    "400": {**error, "description": "a parameter outside its declaration (named)"},
+                    "401": {**error, "description": "missing, unknown or revoked token"},
+                    "403": {**error, "description": "another client than the token's"},
+                    "404": {**error, "description": "no such report for clients"},
+                    "429": {**error, "description": "rate limited; see Retry-After"},
+                }}},
+        },
+    }

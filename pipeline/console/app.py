@@ -1,0 +1,475 @@
+"""The console's pages: subscriptions (list, one, new, edit, pause/resume, run now, resend), template preview
+and downloads, the audit log, users and API tokens. Server-rendered (Jinja2 escapes every value); a form
+posts a CSRF token from the session; roles: viewer < editor < admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hmac
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
+
+from pipeline import paths
+from pipeline.config import console
+from pipeline.console import accounts, api
+from pipeline.console.accounts import AccountError, LoginRefused
+from pipeline.console.reports import CONTENT_TYPES, allowed_values, check_allowed, report_response, warehouse
+from pipeline.console.runs import start_run
+from pipeline.exports import subscriptions
+from pipeline.exports.definitions import (
+    ExportConfigError,
+    ExportDefinition,
+    definitions,
+    invalid_subscriptions,
+    parse_definition,
+)
+from pipeline.exports.render import template_rows
+from pipeline.exports.schedule import INTERVALS, Interval, interval_for
+from pipeline.exports.templates import (
+    ParameterError,
+    Template,
+    TemplateError,
+    find_template,
+    load_templates,
+)
+from pipeline.statedb import state_db
+from pipeline.storage import ObjectStore
+from pipeline.warehouse import Warehouse
+
+pages = Blueprint("pages", __name__)
+EDITABLE_FIELDS = ("description", "template", "format", "schedule", "interval", "recipients", "cc", "subject",
+                   "skip_if_empty", "csv_bom")
+
+
+def create_app() -> Flask:
+    settings = console()
+    app = Flask(__name__)
+    secret = os.environ.get(settings.secret_key_env, "")
+    if not secret:
+        secret = secrets.token_hex(32)
+        app.logger.warning("%s is not set: sessions end when the console restarts", settings.secret_key_env)
+    app.secret_key = secret
+    app.config.update(
+        SESSION_COOKIE_NAME="pipeline_console", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies, MAX_CONTENT_LENGTH=1 << 20,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_hours))
+    app.register_blueprint(pages)
+    app.register_blueprint(api.blueprint, url_prefix="/api/v1")
+    app.after_request(_security_headers)
+    app.jinja_env.globals.update(csrf_token=_csrf_token, ROLES=accounts.ROLES)
+    app.jinja_env.filters["tojson_pretty"] = lambda value: json.dumps(json.loads(value), indent=1, sort_keys=True) \
+        if value else ""
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+# --- Sessions, roles, CSRF ----------------------------------------------------------------------------------
+
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+@pages.before_request
+def _authenticate() -> Response | None:
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(400, "this form's CSRF token is missing or out of date: reload the page and send it again")
+    g.user = None
+    email = session.get("user")
+    if email and time.time() - session.get("since", 0) < console().session_hours * 3600:
+        with state_db() as db:
+            g.user = accounts.find_user(db, email)  # a disabled user or a changed role counts at once
+    if g.user is None and request.endpoint not in ("pages.login", "static"):
+        return redirect(url_for("pages.login", next=request.full_path if request.method == "GET" else None))
+    return None
+
+
+def requires(role: str) -> Callable:
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if not g.user.can(role):
+                abort(403, f"this needs the {role} role; you are {g.user.role}")
+            return view(*args, **kwargs)
+        return checked
+    return decorate
+
+
+@pages.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        settings = console()
+        try:
+            with state_db() as db:
+                user = accounts.authenticate(db, request.form.get("email", ""), request.form.get("password", ""),
+                                             request.remote_addr or "unknown",
+                                             max_failures=settings.login_max_failures,
+                                             lockout_minutes=settings.login_lockout_minutes)
+                accounts.record(db, user.email, "logged in", user.email)
+        except LoginRefused as refused:
+            error = str(refused)
+        else:
+            session.clear()  # a new session (and CSRF token) after log-in: no fixation
+            session.update(user=user.email, since=time.time(), csrf=secrets.token_urlsafe(32))
+            session.permanent = True
+            target = request.args.get("next") or ""
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(
+                "pages.subscription_list"))
+    return render_template("login.html", error=error), 401 if error else 200
+
+
+@pages.route("/logout", methods=["POST"])
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("pages.login"))
+
+
+def last_deliveries(connection: Warehouse) -> dict[str, tuple]:
+    try:
+        return {row[0]: row[1:] for row in connection.query_file("delivery/last_deliveries.sql")}
+    except Exception:  # no export delivered yet: the table may not exist
+        return {}
+
+
+# --- Subscriptions --------------------------------------------------------------------------------------------
+
+def next_run(definition: ExportDefinition, today: dt.date) -> str:
+    if definition.paused:
+        return "paused"
+    schedule = definition.schedule
+    return f"{today if schedule.is_due(today) else schedule.next_run_date(today):%Y-%m-%d}"
+
+
+@pages.route("/")
+def home() -> Any:
+    return redirect(url_for("pages.subscription_list"))
+
+
+@pages.route("/subscriptions")
+def subscription_list() -> Any:
+    defined = definitions()
+    with warehouse() as connection:
+        delivered = last_deliveries(connection)
+    today = dt.datetime.now(dt.UTC).date()
+    rows = [{"definition": d, "next_run": next_run(d, today), "last": delivered.get(name)}
+            for name, d in sorted(defined.items())]
+    return render_template("subscriptions.html", rows=rows, invalid=invalid_subscriptions())
+
+
+def _definition(name: str) -> ExportDefinition:
+    found = definitions().get(name)
+    if found is None:
+        abort(404, f"no export or subscription named {name!r}")
+    return found
+
+
+@pages.route("/subscriptions/<name>")
+def subscription(name: str) -> Any:
+    definition = _definition(name)
+    with warehouse() as connection:
+        try:
+            history = connection.query_file("delivery/history.sql", {"export_name": name})
+        except Exception:
+            history = []
+    with state_db() as db:
+        runs = db.query_file("runs.sql", {"subscription": name})
+    today = dt.datetime.now(dt.UTC).date()
+    deliveries = [{"interval": Interval(row[0], row[1]), "status": row[2], "recipients": row[3], "rows": row[4],
+                   "attached": row[5], "delivered_at": row[6], "refused": row[7]} for row in history]
+    return render_template("subscription.html", d=definition, deliveries=deliveries, runs=runs,
+                           next_run=next_run(definition, today), today=today,
+                           interval=interval_for(definition.interval, today))
+
+
+@pages.route("/subscriptions/<name>/files/<run_date>")
+def delivered_file(name: str, run_date: str) -> Any:
+    """The stored file of the interval a run date covers, streamed from the object store."""
+    definition = _definition(name)
+    try:
+        interval = interval_for(definition.interval, dt.date.fromisoformat(run_date))
+    except ValueError:
+        abort(400, f"{run_date!r} is not a date")
+    store = ObjectStore.from_config()
+    for file_format in (definition.format, *({"csv", "xlsx"} - {definition.format})):
+        path = paths.export_path(name, interval.label, file_format)
+        if store.exists(path):
+            return _stream_file(store.open_read(path), f"{name}_{interval.label}.{file_format}", file_format)
+    abort(404, f"no stored file of {name} for {interval}")
+
+
+def _stream_file(handle: Any, filename: str, file_format: str) -> Response:
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while chunk := handle.read(1 << 16):
+                yield chunk
+    return Response(chunks(), content_type=CONTENT_TYPES[file_format],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def entry_from_form(form: Any, template: Template, name: str) -> dict[str, Any]:
+    """A subscription entry, shaped like an exports.yml entry, from the form's fields."""
+    def addresses(field: str) -> list[str]:
+        return [part.strip() for part in form.get(field, "").replace(";", ",").split(",") if part.strip()]
+
+    entry = {"name": name, "description": form.get("description", "").strip(), "template": template.name,
+             "params": {param: form.get(f"param_{param}", "").strip() for param in template.parameters},
+             "format": form.get("format", ""), "schedule": form.get("schedule", "").strip(),
+             "interval": form.get("interval") or None, "recipients": addresses("recipients"), "cc": addresses("cc"),
+             "skip_if_empty": form.get("skip_if_empty") == "on", "csv_bom": form.get("csv_bom") == "on",
+             "paused": form.get("paused") == "on"}
+    if form.get("subject", "").strip():
+        entry["subject"] = form["subject"].strip()
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def validate_entry(entry: dict[str, Any], templates: dict[str, Template], creating: bool) -> dict[str, str]:
+    """Field -> what is wrong, by the same rules as exports.yml, plus the names taken and the allowed values."""
+    errors: dict[str, str] = {}
+    if creating and entry["name"] in definitions():
+        errors["name"] = f"{entry['name']!r} is taken by another export"
+    try:
+        definition = parse_definition(entry, "subscription", templates, origin="console")
+    except ExportConfigError as error:
+        problem = str(error).split(": ", 2)[-1] if error.field else str(error)
+        errors.setdefault(error.field or "name", problem)
+        return errors
+    try:
+        with warehouse() as connection:
+            check_allowed(connection, definition.template, definition.params)
+    except ParameterError as error:
+        errors[f"params.{error.parameter}"] = error.problem
+    return errors
+
+
+def _form_page(templates: dict[str, Template], template: Template, entry: dict, errors: dict, creating: bool,
+               status: int = 200) -> Any:
+    with warehouse() as connection:
+        choices = {param: allowed_values(connection, template, param) for param in template.parameters}
+    return render_template("subscription_form.html", templates=templates, template=template, entry=entry,
+                           errors=errors, creating=creating, choices=choices, intervals=INTERVALS), status
+
+
+@pages.route("/subscriptions/new", methods=["GET", "POST"])
+@requires("editor")
+def subscription_new() -> Any:
+    templates = load_templates()
+    template = templates.get(request.values.get("template", "")) or next(iter(templates.values()))
+    if request.method == "GET":
+        entry = {"name": "", "format": "xlsx", "schedule": "weekly on monday", "recipients": [], "cc": [],
+                 "params": {}, "description": template.title}
+        return _form_page(templates, template, entry, {}, creating=True)
+    name = request.form.get("name", "").strip()
+    entry = entry_from_form(request.form, template, name)
+    errors = validate_entry(entry, templates, creating=True)
+    if errors:
+        return _form_page(templates, template, entry, errors, creating=True, status=400)
+    with state_db() as db:
+        subscriptions.insert(db, entry, g.user.email, accounts.now_text())
+        accounts.record(db, g.user.email, "subscription created", name, None, entry)
+    flash(f"Subscription {name} created.")
+    return redirect(url_for("pages.subscription", name=name))
+
+
+def _console_subscription(name: str) -> subscriptions.Subscription:
+    with state_db() as db:
+        found = subscriptions.get(db, name)
+    if found is None:
+        abort(404 if name not in definitions() else 403,
+              f"{name} is defined in exports.yml: change it there (it is code, reviewed in git)")
+    return found
+
+
+@pages.route("/subscriptions/<name>/edit", methods=["GET", "POST"])
+@requires("editor")
+def subscription_edit(name: str) -> Any:
+    existing = _console_subscription(name)
+    templates = load_templates()
+    try:
+        template = find_template(templates, request.values.get("template") or existing.entry.get("template", ""))
+    except TemplateError as error:
+        abort(400, str(error))
+    if request.method == "GET":
+        return _form_page(templates, template, existing.entry, {}, creating=False)
+    entry = entry_from_form(request.form, template, name)
+    entry["paused"] = existing.entry.get("paused", False)  # pause and resume have their own buttons
+    errors = validate_entry(entry, templates, creating=False)
+    if errors:
+        return _form_page(templates, template, entry, errors, creating=False, status=400)
+    _save(name, existing.entry, entry, "subscription changed")
+    flash(f"Subscription {name} saved.")
+    return redirect(url_for("pages.subscription", name=name))
+
+
+def _save(name: str, before: dict, after: dict, action: str) -> None:
+    with state_db() as db:
+        current = subscriptions.get(db, name)
+        if current is None or current.entry != before:
+            abort(409, f"{name} was changed by someone else meanwhile: reload the page")
+        subscriptions.update(db, after, accounts.now_text())
+        accounts.record(db, g.user.email, action, name, before, after)
+
+
+@pages.route("/subscriptions/<name>/<any(pause, resume):action>", methods=["POST"])
+@requires("editor")
+def subscription_pause(name: str, action: str) -> Any:
+    existing = _console_subscription(name)
+    _save(name, existing.entry, {**existing.entry, "paused": action == "pause"}, f"subscription {action}d")
+    flash(f"Subscription {name} {action}d.")
+    return redirect(url_for("pages.subscription", name=name))
+
+
+@pages.route("/subscriptions/<name>/<any(run, resend):action>", methods=["POST"])
+@requires("editor")
+def subscription_run(name: str, action: str) -> Any:
+    definition = _definition(name)
+    try:
+        date = dt.date.fromisoformat(request.form.get("date", ""))
+    except ValueError:
+        flash("Give the run date as YYYY-MM-DD.", "error")
+        return redirect(url_for("pages.subscription", name=name))
+    start_run(g.user.email, action, definition.name, date)
+    interval = interval_for(definition.interval, date)
+    flash(f"{'Run' if action == 'run' else 'Resend'} of {name} for {interval} started: it shows below when done.")
+    return redirect(url_for("pages.subscription", name=name))
+
+
+# --- Preview and downloads ------------------------------------------------------------------------------------
+
+def _preview_request(templates: dict[str, Template]) -> tuple[Template, dict[str, Any], Interval, dict[str, str]]:
+    """The template, parameters and interval a preview asks for, and what is wrong with them, by field."""
+    template = templates.get(request.args.get("template", "")) or next(iter(templates.values()))
+    errors: dict[str, str] = {}
+    today = dt.datetime.now(dt.UTC).date()
+    default = interval_for("previous_week", today)
+    dates = {}
+    for field, fallback in (("start", default.start), ("end", default.end)):
+        try:
+            dates[field] = dt.date.fromisoformat(request.args[field]) if request.args.get(field) else fallback
+        except ValueError:
+            errors[field] = f"{request.args[field]!r} is not a date (YYYY-MM-DD)"
+            dates[field] = fallback
+    if dates["end"] <= dates["start"]:
+        errors["end"] = "must be after the start (it is exclusive)"
+    params = {}
+    for name, parameter in template.parameters.items():
+        raw = request.args.get(f"param_{name}", "")
+        try:
+            params[name] = parameter.parse(raw)
+        except ParameterError as error:
+            if raw or "run" in request.args:
+                errors[f"params.{name}"] = error.problem
+    return template, params, Interval(dates["start"], dates["end"]), errors
+
+
+@pages.route("/preview")
+def preview() -> Any:
+    templates = load_templates()
+    template, params, interval, errors = _preview_request(templates)
+    columns, rows, more = [], [], False
+    with warehouse() as connection:
+        choices = {param: allowed_values(connection, template, param) for param in template.parameters}
+        if "run" in request.args and not errors:
+            try:
+                check_allowed(connection, template, params)
+            except ParameterError as error:
+                errors[f"params.{error.parameter}"] = error.problem
+            else:
+                limit = console().preview_rows
+                with template_rows(connection, template, params, interval, limit + 1) as (columns, batches):
+                    for batch in batches:
+                        rows.extend(batch)
+                        if len(rows) > limit:
+                            break
+                more, rows = len(rows) > limit, rows[:limit]
+    return render_template("preview.html", templates=templates, template=template, params=params,
+                           interval=interval, errors=errors, columns=columns, rows=rows, more=more, choices=choices,
+                           ran="run" in request.args and not errors), 400 if errors else 200
+
+
+@pages.route("/preview/download.<any(csv, xlsx):file_format>")
+def preview_download(file_format: str) -> Any:
+    templates = load_templates()
+    template, params, interval, errors = _preview_request(templates)
+    if errors:
+        abort(400, "; ".join(f"{field}: {problem}" for field, problem in errors.items()))
+    with warehouse() as connection:
+        try:
+            check_allowed(connection, template, params)
+        except ParameterError as error:
+            abort(400, str(error))
+    with state_db() as db:
+        accounts.record(db, g.user.email, "preview downloaded", template.name, None,
+                        {"params": params, "start": interval.start, "end": interval.end, "format": file_format})
+    filename = f"{template.name}_{interval.label}.{file_format}"
+    return report_response(template, params, interval, file_format, filename)
+
+
+# --- Audit log, users, tokens ---------------------------------------------------------------------------------
+
+@pages.route("/audit")
+def audit() -> Any:
+    with state_db() as db:
+        events = db.query_file("audit.sql")
+    return render_template("audit.html", events=events)
+
+
+@pages.route("/users", methods=["GET", "POST"])
+@requires("admin")
+def users() -> Any:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        try:
+            with state_db() as db:
+                created = accounts.save_user(db, g.user.email, email, request.form.get("role", ""),
+                                             request.form.get("password") or None,
+                                             disabled=request.form.get("disabled") == "on")
+            flash(f"User {email.strip().lower()} {'added' if created else 'changed'}.")
+            return redirect(url_for("pages.users"))
+        except AccountError as error:
+            errors[error.field] = str(error)
+    with state_db() as db:
+        everyone = db.query_file("users.sql")
+    return render_template("users.html", users=everyone, errors=errors, form=request.form), 400 if errors else 200
+
+
+@pages.route("/tokens", methods=["GET", "POST"])
+@requires("admin")
+def tokens() -> Any:
+    errors: dict[str, str] = {}
+    created = None
+    if request.method == "POST" and request.form.get("revoke"):
+        with state_db() as db:
+            accounts.revoke_token(db, g.user.email, request.form["revoke"])
+        flash(f"Token {request.form['revoke']} revoked.")
+        return redirect(url_for("pages.tokens"))
+    if request.method == "POST":
+        try:
+            with state_db() as db:
+                created = accounts.create_token(db, g.user.email, request.form.get("client_id", ""),
+                                                request.form.get("name", ""))
+        except AccountError as error:
+            errors[error.field] = str(error)
+    with state_db() as db:
+        listed, calls = db.query_file("tokens.sql"), db.query_file("api_calls.sql")
+    return render_template("tokens.html", tokens=listed, calls=calls, created=created, errors=errors), \
+        400 if errors else 200
+

@@ -1,0 +1,83 @@
+"""What the pages and the data API share: a warehouse connection per request, parameters' allowed values
+(cached), and a template's result streamed as CSV, JSON or XLSX."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Response
+
+from pipeline.config import console, exports
+from pipeline.exports.render import Counted, csv_chunks, json_chunks, report_title, template_rows, xlsx_file
+from pipeline.exports.schedule import Interval
+from pipeline.exports.templates import ParameterError, Template
+from pipeline.warehouse import Warehouse, connect
+
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@contextmanager
+def warehouse() -> Iterator[Warehouse]:
+    """A connection of its own per request: the console only reads, and pages run in several threads."""
+    connection = connect()
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+_lookups: dict[tuple[str, str], tuple[float, list]] = {}
+_lookups_lock = threading.Lock()
+
+
+def allowed_values(connection: Warehouse, template: Template, parameter: str) -> list | None:
+    """A parameter's allowed values, its lookup query's result reused for [console] lookup_cache_seconds."""
+    key = (template.name, parameter)
+    with _lookups_lock:
+        cached = _lookups.get(key)
+    if cached and time.monotonic() - cached[0] < console().lookup_cache_seconds:
+        return cached[1]
+    values = template.allowed_values(connection, parameter)
+    with _lookups_lock:
+        _lookups[key] = (time.monotonic(), values)
+    return values
+
+
+def check_allowed(connection: Warehouse, template: Template, params: dict[str, Any]) -> None:
+    for name, value in params.items():
+        allowed = allowed_values(connection, template, name) if template.parameters[name].lookup else None
+        if allowed is not None and value not in allowed:
+            raise ParameterError(name, f"unknown {template.parameters[name].label.lower()} {value!r}")
+
+
+def report_response(template: Template, params: dict[str, Any], interval: Interval, file_format: str,
+                    filename: str | None = None, on_done: Callable[[int], None] | None = None) -> Response:
+    """A template's whole result, streamed as CSV or JSON (an XLSX is written to a temporary file first: a zip
+    needs seeking). `on_done` gets the row count once everything is sent."""
+    batch_rows = exports().batch_rows
+
+    def body() -> Iterator[bytes]:
+        with warehouse() as connection, template_rows(connection, template, params, interval, batch_rows) as (
+                columns, batches):
+            counted = Counted(batches)
+            if file_format == "xlsx":
+                with xlsx_file(columns, counted, template.title, report_title(template, params, interval)) as (
+                        local, _rows), open(local, "rb") as handle:
+                    while chunk := handle.read(1 << 16):
+                        yield chunk
+            elif file_format == "json":
+                yield from json_chunks([column.name for column in columns], counted)
+            else:
+                yield from csv_chunks([column.label for column in columns], counted)
+        if on_done is not None:
+            on_done(counted.rows)
+
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
+    return Response(body(), content_type=CONTENT_TYPES[file_format], headers=headers)
+
+

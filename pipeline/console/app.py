@@ -97,7 +97,7 @@ def _authenticate() -> Response | None:
         with state_db() as db:
             g.user = accounts.find_user(db, email)  # a disabled user or a changed role counts at once
     if g.user is None and request.endpoint not in ("pages.login", "static"):
-        return redirect(url_for("pages.login", next=request.full_path if request.method == "GET" else None))
+        return redirect(url_for("pages.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
     return None
 
 
@@ -117,16 +117,17 @@ def login() -> Any:
     error = None
     if request.method == "POST":
         settings = console()
-        try:
-            with state_db() as db:
+        with state_db() as db:  # a refusal is caught inside: the failure it counts must be committed
+            try:
                 user = accounts.authenticate(db, request.form.get("email", ""), request.form.get("password", ""),
                                              request.remote_addr or "unknown",
                                              max_failures=settings.login_max_failures,
                                              lockout_minutes=settings.login_lockout_minutes)
+            except LoginRefused as refused:
+                error, user = str(refused), None
+            else:
                 accounts.record(db, user.email, "logged in", user.email)
-        except LoginRefused as refused:
-            error = str(refused)
-        else:
+        if user is not None:
             session.clear()  # a new session (and CSRF token) after log-in: no fixation
             session.update(user=user.email, since=time.time(), csrf=secrets.token_urlsafe(32))
             session.permanent = True

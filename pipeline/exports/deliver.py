@@ -64,7 +64,9 @@ def build_message(definition: ExportDefinition, interval: Interval, rendered: Re
     message.set_content(string.Template(definition.body).safe_substitute(values))
     if attachment is not None:
         maintype, subtype = CONTENT_TYPES[definition.format].split("/")
-        message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=filename)
+        # A CSV is UTF-8: said so, mail clients (and Python's email) decode its accents right.
+        message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=filename,
+                               params={"charset": "utf-8"} if maintype == "text" else {})
     return message
 
 

@@ -1,0 +1,245 @@
+"""The exports console and the data API over HTTP, against a real `pipeline console` process, the test's
+warehouse, SQLite state and the local SMTP server: tokens, clients, roles, CSRF, throttling, forms, runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+
+import openpyxl
+import pytest
+
+from pipeline.cli import main
+from tests.integration.console_stack import PASSWORD, start_console, stop_console, wait_for
+
+pytestmark = pytest.mark.integration
+
+WEEK = {"start": "2026-11-23", "end": "2026-11-30"}
+
+
+@pytest.fixture
+def console(local_env, smtp_server, tmp_path):
+    running = start_console(local_env, smtp_server, tmp_path)
+    running.add_user("admin@example.com", "admin")
+    running.add_user("editor@example.com", "editor")
+    running.add_user("viewer@example.com", "viewer")
+    smtp_server.messages.clear()
+    yield running
+    stop_console(running)
+
+
+def state(env, sql: str) -> list[tuple]:
+    path = env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def api(console, path: str, token: str | None = None, **params):
+    import requests
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.get(f"{console.url}/api/v1{path}", headers=headers, params=params, timeout=30)
+
+
+def test_a_clients_token_gets_its_rows_in_every_format_and_nothing_else(console, local_env):
+    token = console.add_token("acme", "acme BI")
+    listed = api(console, "/reports", token).json()
+    assert listed["client_id"] == "acme"
+    assert {r["name"] for r in listed["reports"]} == {"daily_client_conversations", "weekly_client_engagement",
+                                                       "monthly_top_answers"}
+    assert all("client_id" not in r["parameters"] for r in listed["reports"])  # bound by the token
+
+    day = {"start": "2026-11-29", "end": "2026-11-30"}
+    rows = api(console, "/reports/daily_client_conversations", token, **day).json()
+    with local_env.warehouse() as connection:
+        expected = connection.execute("select conversation_id from analytics.conversations where client_id = 'acme'"
+                                      " order by started_at, conversation_id").fetchall()
+    assert [r["conversation_id"] for r in rows] == [e[0] for e in expected] and len(rows) == 40
+    assert rows[0]["started_at"] == "2026-11-29T08:00:00" and isinstance(rows[0]["chatter_responded"], bool)
+
+    as_csv = api(console, "/reports/daily_client_conversations", token, format="csv", **day)
+    assert as_csv.headers["Content-Type"].startswith("text/csv")
+    parsed = list(csv.reader(io.StringIO(as_csv.text)))
+    assert parsed[0][:2] == ["Started at", "Conversation"] and len(parsed) == 41
+
+    as_xlsx = api(console, "/reports/weekly_client_engagement", token, format="xlsx", **WEEK)
+    sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.content)).active
+    assert sheet["A1"].value == "Engagement by language & device · Client: acme · 2026-11-23 to 2026-11-29"
+    assert [c.value for c in sheet[2]][:3] == ["Language", "Device", "Conversations"]
+    assert sheet["C3"].value == 1234 and sheet["C3"].number_format == "#,##0"
+    assert sheet["E3"].value == 0.5 and sheet["E3"].number_format == "0.0%"
+
+    refused = api(console, "/reports/daily_client_conversations", token, client_id="globex", **day)
+    assert refused.status_code == 403 and refused.json()["parameter"] == "client_id"
+    assert api(console, "/reports/daily_client_conversations", token, client_id="acme", **day).status_code == 200
+
+    logged = state(console.env, "select token_name, template, rows_sent, status, format from console_api_calls "
+                                "order by called_at, rowid")
+    assert ("acme BI", "daily_client_conversations", 40, 200, "json") in logged
+    assert ("acme BI", "weekly_client_engagement", 2, 200, "xlsx") in logged
+    assert ("acme BI", "daily_client_conversations", None, 403, None) in logged
+
+
+def test_missing_wrong_or_revoked_tokens_get_401_and_bad_parameters_400_naming_them(console):
+    token = console.add_token("acme")
+    assert api(console, "/reports").status_code == 401
+    assert api(console, "/reports", "ap_000000000000.nope").status_code == 401
+    assert api(console, "/reports", token[:-1] + "x").status_code == 401  # right id, wrong secret
+    for params, culprit in (({"end": "2026-11-30"}, "start"), ({**WEEK, "start": "2026-13-01"}, "start"),
+                            ({"start": "2026-11-30", "end": "2026-11-23"}, "end"),
+                            ({**WEEK, "format": "pdf"}, "format"), ({**WEEK, "region": "eu"}, "region")):
+        response = api(console, "/reports/weekly_client_engagement", token, **params)
+        assert response.status_code == 400 and response.json()["parameter"] == culprit, (params, response.text)
+    assert api(console, "/reports/no_such_report", token, **WEEK).status_code == 404
+
+    session = console.session("admin@example.com")
+    token_id = token.removeprefix("ap_").split(".")[0]
+    console.post_form(session, "/tokens", {"revoke": token_id})
+    assert api(console, "/reports", token).status_code == 401
+    assert state(console.env, "select secret_hash from console_api_tokens")[0][0] not in token  # only a hash kept
+
+
+def test_the_api_is_rate_limited_per_token(local_env, smtp_server, tmp_path):
+    console = start_console(local_env, smtp_server, tmp_path, console={"api_requests_per_minute": "3"})
+    try:
+        first, second = console.add_token("acme"), console.add_token("globex")
+        assert [api(console, "/reports", first).status_code for _ in range(4)] == [200, 200, 200, 429]
+        limited = api(console, "/reports", first)
+        assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 60
+        assert api(console, "/reports", second).status_code == 200  # another token has its own budget
+    finally:
+        stop_console(console)
+
+
+def test_the_openapi_description_lists_the_endpoints_and_reports(console):
+    document = api(console, "/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {"/reports", "/reports/{name}"}
+    name = document["paths"]["/reports/{name}"]["get"]["parameters"][0]
+    assert "weekly_client_engagement" in name["schema"]["enum"]
+    assert {"400", "401", "403", "429"} <= set(document["paths"]["/reports/{name}"]["get"]["responses"])
+
+
+def test_forms_need_their_csrf_token_and_each_role_its_rights(console):
+    editor = console.session("editor@example.com")
+    refused = console.post_form(editor, "/subscriptions/acme_daily_conversations/pause", {}, csrf=False)
+    assert refused.status_code == 400 and "CSRF" in refused.text
+    forged = editor.post(console.url + "/users", data={"email": "x@example.com", "role": "admin",
+                                                       "password": PASSWORD, "csrf_token": "guessed"})
+    assert forged.status_code == 400
+
+    viewer = console.session("viewer@example.com")
+    assert viewer.get(console.url + "/subscriptions").status_code == 200
+    assert viewer.get(console.url + "/subscriptions/new").status_code == 403
+    assert console.post_form(viewer, "/subscriptions/acme_daily_conversations/run", {"date": "2026-11-30"}
+                             ).status_code == 403
+    assert viewer.get(console.url + "/users").status_code == 403
+    assert editor.get(console.url + "/users").status_code == 403
+    admin = console.session("admin@example.com")
+    assert admin.get(console.url + "/users").status_code == 200
+    assert state(console.env, "select count(*) from console_users where email = 'x@example.com'") == [(0,)]
+
+    cookie = next(c for c in editor.cookies if c.name == "pipeline_console")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    page = editor.get(console.url + "/subscriptions")
+    assert "SameSite=Lax" in console.session().get(console.url + "/login").headers["Set-Cookie"]
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+def test_log_in_is_throttled_and_passwords_are_kept_as_argon2_hashes(console):
+    assert all(hash_.startswith("$argon2id$") for (hash_,) in state(console.env,
+                                                                    "select password_hash from console_users"))
+    session = console.session()
+    unknown = console.post_form(session, "/login", {"email": "nobody@example.com", "password": "x"})
+    assert unknown.status_code == 401 and "wrong e-mail address or password" in unknown.text  # no user list
+    for _ in range(4):
+        wrong = console.post_form(session, "/login", {"email": "editor@example.com", "password": "wrong password"})
+        assert wrong.status_code == 401 and "wrong e-mail address or password" in wrong.text
+    # Five failures from this client address: even the right password is refused now, for a while.
+    locked = console.post_form(session, "/login", {"email": "editor@example.com", "password": PASSWORD})
+    assert locked.status_code == 401 and "too many failed log-ins" in locked.text
+    assert state(console.env, "select count(*) from console_audit where action = 'logged in'") == [(0,)]
+
+
+def test_the_form_says_what_is_wrong_next_to_each_field(console):
+    editor = console.session("editor@example.com")
+    response = console.post_form(editor, "/subscriptions/new?template=weekly_client_engagement", {
+        "name": "acme_weekly_console", "description": "Acme weekly", "template": "weekly_client_engagement",
+        "param_client_id": "initech", "format": "xlsx", "schedule": "monthly on 31",
+        "recipients": "cs-acme@example.com, not-an-address"})
+    assert response.status_code == 400
+    errors = dict(re_findall(response.text))
+    assert "1 to 28" in errors["schedule"]  # a day some months lack would never fire in them
+    assert 'value="monthly on 31"' in response.text  # what was typed stays, to be corrected
+    fixed = {"name": "acme_weekly_console", "description": "Acme weekly", "template": "weekly_client_engagement",
+             "param_client_id": "initech", "format": "xlsx", "schedule": "weekly on monday",
+             "recipients": "cs-acme@example.com, not-an-address"}
+    response = console.post_form(editor, "/subscriptions/new?template=weekly_client_engagement", fixed)
+    assert "'not-an-address' is not an e-mail address" in dict(re_findall(response.text))["recipients"]
+    response = console.post_form(editor, "/subscriptions/new?template=weekly_client_engagement",
+                                 {**fixed, "recipients": "cs-acme@example.com"})
+    assert dict(re_findall(response.text)) == {"params-client_id": "unknown client 'initech'"}
+    taken = console.post_form(editor, "/subscriptions/new", {
+        "name": "acme_daily_conversations", "description": "x", "template": "daily_client_conversations",
+        "param_client_id": "acme", "format": "csv", "schedule": "daily", "recipients": "cs@example.com"})
+    assert "is taken by another export" in dict(re_findall(taken.text))["name"]
+    assert state(console.env, "select count(*) from console_subscriptions") == [(0,)]
+
+
+def re_findall(page: str) -> list[tuple[str, str]]:
+    import html
+    import re
+
+    return [(field, html.unescape(text)) for field, text in
+            re.findall(r'<span class="error" id="error-([\w-]+)">([^<]*)</span>', page)]
+
+
+def test_a_subscription_runs_through_the_export_tasks_once_and_every_change_is_audited(console, smtp_server,
+                                                                                        luigi_settings):
+    editor = console.session("editor@example.com")
+    created = console.post_form(editor, "/subscriptions/new?template=daily_client_conversations", {
+        "name": "acme_daily_console", "description": "Acme daily (console)", "template": "daily_client_conversations",
+        "param_client_id": "acme", "format": "csv", "csv_bom": "on", "schedule": "daily",
+        "recipients": "cs-console@example.com"})
+    assert created.status_code == 200 and "Subscription acme_daily_console created" in created.text
+
+    # The scheduled run (cron's `pipeline export run`) picks it up beside exports.yml's, and sends it once.
+    luigi_settings("smtp", "host", smtp_server.host)
+    luigi_settings("smtp", "port", str(smtp_server.port))
+    luigi_settings("exports", "require_complete_data", "false")  # rows were inserted, not transformed
+    assert main(["export", "run", "--date", "2026-11-30", "--local-scheduler", "--quiet"]) == 0
+    assert any(m["Subject"].startswith("Acme conversations") for m in smtp_server.messages)  # exports.yml's
+    smtp_server.messages[:] = [m for m in smtp_server.messages if m["To"] == "cs-console@example.com"]
+    (message,) = smtp_server.messages
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_payload(decode=True).startswith(b"\xef\xbb\xbfStarted at,")  # its BOM option
+
+    # Run now from the console for the same date: the interval is delivered already, so nothing is sent.
+    ran = console.post_form(editor, "/subscriptions/acme_daily_console/run", {"date": "2026-11-30"})
+    assert "Run of acme_daily_console for 2026-11-29 started" in ran.text
+    wait_for(lambda: state(console.env, "select count(*) from console_runs where finished_at is not null") == [(1,)],
+             what="the console run to end")
+    assert state(console.env, "select exit_code from console_runs") == [(0,)]
+    assert len(smtp_server.messages) == 1
+
+    paused = console.post_form(editor, "/subscriptions/acme_daily_console/pause", {})
+    assert "paused" in paused.text
+    actions = state(console.env, "select actor, action, target, before_value, after_value from console_audit "
+                                 "where target = 'acme_daily_console' order by at, rowid")
+    assert [a[1] for a in actions] == ["subscription created", "export run", "subscription paused"]
+    assert all(a[0] == "editor@example.com" for a in actions)
+    assert json.loads(actions[2][3])["paused"] is False and json.loads(actions[2][4])["paused"] is True
+    page = console.session("viewer@example.com").get(console.url + "/subscriptions/acme_daily_console").text
+    assert "2026-11-29" in page and "sent" in page and "Edit" not in page  # history shown, nothing to change
+
+
+def test_exports_yml_entries_show_read_only(console):
+    editor = console.session("editor@example.com")
+    listing = editor.get(console.url + "/subscriptions").text
+    assert "acme_weekly_engagement" in listing and "exports.yml" in listing
+    assert editor.get(console.url + "/subscriptions/acme_weekly_engagement/edit").status_code == 403
+    assert console.post_form(editor, "/subscriptions/acme_weekly_engagement/pause", {}).status_code == 403
+    page = editor.get(console.url + "/subscriptions/acme_weekly_engagement").text
+    assert "read-only here" in page and "Run now" in page  # a YAML export can still be run by hand

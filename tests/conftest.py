@@ -114,7 +114,8 @@ def luigi_settings():
 
 
 # The services a test run may start. A run that leaves one behind fails, naming it.
-SERVICE_PROCESS = re.compile(r"luigid|pipeline\.cli (scheduler|services|console)|secantusd|moto_server|postgres -D|aiosmtpd")
+SERVICE_PROCESS = re.compile(
+    r"luigid|pipeline\.cli (scheduler|services|console)|secantusd|moto_server|postgres -D|aiosmtpd")
 BASETEMP = pytest.StashKey[str]()
 
 

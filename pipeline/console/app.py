@@ -30,7 +30,7 @@ from pipeline.exports.definitions import (
     invalid_subscriptions,
     parse_definition,
 )
-from pipeline.exports.render import template_rows
+from pipeline.exports.render import report_title, template_rows
 from pipeline.exports.schedule import INTERVALS, Interval, interval_for
 from pipeline.exports.templates import (
     ParameterError,
@@ -402,7 +402,8 @@ def preview() -> Any:
                 more, rows = len(rows) > limit, rows[:limit]
     return render_template("preview.html", templates=templates, template=template, params=params,
                            interval=interval, errors=errors, columns=columns, rows=rows, more=more, choices=choices,
-                           ran="run" in request.args and not errors), 400 if errors else 200
+                           ran="run" in request.args and not errors,
+                           title=report_title(template, params, interval)), 400 if errors else 200
 
 
 @pages.route("/preview/download.<any(csv, xlsx):file_format>")

@@ -18,6 +18,7 @@ from pipeline.warehouse import Warehouse
 BUILTIN_PARAMS = ("start", "end")  # bound by each run: the interval's first day and the day after its last
 CLIENT_PARAM = "client_id"  # the parameter an API token binds: templates without it are staff-only
 PARAM_TYPES = ("text", "integer", "date")
+TYPE_NAMES = {"text": "a text", "integer": "an integer", "date": "a date (YYYY-MM-DD)"}
 # How a column reads in a spreadsheet (Excel number formats); CSV writes values as they are.
 COLUMN_FORMATS = {
     "text": None, "boolean": None, "integer": "#,##0", "number": "#,##0.00", "percent": "0.0%",
@@ -58,7 +59,7 @@ class Parameter:
         try:
             value = parse_typed(self.type, raw)
         except ValueError:
-            raise ParameterError(self.name, f"{raw!r} is not a {self.type}") from None
+            raise ParameterError(self.name, f"{raw!r} is not {TYPE_NAMES[self.type]}") from None
         if self.values is not None and value not in self.values:
             raise ParameterError(self.name, f"{value!r} is not one of {', '.join(map(str, self.values))}")
         return value

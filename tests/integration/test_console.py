@@ -4,6 +4,7 @@ warehouse, SQLite state and the local SMTP server: tokens, clients, roles, CSRF,
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import sqlite3
@@ -243,3 +244,45 @@ def test_exports_yml_entries_show_read_only(console):
     assert console.post_form(editor, "/subscriptions/acme_weekly_engagement/pause", {}).status_code == 403
     page = editor.get(console.url + "/subscriptions/acme_weekly_engagement").text
     assert "read-only here" in page and "Run now" in page  # a YAML export can still be run by hand
+
+
+def test_every_templates_query_returns_its_declared_columns(local_env):
+    from pipeline.exports.render import template_rows
+    from pipeline.exports.schedule import Interval
+    from pipeline.exports.templates import load_templates
+    from pipeline.warehouse import connection
+
+    week = Interval(dt.date(2026, 11, 23), dt.date(2026, 11, 30))
+    for template in load_templates().values():
+        with template_rows(connection(), template, {"client_id": "acme"}, week, 10) as (columns, batches):
+            list(batches)
+        assert [column.name for column in columns] == list(template.columns), template.name
+
+
+def test_the_console_state_can_live_in_postgresql(local_env, monkeypatch):
+    from pipeline.console import accounts
+    from pipeline.exports import subscriptions
+    from pipeline.exports.definitions import definitions
+    from pipeline.statedb import state_db
+
+    monkeypatch.setenv("PIPELINE_CONSOLE_DB_URL", local_env.warehouse_url)  # the test's own PostgreSQL database
+    entry = {"name": "pg_subscription", "description": "Kept in PostgreSQL", "template": "monthly_top_answers",
+             "params": {"client_id": "globex"}, "format": "xlsx", "schedule": "monthly on 1",
+             "recipients": ["cs@example.com"]}
+    with state_db() as db:
+        accounts.save_user(db, "test", "pg@example.com", "editor", PASSWORD)
+        token = accounts.create_token(db, "test", "globex", "pg")
+        subscriptions.insert(db, entry, "pg@example.com", accounts.now_text())
+    with pytest.raises(RuntimeError), state_db() as db:  # a failing unit of work leaves nothing behind
+        accounts.save_user(db, "test", "gone@example.com", "viewer", PASSWORD)
+        raise RuntimeError("rolled back")
+    with state_db() as db:
+        assert accounts.authenticate(db, "PG@example.com", PASSWORD, "127.0.0.1", max_failures=5,
+                                     lockout_minutes=15).role == "editor"
+        assert accounts.token_for(db, token).client_id == "globex"
+        assert accounts.find_user(db, "gone@example.com") is None
+    found = definitions()["pg_subscription"]
+    assert found.origin == "console" and found.owner == "pg@example.com" and found.params == {"client_id": "globex"}
+    with local_env.warehouse() as connection:
+        assert sorted(connection.execute("select action from console_audit").fetchall()) == [
+            ("API token created",), ("user added",)]

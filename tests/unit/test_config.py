@@ -92,3 +92,15 @@ def test_alerts_scrub_passwords_of_the_url_settings(monkeypatch):
     monkeypatch.setenv("PIPELINE_SOURCES", "us=mongodb://reader:m0ngopass@h/ada")
     text = redact('FATAL: password "hunter2!" rejected; tried mongodb://reader:m0ngopass@h/ada and m0ngopass')
     assert "hunter2" not in text and "m0ngopass" not in text and "***" in text
+
+
+def test_the_console_database_is_sqlite_or_postgresql_never_redshift(monkeypatch):
+    from pipeline.config import console_db_url
+
+    monkeypatch.setenv("PIPELINE_CONSOLE_DB_URL", "postgresql://console:s3cret@db.example/console")
+    assert console_db_url().startswith("postgresql://")
+    monkeypatch.setenv("PIPELINE_CONSOLE_DB_URL", "redshift://loader:s3cret@cluster.example:5439/dw")
+    with pytest.raises(ConfigError) as error:
+        console_db_url()
+    assert "PIPELINE_CONSOLE_DB_URL" in str(error.value) and "'redshift'" in str(error.value)
+    assert "s3cret" not in str(error.value)

@@ -145,6 +145,9 @@ class console(luigi.Config):
         default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="session cookies only over HTTPS (behind a TLS proxy); false for plain HTTP on loopback")
     session_hours = luigi.IntParameter(default=12, description="a session ends this long after the log-in")
+    proxy_hops = luigi.IntParameter(
+        default=0, description="reverse proxies in front of the console whose X-Forwarded-For/-Proto to trust (the "
+                               "client address counts failed log-ins); 0 when it is reached directly")
     login_max_failures = luigi.IntParameter(
         default=5, description="failed log-ins (per e-mail or per client address) before log-in is refused ...")
     login_lockout_minutes = luigi.IntParameter(default=15, description="... for this long")

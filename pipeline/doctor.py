@@ -7,10 +7,11 @@ import smtplib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from pipeline import statedb
 from pipeline.catalog import Column, catalog
-from pipeline.config import alerts, smtp, source_uris, storage_location, warehouse_url
+from pipeline.config import alerts, console_db_url, smtp, source_uris, storage_location, warehouse_url
 from pipeline.scheduler import scheduler_reachable, scheduler_url
-from pipeline.secrets import redact
+from pipeline.secrets import redact, redact_url
 from pipeline.sources import client, has_cursor_index, ping, source_collection
 from pipeline.sqlfiles import sql_dir, warehouse_sql_files
 from pipeline.storage import ObjectStore
@@ -110,6 +111,16 @@ def _alerts() -> str:
     return ", ".join(channels) + " (not sent to: a doctor posts nothing)"
 
 
+def _console_db() -> str:
+    url = console_db_url()
+    if not statedb.exists(url):
+        return f"{redact_url(url)} not created yet (`pipeline console add-user` creates it)"
+    with statedb.state_db(url) as db:
+        (counts,) = db.query_file("counts.sql")
+    return (f"{redact_url(url)}: {counts['users']} active user(s), {counts['subscriptions']} subscription(s), "
+            f"{counts['tokens']} API token(s)")
+
+
 def checks(scheduler: str | None = "") -> Iterator[Check]:
     """Each check as it completes; luigid at `scheduler` (see scheduler_url), none when None."""
     yield _check("declarations", lambda: f"{len(catalog().sources)} sources, {len(catalog().models)} models",
@@ -132,3 +143,4 @@ def checks(scheduler: str | None = "") -> Iterator[Check]:
                      "start `pipeline scheduler`, or point at it with --scheduler-url")
     yield _check("smtp", _smtp, "check [smtp] host and port")
     yield _check("alerts", _alerts, "set PIPELINE_SLACK_WEBHOOK_URL or PIPELINE_SLACK_TOKEN, or [alerts] email_to")
+    yield _check("console database", _console_db, "check PIPELINE_CONSOLE_DB_URL or [console] db_url")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pipeline import paths
 from pipeline.config import console
@@ -60,6 +61,8 @@ def create_app() -> Flask:
         SESSION_COOKIE_NAME="pipeline_console", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies, MAX_CONTENT_LENGTH=1 << 20,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_hours))
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.register_blueprint(pages)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     app.after_request(_security_headers)

@@ -336,8 +336,9 @@ def test_doctor_checks_every_service_and_names_the_one_that_is_down(local_env, l
     code, lines = doctor()
     assert code == 0, lines
     assert [line.split()[1] for line in lines] == ["declarations", "mongodb", "mongodb", "object", "warehouse",
-                                                   "scheduler", "smtp", "alerts"]
+                                                   "scheduler", "smtp", "alerts", "console"]
     assert all(line.startswith("ok") for line in lines) and slack.payloads == []  # a doctor posts nothing
+    assert "not created yet" in lines[-1]  # the console's SQLite file: nothing saved, nothing created
 
     closed = free_port()  # nothing listens there: a stopped service
     monkeypatch.setenv("PIPELINE_SOURCES", f"us={local_env.mongo_uris['us']},eu=mongodb://127.0.0.1:{closed}/ada")

@@ -50,6 +50,17 @@ def test_workloads_reference_secrets_never_literal_values_and_request_resources(
                 assert container["envFrom"] == [{"secretRef": {"name": "pipeline-secrets"}}]
 
 
+def test_the_console_runs_its_real_command_behind_the_proxy_the_configmap_declares():
+    (console,) = [doc for doc in documents() if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "console"]
+    (container,) = containers(console)
+    args = build_parser().parse_args(container["args"])
+    assert (args.command, args.host, args.port) == ("console", "0.0.0.0", container["ports"][0]["containerPort"])
+    (configmap,) = [doc for doc in documents() if doc["kind"] == "ConfigMap"]
+    config = configparser.ConfigParser()
+    config.read_string(configmap["data"]["luigi.cfg"])
+    assert config.getint("console", "proxy_hops") == 1 and config.getboolean("console", "secure_cookies")
+
+
 def test_cronjobs_run_real_commands_on_the_expected_schedules():
     parser = build_parser()
     schedules = {}

@@ -45,8 +45,6 @@ from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
 
 pages = Blueprint("pages", __name__)
-EDITABLE_FIELDS = ("description", "template", "format", "schedule", "interval", "recipients", "cc", "subject",
-                   "skip_if_empty", "csv_bom")
 
 
 def create_app() -> Flask:

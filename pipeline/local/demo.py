@@ -129,7 +129,8 @@ def run_demo(root: str, *, days: int, conversations_per_day: int, workers: int) 
               f"  e-mailed exports (.eml):    {outbox}\n"
               f"Query it: `{_own_command()} services --root {root}` brings the same services back and prints\n"
               f"their environment; then psql \"$PIPELINE_WAREHOUSE_URL\" -c 'select * from analytics.conversations "
-              f"limit 5'.\nThe SQL behind each answer is in {sql_dir() / 'demo'}.")
+              f"limit 5', or open the exports console (`pipeline console`, its first user from `pipeline console "
+              f"add-user`).\nThe SQL behind each answer is in {sql_dir() / 'demo'}.")
 
 
 def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, workers: int) -> Path:
@@ -177,10 +178,14 @@ def serve_forever(root: str) -> None:
             settings = root_path / "luigi-services.cfg"
             settings.write_text(f"{LOCAL_SETTINGS.read_text()}\n[smtp]\nhost = {stack.smtp.host}\n"
                                 f"port = {stack.smtp.port}\n")
-            for key, value in {**stack.env(), "LUIGI_CONFIG_PATH": str(settings)}.items():
+            console_db = f"sqlite:///{(root_path / 'console.db').resolve()}"
+            for key, value in {**stack.env(), "LUIGI_CONFIG_PATH": str(settings),
+                               "PIPELINE_CONSOLE_DB_URL": console_db}.items():
                 print(f"export {key}='{value}'")
             print(f"# warehouse: {redact_url(stack.postgres_url)}; mail: SMTP {stack.smtp.host}:{stack.smtp.port}, "
-                  f"each message saved in {outbox}; Ctrl-C stops the services", flush=True)
+                  f"each message saved in {outbox}; Ctrl-C stops the services\n# the exports console: "
+                  f"`pipeline console add-user --email you@example.com --role admin`, then `pipeline console`",
+                  flush=True)
             signal.signal(signal.SIGTERM, _interrupt)  # stop the services on `kill` as on Ctrl-C
             while True:
                 time.sleep(3600)

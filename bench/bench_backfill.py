@@ -31,8 +31,9 @@ What it does, in one run (about 2 minutes on 2 cores for the defaults):
    largest single process, "PSS sum" the peak of the summed proportional set size (a forked child's
    pages shared with its parent count once, so this is the tree's real footprint).
 4. Prints a table, the ratios against their targets:
-   (b)/(a) time <= 1.5, dlt/(b) time >= 3, peak RSS sum (b) big / (b) small <= 1.3,
-   and per backfill run the time of every Luigi task and when autovacuum analyzed the raw tables.
+   (b)/(a) time <= 1.2, dlt/(b) time >= 4 (the production-warehouse targets), peak RSS sum
+   (b) big / (b) small <= 1.3, and per backfill run the time of every Luigi task and when
+   autovacuum analyzed the raw tables.
    Nothing is asserted: this is a report, not a test.
 """
 
@@ -68,7 +69,7 @@ DOCS_PER_CONVERSATION = 4.05  # demo data: a conversation and ~3.05 messages, pl
 ANSWERS_PER_DAY = 1000
 POLL_SECONDS = 0.05
 COLLECTIONS = tuple(catalog().sources)  # the declared sources (sql/sources/*.yml)
-TARGETS = {"time_vs_raw": 1.5, "dlt_vs_ours": 3.0, "rss_big_vs_small": 1.3}
+TARGETS = {"time_vs_raw": 1.2, "dlt_vs_ours": 4.0, "rss_big_vs_small": 1.3}
 MB = 1 << 20
 
 

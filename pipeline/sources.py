@@ -61,8 +61,12 @@ def source_collection(uri: str, name: str) -> MongoCollection:
 
 def ping(region: str, uri: str) -> None:
     """Fail fast, naming the setting, region and host, when a source cannot be reached."""
+    # A client of its own, closed at once: its monitor threads are gone by the time the command exits, where
+    # pymongo's exit handler would otherwise wait up to half a second for them.
     try:
-        client(uri).admin.command("ping")
+        with pymongo.MongoClient(uri, serverSelectionTimeoutMS=sources().server_selection_timeout_ms,
+                                 appname="analytics-pipeline") as probe:
+            probe.admin.command("ping")
     except PyMongoError as error:
         reason = str(error).split(",")[0].split(" (")[0]
         raise SourceError(f"PIPELINE_SOURCES: cannot reach MongoDB for region {region!r} at {hosts(uri)}: "

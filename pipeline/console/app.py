@@ -133,8 +133,8 @@ def login() -> Any:
             session.update(user=user.email, since=time.time(), csrf=secrets.token_urlsafe(32))
             session.permanent = True
             target = request.args.get("next") or ""
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(
-                "pages.subscription_list"))
+            local = target.startswith("/") and not target.startswith(("//", "/\\"))  # never another site
+            return redirect(target if local else url_for("pages.subscription_list"))
     return render_template("login.html", error=error), 401 if error else 200
 
 

@@ -17,11 +17,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from pipeline import paths
 from pipeline.config import warehouse
 from pipeline.exports.definitions import ExportDefinition
@@ -32,9 +27,7 @@ from pipeline.sqlfiles import read_sql, statements
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
 
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="305496")
-TITLE_FONT = Font(bold=True, size=14)
+HEADER_COLORS = ("FFFFFF", "305496")  # white on the blue of Excel's default table style
 MIN_WIDTH, MAX_WIDTH = 8, 60
 BY_TYPE = {dt.datetime: "yyyy-mm-dd hh:mm:ss", dt.date: "yyyy-mm-dd"}  # undeclared columns: by the value's type
 UTF8_BOM = "\ufeff".encode()
@@ -139,6 +132,12 @@ def write_xlsx(columns: list[Column], batches: Iterable[list[tuple]], path: str,
                title: str | None = None) -> int:
     """A write-only workbook: a title row naming the report (when given), then a styled, frozen, filtered
     header of the columns' labels, cells typed and in the columns' number formats, widths from the first rows."""
+    # openpyxl takes a sixth of a second to import: only the commands that write a workbook pay it.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_name(sheet_title))
     labels = [column.label for column in columns]
@@ -150,12 +149,13 @@ def write_xlsx(columns: list[Column], batches: Iterable[list[tuple]], path: str,
     sheet.freeze_panes = f"A{header_row + 1}"
     if title:
         cell = WriteOnlyCell(sheet, value=title)
-        cell.font = TITLE_FONT
+        cell.font = Font(bold=True, size=14)
         sheet.append([cell])
     header = []
     for label in labels:
         cell = WriteOnlyCell(sheet, value=label)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.font = Font(bold=True, color=HEADER_COLORS[0])
+        cell.fill = PatternFill("solid", fgColor=HEADER_COLORS[1])
         cell.alignment = Alignment(vertical="center", wrap_text=True)
         header.append(cell)
     sheet.append(header)

@@ -142,6 +142,11 @@ def test_forms_need_their_csrf_token_and_each_role_its_rights(console):
     assert admin.get(console.url + "/users").status_code == 200
     assert state(console.env, "select count(*) from console_users where email = 'x@example.com'") == [(0,)]
 
+    for elsewhere in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/x"):  # no open redirect
+        landed = console.post_form(console.session(), f"/login?next={elsewhere}",
+                                   {"email": "viewer@example.com", "password": PASSWORD})
+        assert landed.url == console.url + "/subscriptions", elsewhere
+
     cookie = next(c for c in editor.cookies if c.name == "pipeline_console")
     assert cookie.has_nonstandard_attr("HttpOnly")
     page = editor.get(console.url + "/subscriptions")

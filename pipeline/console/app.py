@@ -242,20 +242,40 @@ def entry_from_form(form: Any, template: Template, name: str) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if value is not None}
 
 
+# Valid stand-ins for fields found wrong, so that one pass of the form reports every wrong field, not the first.
+_STAND_INS = {"name": "stand_in", "description": "-", "format": "csv", "schedule": "daily", "interval": None,
+              "recipients": ["stand-in@example.com"], "cc": [], "subject": None}
+_TYPED_STAND_INS = {"text": "stand-in", "integer": 0, "date": "2000-01-01"}
+
+
 def validate_entry(entry: dict[str, Any], templates: dict[str, Template], creating: bool) -> dict[str, str]:
     """Field -> what is wrong, by the same rules as exports.yml, plus the names taken and the allowed values."""
     errors: dict[str, str] = {}
     if creating and entry["name"] in definitions():
         errors["name"] = f"{entry['name']!r} is taken by another export"
-    try:
-        definition = parse_definition(entry, "subscription", templates, origin="console")
-    except ExportConfigError as error:
-        problem = str(error).split(": ", 2)[-1] if error.field else str(error)
-        errors.setdefault(error.field or "name", problem)
+    trial = {**entry, "params": dict(entry.get("params") or {})}
+    template = templates.get(entry.get("template", ""))
+    for _ in range(len(_STAND_INS) + len(trial["params"]) + 1):
+        try:
+            definition = parse_definition(trial, "subscription", templates, origin="console")
+            break
+        except ExportConfigError as error:
+            field = error.field or "name"
+            errors.setdefault(field, error.problem)
+            if field in _STAND_INS:
+                trial[field] = _STAND_INS[field]
+            elif field.startswith("params.") and template and field[7:] in template.parameters:
+                parameter = template.parameters[field[7:]]
+                trial["params"][parameter.name] = parameter.values[0] if parameter.values else \
+                    _TYPED_STAND_INS[parameter.type]
+            else:
+                return errors
+    else:
         return errors
+    unchecked = {name: value for name, value in definition.params.items() if f"params.{name}" not in errors}
     try:
         with warehouse() as connection:
-            check_allowed(connection, definition.template, definition.params)
+            check_allowed(connection, definition.template, unchecked)
     except ParameterError as error:
         errors[f"params.{error.parameter}"] = error.problem
     return errors

@@ -31,9 +31,10 @@ _FLAGS = ("skip_if_empty", "csv_bom", "paused")
 class ExportConfigError(ValueError):
     """A definition is invalid; the message names the file, the export and the field (`field`, for forms)."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, problem: str | None = None):
         super().__init__(message)
         self.field = field
+        self.problem = problem or message
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def parse_definition(raw: Any, source: str, templates: dict[str, Template] | Non
     where = f"{source}: export {name!r}" if name else f"{source}: an export"
 
     def fail(field_name: str, problem: str) -> ExportConfigError:
-        return ExportConfigError(f"{where}, field {field_name!r}: {problem}", field_name)
+        return ExportConfigError(f"{where}, field {field_name!r}: {problem}", field_name, problem)
 
     if not isinstance(raw, dict):
         raise ExportConfigError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")

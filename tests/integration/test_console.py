@@ -171,27 +171,24 @@ def test_log_in_is_throttled_and_passwords_are_kept_as_argon2_hashes(console):
 
 def test_the_form_says_what_is_wrong_next_to_each_field(console):
     editor = console.session("editor@example.com")
-    response = console.post_form(editor, "/subscriptions/new?template=weekly_client_engagement", {
-        "name": "acme_weekly_console", "description": "Acme weekly", "template": "weekly_client_engagement",
-        "param_client_id": "initech", "format": "xlsx", "schedule": "monthly on 31",
-        "recipients": "cs-acme@example.com, not-an-address"})
-    assert response.status_code == 400
-    errors = dict(re_findall(response.text))
-    assert "1 to 28" in errors["schedule"]  # a day some months lack would never fire in them
-    assert 'value="monthly on 31"' in response.text  # what was typed stays, to be corrected
-    fixed = {"name": "acme_weekly_console", "description": "Acme weekly", "template": "weekly_client_engagement",
-             "param_client_id": "initech", "format": "xlsx", "schedule": "weekly on monday",
+    wrong = {"name": "acme_weekly_console", "description": "Acme weekly", "template": "weekly_client_engagement",
+             "param_client_id": "initech", "format": "xlsx", "schedule": "monthly on 31",
              "recipients": "cs-acme@example.com, not-an-address"}
-    response = console.post_form(editor, "/subscriptions/new?template=weekly_client_engagement", fixed)
-    assert "'not-an-address' is not an e-mail address" in dict(re_findall(response.text))["recipients"]
-    response = console.post_form(editor, "/subscriptions/new?template=weekly_client_engagement",
-                                 {**fixed, "recipients": "cs-acme@example.com"})
-    assert dict(re_findall(response.text)) == {"params-client_id": "unknown client 'initech'"}
-    taken = console.post_form(editor, "/subscriptions/new", {
-        "name": "acme_daily_conversations", "description": "x", "template": "daily_client_conversations",
-        "param_client_id": "acme", "format": "csv", "schedule": "daily", "recipients": "cs@example.com"})
-    assert "is taken by another export" in dict(re_findall(taken.text))["name"]
+    response = console.post_form(editor, "/subscriptions/new?template=weekly_client_engagement", wrong)
+    assert response.status_code == 400
+    errors = dict(re_findall(response.text))  # every wrong field at once, each beside its field
+    assert set(errors) == {"schedule", "recipients", "params-client_id"}
+    assert "1 to 28" in errors["schedule"]  # a day some months lack would never fire in them
+    assert "'not-an-address' is not an e-mail address" in errors["recipients"]
+    assert errors["params-client_id"] == "unknown client 'initech'"
+    assert 'value="monthly on 31"' in response.text  # what was typed stays, to be corrected
+    fixed = {**wrong, "param_client_id": "acme", "schedule": "weekly on monday", "recipients": "cs-acme@example.com"}
+    taken = console.post_form(editor, "/subscriptions/new", {**fixed, "name": "acme_daily_conversations"})
+    assert dict(re_findall(taken.text)) == {"name": "'acme_daily_conversations' is taken by another export"}
     assert state(console.env, "select count(*) from console_subscriptions") == [(0,)]
+    assert "created" in console.post_form(editor, "/subscriptions/new", fixed).text
+    assert state(console.env, "select name, owner from console_subscriptions") == [
+        ("acme_weekly_console", "editor@example.com")]
 
 
 def re_findall(page: str) -> list[tuple[str, str]]:

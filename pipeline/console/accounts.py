@@ -54,8 +54,9 @@ class Token:
 
 
 def now_text(moment: dt.datetime | None = None) -> str:
-    """UTC, to the second, as the console's database keeps times (ISO text sorts as time)."""
-    return (moment or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC to the microsecond, as the console's database keeps times: ISO text of one width sorts as time (the
+    audit log's order of two changes in one second included)."""
+    return (moment or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def record(db: StateDB, actor: str, action: str, target: str, before: Any = None, after: Any = None) -> None:

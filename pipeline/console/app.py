@@ -65,6 +65,7 @@ def create_app() -> Flask:
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     app.after_request(_security_headers)
     app.jinja_env.globals.update(csrf_token=_csrf_token, ROLES=accounts.ROLES)
+    app.jinja_env.filters["when"] = lambda text: text[:19].replace("T", " ") if text else ""
     app.jinja_env.filters["tojson_pretty"] = lambda value: json.dumps(json.loads(value), indent=1, sort_keys=True) \
         if value else ""
     return app

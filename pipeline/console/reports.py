@@ -15,6 +15,7 @@ from pipeline.config import console, exports
 from pipeline.exports.render import Counted, csv_chunks, json_chunks, report_title, template_rows, xlsx_file
 from pipeline.exports.schedule import Interval
 from pipeline.exports.templates import ParameterError, Template
+from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse, connect
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json",
@@ -62,20 +63,25 @@ def report_response(template: Template, params: dict[str, Any], interval: Interv
     batch_rows = exports().batch_rows
 
     def body() -> Iterator[bytes]:
-        with warehouse() as connection, template_rows(connection, template, params, interval, batch_rows) as (
-                columns, batches):
-            counted = Counted(batches)
-            if file_format == "xlsx":
-                with xlsx_file(columns, counted, template.title, report_title(template, params, interval)) as (
-                        local, _rows), open(local, "rb") as handle:
-                    while chunk := handle.read(1 << 16):
-                        yield chunk
-            elif file_format == "json":
-                yield from json_chunks([column.name for column in columns], counted)
-            else:
-                yield from csv_chunks([column.label for column in columns], counted)
-        if on_done is not None:
-            on_done(counted.rows)
+        counted = Counted([])
+        try:
+            # On Redshift a big result goes through UNLOAD, as a scheduled export's does: the client never holds it.
+            with warehouse() as connection, template_rows(connection, template, params, interval, batch_rows,
+                                                          ObjectStore.from_config(), exports().unload_above_rows) as (
+                    columns, batches):
+                counted = Counted(batches)
+                if file_format == "xlsx":
+                    with xlsx_file(columns, counted, template.title, report_title(template, params, interval)) as (
+                            local, _rows), open(local, "rb") as handle:
+                        while chunk := handle.read(1 << 16):
+                            yield chunk
+                elif file_format == "json":
+                    yield from json_chunks([column.name for column in columns], counted)
+                else:
+                    yield from csv_chunks([column.label for column in columns], counted)
+        finally:  # also when the client went away mid-stream: the rows it was sent
+            if on_done is not None:
+                on_done(counted.rows)
 
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
     return Response(body(), content_type=CONTENT_TYPES[file_format], headers=headers)

@@ -119,9 +119,17 @@ def to_objectid(value: Any) -> str:
     raise Rejected(f"expected an ObjectId, got {_describe(value)}")
 
 
+# Shorter strings cannot exceed the byte limit (4 bytes per character at most): no need to measure them.
+_SHORT_TEXT = MAX_VALUE_BYTES // 4
+
+
 def to_text(value: Any) -> str:
     """A string; a number, id, date or boolean as its text; an object or array as its JSON text."""
     if type(value) is str:
+        # The common case in one expression (the hot path: most columns of most documents are text).
+        if len(value) <= _SHORT_TEXT and "\x00" not in value and value != NULL and (
+                value.isascii() or not _SURROGATE.search(value)):
+            return value
         text = value
     elif isinstance(value, (dict, list)):
         return to_json(value)
@@ -254,10 +262,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not representable as JSON")
 
 
+# One encoder for every value: json.dumps with options builds a new one per call.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default, allow_nan=False)
+
+
 def to_json(value: Any) -> str:
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default,
-                          allow_nan=False)
+        text = _JSON_ENCODER.encode(value)
     except (TypeError, ValueError) as error:
         raise Rejected(f"not representable as JSON: {error}", "not representable as JSON") from None
     return _check_size(_check_text(text, "JSON value", escaped=True), "JSON value")
@@ -364,7 +375,8 @@ class RowConverter:
                 drifted[name] = value
                 drift.append((name, _label(value, ""), False))
             row.append(cell)
-        extra = {k: v for k, v in document.items() if k not in self._known}
+        extra = None if document.keys() <= self._known else {
+            k: v for k, v in document.items() if k not in self._known}
         if extra:
             try:
                 row.append(to_json(extra))

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.catalog import Source
+from pipeline.catalog import REGION_COLUMN, Source
 from pipeline.extract import read_quarantine
 from pipeline.sqlfiles import render
 from pipeline.storage import ObjectStore
@@ -58,7 +58,9 @@ def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str
         raise ValueError(f"{manifest['path']}: staged {staged} rows where the extract wrote "
                          f"{manifest['written']} in {len(manifest['parts'])} part(s); extract the window again "
                          f"(pipeline backfill --rerun)")
-    connection.analyze(stage)  # a temp table has no statistics: the merge would be planned for a guess
+    # A temp table has no statistics: the merge would be planned for a guess. It joins on the key and compares
+    # cursors, and reads nothing else to decide.
+    connection.analyze(stage, [REGION_COLUMN, source.key, source.cursor])
     # Serialize merges into this table: concurrent windows may carry the same document.
     connection.run_template("lock.sql", tables=[source.table])
     merged, matched = list(source.file_column_names), f"matched_{source.name}"

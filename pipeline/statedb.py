@@ -79,9 +79,10 @@ def _connect(url: str) -> tuple[Any, str]:
 
 
 @contextlib.contextmanager
-def _transaction(connection: Any, kind: str) -> Iterator[None]:
-    # BEGIN IMMEDIATE takes SQLite's write lock up front: two writers never both read, then upgrade.
-    connection.execute("begin immediate" if kind == "sqlite" else "begin")
+def _transaction(connection: Any, kind: str, write: bool = True) -> Iterator[None]:
+    # A writer takes SQLite's write lock up front (BEGIN IMMEDIATE): two writers never both read, then fail to
+    # upgrade. A reader takes none, so pages and API calls never queue behind a writer (WAL mode).
+    connection.execute("begin immediate" if kind == "sqlite" and write else "begin")
     try:
         yield
     except BaseException:
@@ -91,9 +92,10 @@ def _transaction(connection: Any, kind: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def state_db(url: str | None = None) -> Iterator[StateDB]:
-    """A connection in one transaction: committed when the block ends, rolled back on an error. The schema
-    (sql/console/schema.sql) is created the first time a process opens a database."""
+def state_db(url: str | None = None, write: bool = True) -> Iterator[StateDB]:
+    """A connection in one transaction: committed when the block ends, rolled back on an error; `write=False`
+    for one that only reads. The schema (sql/console/schema.sql) is created the first time a process opens a
+    database."""
     url = url or console_db_url()
     connection, kind = _connect(url)
     db = StateDB(connection, kind)
@@ -103,7 +105,7 @@ def state_db(url: str | None = None) -> Iterator[StateDB]:
                 with _transaction(connection, kind):
                     db.run_file("schema.sql")
                 _ready.add(url)
-        with _transaction(connection, kind):
+        with _transaction(connection, kind, write):
             yield db
     finally:
         connection.close()

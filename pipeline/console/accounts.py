@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -15,9 +16,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from pipeline.exports.definitions import EMAIL
-from pipeline.statedb import StateDB
+from pipeline.statedb import StateDB, state_db
 
 ROLES = ("viewer", "editor", "admin")  # each can do what the one before can, and more
+CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "ap_"
 _hasher = PasswordHasher()  # argon2id with the library's current recommended costs
@@ -91,11 +93,13 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_user(db: StateDB, actor: str, email: str, role: str, password: str | None = None,
-              disabled: bool = False) -> bool:
+              disabled: bool = False, create_only: bool = False) -> bool:
     """Create the user, or change an existing one's role, password (when given) or disabled flag; audited.
-    Returns whether the user is new."""
+    Returns whether the user is new; `create_only` refuses an existing one."""
     email, role = check_email(email), check_role(role)
     existing = db.query_file("user.sql", {"email": email})
+    if existing and create_only:
+        raise AccountError("email", f"{email} exists already: change it in the table above")
     if not existing and password is None:
         raise AccountError("password", "a new user needs a password")
     password_hash = _hasher.hash(check_password(password)) if password is not None else existing[0]["password_hash"]
@@ -119,30 +123,37 @@ def find_user(db: StateDB, email: str) -> User | None:
     return User(rows[0]["email"], rows[0]["role"])
 
 
-def authenticate(db: StateDB, email: str, password: str, address: str, *, max_failures: int,
-                 lockout_minutes: int) -> User:
+def authenticate(email: str, password: str, address: str, *, max_failures: int, lockout_minutes: int) -> User:
     """The user whose password this is, or LoginRefused. After `max_failures` failures for the e-mail address
-    or from the client address within `lockout_minutes`, every attempt is refused until they age out."""
+    or from the client address within `lockout_minutes`, every attempt is refused until they age out. The
+    password is checked outside any transaction (argon2 takes a while on purpose); the outcome is recorded in
+    a short one."""
     email = email.strip().lower()
     now = dt.datetime.now(dt.UTC)
     since = now_text(now - dt.timedelta(minutes=lockout_minutes))
     subjects = {"email_subject": f"email:{email}", "address_subject": f"address:{address}"}
-    for subject in subjects.values():
-        (counted,) = db.query_file("count_login_failures.sql", {"subject": subject, "since": since})
-        if counted["failures"] >= max_failures:
-            raise LoginRefused(f"too many failed log-ins; try again in {lockout_minutes} minutes")
-    rows = db.query_file("user.sql", {"email": email})
+    with state_db(write=False) as db:
+        for subject in subjects.values():
+            (counted,) = db.query_file("count_login_failures.sql", {"subject": subject, "since": since})
+            if counted["failures"] >= max_failures:
+                raise LoginRefused(f"too many failed log-ins; try again in {lockout_minutes} minutes")
+        rows = db.query_file("user.sql", {"email": email})
     stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
     try:
         matched = _hasher.verify(stored, password) and bool(rows) and not rows[0]["disabled"]
     except (VerificationError, InvalidHashError):
         matched = False
+    with state_db() as db:
+        if not matched:
+            db.run_file("record_login_failure.sql", {**subjects, "now": now_text(now), "forget_before": since})
+        else:
+            db.run_file("clear_login_failures.sql", {"subject": subjects["email_subject"]})
+            if _hasher.check_needs_rehash(stored):  # the library's costs went up since it was hashed
+                db.run_file("update_user.sql", {**rows[0], "password_hash": _hasher.hash(password),
+                                                "now": now_text()})
+            record(db, email, "logged in", email)
     if not matched:
-        db.run_file("record_login_failure.sql", {**subjects, "now": now_text(now), "forget_before": since})
         raise LoginRefused("wrong e-mail address or password")
-    db.run_file("clear_login_failures.sql", {"subject": subjects["email_subject"]})
-    if _hasher.check_needs_rehash(stored):  # the library's costs went up since it was hashed
-        db.run_file("update_user.sql", {**rows[0], "password_hash": _hasher.hash(password), "now": now_text()})
     return User(email, rows[0]["role"])
 
 
@@ -153,9 +164,10 @@ def _secret_hash(secret: str) -> str:
 
 def create_token(db: StateDB, actor: str, client_id: str, name: str) -> str:
     """A new token bound to one client; returns it (shown once, only its hash is kept)."""
-    client_id, name = client_id.strip(), name.strip() or f"{client_id} token"
-    if not client_id:
-        raise AccountError("client_id", "missing")
+    client_id, name = client_id.strip(), name.strip() or f"{client_id.strip()} token"
+    if not CLIENT_ID.match(client_id):
+        raise AccountError("client_id", f"{client_id!r} is not a client id (letters, digits, _ . -; up to 64)"
+                           if client_id else "missing")
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     db.run_file("insert_token.sql", {"token_id": token_id, "name": name, "client_id": client_id,
                                      "secret_hash": _secret_hash(secret), "created_by": actor, "now": now_text()})

@@ -71,7 +71,7 @@ def _authenticate() -> Response | None:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         return problem(401, "missing token: send the header Authorization: Bearer <token>")
-    with state_db() as db:
+    with state_db(write=False) as db:
         token = accounts.token_for(db, presented.strip())
     if token is None:
         return problem(401, "unknown or revoked token")

@@ -9,11 +9,15 @@ import functools
 import hmac
 import json
 import os
+import re
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
+import psycopg
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -76,6 +80,8 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":  # pages show data, and the tokens page a secret once: never cached
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
@@ -91,12 +97,12 @@ def _csrf_token() -> str:
 def _authenticate() -> Response | None:
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
-        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        if not sent or not hmac.compare_digest(sent.encode(), session.get("csrf", "").encode()):
             abort(400, "this form's CSRF token is missing or out of date: reload the page and send it again")
     g.user = None
     email = session.get("user")
     if email and time.time() - session.get("since", 0) < console().session_hours * 3600:
-        with state_db() as db:
+        with state_db(write=False) as db:
             g.user = accounts.find_user(db, email)  # a disabled user or a changed role counts at once
     if g.user is None and request.endpoint not in ("pages.login", "static"):
         return redirect(url_for("pages.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
@@ -119,24 +125,28 @@ def login() -> Any:
     error = None
     if request.method == "POST":
         settings = console()
-        with state_db() as db:  # a refusal is caught inside: the failure it counts must be committed
-            try:
-                user = accounts.authenticate(db, request.form.get("email", ""), request.form.get("password", ""),
-                                             request.remote_addr or "unknown",
-                                             max_failures=settings.login_max_failures,
-                                             lockout_minutes=settings.login_lockout_minutes)
-            except LoginRefused as refused:
-                error, user = str(refused), None
-            else:
-                accounts.record(db, user.email, "logged in", user.email)
+        try:
+            user = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""),
+                                         request.remote_addr or "unknown", max_failures=settings.login_max_failures,
+                                         lockout_minutes=settings.login_lockout_minutes)
+        except LoginRefused as refused:
+            error, user = str(refused), None
         if user is not None:
             session.clear()  # a new session (and CSRF token) after log-in: no fixation
             session.update(user=user.email, since=time.time(), csrf=secrets.token_urlsafe(32))
             session.permanent = True
-            target = request.args.get("next") or ""
-            local = target.startswith("/") and not target.startswith(("//", "/\\"))  # never another site
-            return redirect(target if local else url_for("pages.subscription_list"))
+            return redirect(local_path(request.args.get("next", "")) or url_for("pages.subscription_list"))
     return render_template("login.html", error=error), 401 if error else 200
+
+
+def local_path(target: str) -> str | None:
+    """`target` when it is a path on this site, else None: a log-in never sends anyone elsewhere (browsers drop
+    tabs and newlines from URLs and read a backslash as a slash, so those count as what they become)."""
+    cleaned = re.sub(r"[\x00-\x20\x7f]", "", target).replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if not cleaned.startswith("/") or cleaned.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return cleaned
 
 
 @pages.route("/logout", methods=["POST"])
@@ -159,6 +169,20 @@ def next_run(definition: ExportDefinition, today: dt.date) -> str:
         return "paused"
     schedule = definition.schedule
     return f"{today if schedule.is_due(today) else schedule.next_run_date(today):%Y-%m-%d}"
+
+
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
+
+
+def parse_day(text: str) -> dt.date:
+    """A date from a form or URL, within years the pipeline can mean; ValueError saying the form otherwise."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day < LAST_DAY:
+        raise ValueError(f"{day} is outside {FIRST_DAY:%Y} to {LAST_DAY.year - 1}")
+    return day
 
 
 @pages.route("/")
@@ -192,14 +216,16 @@ def subscription(name: str) -> Any:
             history = connection.query_file("delivery/history.sql", {"export_name": name})
         except Exception:
             history = []
-    with state_db() as db:
+    with state_db(write=False) as db:
         runs = db.query_file("runs.sql", {"subscription": name})
+        stored = subscriptions.get(db, name)
     today = dt.datetime.now(dt.UTC).date()
     deliveries = [{"interval": Interval(row[0], row[1]), "status": row[2], "recipients": row[3], "rows": row[4],
                    "attached": row[5], "delivered_at": row[6], "refused": row[7]} for row in history]
     return render_template("subscription.html", d=definition, deliveries=deliveries, runs=runs,
                            next_run=next_run(definition, today), today=today,
-                           interval=interval_for(definition.interval, today))
+                           interval=interval_for(definition.interval, today),
+                           version=stored.updated_at if stored else "")
 
 
 @pages.route("/subscriptions/<name>/files/<run_date>")
@@ -207,9 +233,9 @@ def delivered_file(name: str, run_date: str) -> Any:
     """The stored file of the interval a run date covers, streamed from the object store."""
     definition = _definition(name)
     try:
-        interval = interval_for(definition.interval, dt.date.fromisoformat(run_date))
-    except ValueError:
-        abort(400, f"{run_date!r} is not a date")
+        interval = interval_for(definition.interval, parse_day(run_date))
+    except ValueError as error:
+        abort(400, str(error))
     store = ObjectStore.from_config()
     for file_format in (definition.format, *({"csv", "xlsx"} - {definition.format})):
         path = paths.export_path(name, interval.label, file_format)
@@ -252,8 +278,11 @@ _TYPED_STAND_INS = {"text": "stand-in", "integer": 0, "date": "2000-01-01"}
 def validate_entry(entry: dict[str, Any], templates: dict[str, Template], creating: bool) -> dict[str, str]:
     """Field -> what is wrong, by the same rules as exports.yml, plus the names taken and the allowed values."""
     errors: dict[str, str] = {}
-    if creating and entry["name"] in definitions():
-        errors["name"] = f"{entry['name']!r} is taken by another export"
+    if creating:
+        with state_db(write=False) as db:
+            taken = entry["name"] in definitions() or subscriptions.get(db, entry["name"]) is not None
+        if taken:
+            errors["name"] = f"{entry['name']!r} is taken by another export"
     trial = {**entry, "params": dict(entry.get("params") or {})}
     template = templates.get(entry.get("template", ""))
     for _ in range(len(_STAND_INS) + len(trial["params"]) + 1):
@@ -283,11 +312,12 @@ def validate_entry(entry: dict[str, Any], templates: dict[str, Template], creati
 
 
 def _form_page(templates: dict[str, Template], template: Template, entry: dict, errors: dict, creating: bool,
-               status: int = 200) -> Any:
+               status: int = 200, version: str = "") -> Any:
     with warehouse() as connection:
         choices = {param: allowed_values(connection, template, param) for param in template.parameters}
     return render_template("subscription_form.html", templates=templates, template=template, entry=entry,
-                           errors=errors, creating=creating, choices=choices, intervals=INTERVALS), status
+                           errors=errors, creating=creating, choices=choices, intervals=INTERVALS,
+                           version=version), status
 
 
 @pages.route("/subscriptions/new", methods=["GET", "POST"])
@@ -304,9 +334,13 @@ def subscription_new() -> Any:
     errors = validate_entry(entry, templates, creating=True)
     if errors:
         return _form_page(templates, template, entry, errors, creating=True, status=400)
-    with state_db() as db:
-        subscriptions.insert(db, entry, g.user.email, accounts.now_text())
-        accounts.record(db, g.user.email, "subscription created", name, None, entry)
+    try:
+        with state_db() as db:
+            subscriptions.insert(db, entry, g.user.email, accounts.now_text())
+            accounts.record(db, g.user.email, "subscription created", name, None, entry)
+    except (sqlite3.IntegrityError, psycopg.IntegrityError):  # created by someone else a moment ago
+        return _form_page(templates, template, entry, {"name": f"{name!r} is taken by another export"},
+                          creating=True, status=400)
     flash(f"Subscription {name} created.")
     return redirect(url_for("pages.subscription", name=name))
 
@@ -329,32 +363,36 @@ def subscription_edit(name: str) -> Any:
         template = find_template(templates, request.values.get("template") or existing.entry.get("template", ""))
     except TemplateError as error:
         abort(400, str(error))
+    version = request.values.get("version") or existing.updated_at  # what the editor started from
     if request.method == "GET":
-        return _form_page(templates, template, existing.entry, {}, creating=False)
+        return _form_page(templates, template, existing.entry, {}, creating=False, version=version)
     entry = entry_from_form(request.form, template, name)
     entry["paused"] = existing.entry.get("paused", False)  # pause and resume have their own buttons
     errors = validate_entry(entry, templates, creating=False)
     if errors:
-        return _form_page(templates, template, entry, errors, creating=False, status=400)
-    _save(name, existing.entry, entry, "subscription changed")
+        return _form_page(templates, template, entry, errors, creating=False, status=400, version=version)
+    _save(name, version, entry, "subscription changed")
     flash(f"Subscription {name} saved.")
     return redirect(url_for("pages.subscription", name=name))
 
 
-def _save(name: str, before: dict, after: dict, action: str) -> None:
+def _save(name: str, version: str, after: dict, action: str) -> None:
+    """Store the subscription's new entry, unless it changed since the page that asks was shown (`version`, its
+    updated_at then): a second editor's save never silently undoes the first one's."""
     with state_db() as db:
         current = subscriptions.get(db, name)
-        if current is None or current.entry != before:
-            abort(409, f"{name} was changed by someone else meanwhile: reload the page")
+        if current is None or current.updated_at != version:
+            abort(409, f"{name} was changed by someone else since this page was shown: reload it")
         subscriptions.update(db, after, accounts.now_text())
-        accounts.record(db, g.user.email, action, name, before, after)
+        accounts.record(db, g.user.email, action, name, current.entry, after)
 
 
 @pages.route("/subscriptions/<name>/<any(pause, resume):action>", methods=["POST"])
 @requires("editor")
 def subscription_pause(name: str, action: str) -> Any:
     existing = _console_subscription(name)
-    _save(name, existing.entry, {**existing.entry, "paused": action == "pause"}, f"subscription {action}d")
+    _save(name, request.form.get("version") or existing.updated_at, {**existing.entry, "paused": action == "pause"},
+          f"subscription {action}d")
     flash(f"Subscription {name} {action}d.")
     return redirect(url_for("pages.subscription", name=name))
 
@@ -364,20 +402,22 @@ def subscription_pause(name: str, action: str) -> Any:
 def subscription_run(name: str, action: str) -> Any:
     definition = _definition(name)
     try:
-        date = dt.date.fromisoformat(request.form.get("date", ""))
-    except ValueError:
-        flash("Give the run date as YYYY-MM-DD.", "error")
+        date = parse_day(request.form.get("date", ""))
+    except ValueError as error:
+        flash(f"Run date: {error}.", "error")
         return redirect(url_for("pages.subscription", name=name))
-    start_run(g.user.email, action, definition.name, date)
     interval = interval_for(definition.interval, date)
+    start_run(g.user.email, action, definition.name, date)
     flash(f"{'Run' if action == 'run' else 'Resend'} of {name} for {interval} started: it shows below when done.")
     return redirect(url_for("pages.subscription", name=name))
 
 
 # --- Preview and downloads ------------------------------------------------------------------------------------
 
-def _preview_request(templates: dict[str, Template]) -> tuple[Template, dict[str, Any], Interval, dict[str, str]]:
-    """The template, parameters and interval a preview asks for, and what is wrong with them, by field."""
+def _preview_request(templates: dict[str, Template], complete: bool
+                     ) -> tuple[Template, dict[str, Any], Interval, dict[str, str]]:
+    """The template, parameters and interval a preview asks for, and what is wrong with them, by field; a
+    missing parameter counts only when the request must be `complete` (a first visit has none yet)."""
     template = templates.get(request.args.get("template", "")) or next(iter(templates.values()))
     errors: dict[str, str] = {}
     today = dt.datetime.now(dt.UTC).date()
@@ -385,9 +425,9 @@ def _preview_request(templates: dict[str, Template]) -> tuple[Template, dict[str
     dates = {}
     for field, fallback in (("start", default.start), ("end", default.end)):
         try:
-            dates[field] = dt.date.fromisoformat(request.args[field]) if request.args.get(field) else fallback
-        except ValueError:
-            errors[field] = f"{request.args[field]!r} is not a date (YYYY-MM-DD)"
+            dates[field] = parse_day(request.args[field]) if request.args.get(field) else fallback
+        except ValueError as error:
+            errors[field] = str(error)
             dates[field] = fallback
     if dates["end"] <= dates["start"]:
         errors["end"] = "must be after the start (it is exclusive)"
@@ -397,15 +437,21 @@ def _preview_request(templates: dict[str, Template]) -> tuple[Template, dict[str
         try:
             params[name] = parameter.parse(raw)
         except ParameterError as error:
-            if raw or "run" in request.args:
+            if raw or complete:
                 errors[f"params.{name}"] = error.problem
     return template, params, Interval(dates["start"], dates["end"]), errors
+
+
+def preview_query(template: Template, params: dict[str, Any], interval: Interval) -> dict[str, str]:
+    """The query string of a preview (and of its downloads): only the fields the preview reads."""
+    return {"template": template.name, "start": f"{interval.start}", "end": f"{interval.end}", "run": "1",
+            **{f"param_{name}": f"{value}" for name, value in params.items()}}
 
 
 @pages.route("/preview")
 def preview() -> Any:
     templates = load_templates()
-    template, params, interval, errors = _preview_request(templates)
+    template, params, interval, errors = _preview_request(templates, complete="run" in request.args)
     columns, rows, more = [], [], False
     with warehouse() as connection:
         choices = {param: allowed_values(connection, template, param) for param in template.parameters}
@@ -425,13 +471,14 @@ def preview() -> Any:
     return render_template("preview.html", templates=templates, template=template, params=params,
                            interval=interval, errors=errors, columns=columns, rows=rows, more=more, choices=choices,
                            ran="run" in request.args and not errors,
-                           title=report_title(template, params, interval)), 400 if errors else 200
+                           title=report_title(template, params, interval),
+                           query=preview_query(template, params, interval)), 400 if errors else 200
 
 
 @pages.route("/preview/download.<any(csv, xlsx):file_format>")
 def preview_download(file_format: str) -> Any:
     templates = load_templates()
-    template, params, interval, errors = _preview_request(templates)
+    template, params, interval, errors = _preview_request(templates, complete=True)
     if errors:
         abort(400, "; ".join(f"{field}: {problem}" for field, problem in errors.items()))
     with warehouse() as connection:
@@ -450,7 +497,7 @@ def preview_download(file_format: str) -> Any:
 
 @pages.route("/audit")
 def audit() -> Any:
-    with state_db() as db:
+    with state_db(write=False) as db:
         events = db.query_file("audit.sql")
     return render_template("audit.html", events=events)
 
@@ -458,19 +505,21 @@ def audit() -> Any:
 @pages.route("/users", methods=["GET", "POST"])
 @requires("admin")
 def users() -> Any:
+    """Add a user (the form below the table), or change one (its row: role, disabled, a new password)."""
     errors: dict[str, str] = {}
     if request.method == "POST":
+        adding = request.form.get("action") == "add"
         email = request.form.get("email", "")
         try:
             with state_db() as db:
-                created = accounts.save_user(db, g.user.email, email, request.form.get("role", ""),
-                                             request.form.get("password") or None,
-                                             disabled=request.form.get("disabled") == "on")
-            flash(f"User {email.strip().lower()} {'added' if created else 'changed'}.")
+                accounts.save_user(db, g.user.email, email, request.form.get("role", ""),
+                                   request.form.get("password") or None,
+                                   disabled=request.form.get("disabled") == "on", create_only=adding)
+            flash(f"User {email.strip().lower()} {'added' if adding else 'changed'}.")
             return redirect(url_for("pages.users"))
         except AccountError as error:
-            errors[error.field] = str(error)
-    with state_db() as db:
+            errors[error.field if adding else f"{email}.{error.field}"] = str(error)
+    with state_db(write=False) as db:
         everyone = db.query_file("users.sql")
     return render_template("users.html", users=everyone, errors=errors, form=request.form), 400 if errors else 200
 
@@ -492,7 +541,7 @@ def tokens() -> Any:
                                                 request.form.get("name", ""))
         except AccountError as error:
             errors[error.field] = str(error)
-    with state_db() as db:
+    with state_db(write=False) as db:
         listed, calls = db.query_file("tokens.sql"), db.query_file("api_calls.sql")
     return render_template("tokens.html", tokens=listed, calls=calls, created=created, errors=errors), \
         400 if errors else 200

@@ -135,6 +135,7 @@ def write_xlsx(columns: list[Column], batches: Iterable[list[tuple]], path: str,
     # openpyxl takes a sixth of a second to import: only the commands that write a workbook pay it.
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -167,7 +168,13 @@ def write_xlsx(columns: list[Column], batches: Iterable[list[tuple]], path: str,
             for value, declared in zip(row, formats):
                 value = _cell_value(value)
                 number_format = declared or BY_TYPE.get(type(value))
-                if number_format and value is not None and not isinstance(value, (str, bool)):
+                if isinstance(value, str) and (value[:1] == "=" or ILLEGAL_CHARACTERS_RE.search(value)):
+                    # Text stays text: a chat message starting with "=" is not a formula, and Excel cannot hold
+                    # control characters (openpyxl refuses them), which become U+FFFD.
+                    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+                    cell.data_type = "s"
+                    cells.append(cell)
+                elif number_format and value is not None and not isinstance(value, (str, bool)):
                     cell = WriteOnlyCell(sheet, value=value)
                     cell.number_format = number_format
                     cells.append(cell)

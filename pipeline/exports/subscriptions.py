@@ -28,7 +28,7 @@ def all_subscriptions() -> list[Subscription]:
     """Every subscription; none when the console's SQLite database was never created."""
     if not statedb.exists():
         return []
-    with state_db() as db:
+    with state_db(write=False) as db:
         return [_subscription(row) for row in db.query_file("subscriptions.sql")]
 
 

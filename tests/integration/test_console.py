@@ -130,6 +130,7 @@ def test_forms_need_their_csrf_token_and_each_role_its_rights(console):
     forged = editor.post(console.url + "/users", data={"email": "x@example.com", "role": "admin",
                                                        "password": PASSWORD, "csrf_token": "guessed"})
     assert forged.status_code == 400
+    assert editor.post(console.url + "/logout", data={"csrf_token": "é"}).status_code == 400  # not a 500
 
     viewer = console.session("viewer@example.com")
     assert viewer.get(console.url + "/subscriptions").status_code == 200
@@ -142,7 +143,7 @@ def test_forms_need_their_csrf_token_and_each_role_its_rights(console):
     assert admin.get(console.url + "/users").status_code == 200
     assert state(console.env, "select count(*) from console_users where email = 'x@example.com'") == [(0,)]
 
-    for elsewhere in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/x"):  # no open redirect
+    for elsewhere in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/x", "/%09/evil.example/x"):
         landed = console.post_form(console.session(), f"/login?next={elsewhere}",
                                    {"email": "viewer@example.com", "password": PASSWORD})
         assert landed.url == console.url + "/subscriptions", elsewhere
@@ -152,6 +153,7 @@ def test_forms_need_their_csrf_token_and_each_role_its_rights(console):
     page = editor.get(console.url + "/subscriptions")
     assert "SameSite=Lax" in console.session().get(console.url + "/login").headers["Set-Cookie"]
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert page.headers["Cache-Control"] == "no-store"
 
 
 def test_log_in_is_throttled_and_passwords_are_kept_as_argon2_hashes(console):
@@ -278,13 +280,61 @@ def test_the_console_state_can_live_in_postgresql(local_env, monkeypatch):
     with pytest.raises(RuntimeError), state_db() as db:  # a failing unit of work leaves nothing behind
         accounts.save_user(db, "test", "gone@example.com", "viewer", PASSWORD)
         raise RuntimeError("rolled back")
-    with state_db() as db:
-        assert accounts.authenticate(db, "PG@example.com", PASSWORD, "127.0.0.1", max_failures=5,
-                                     lockout_minutes=15).role == "editor"
+    assert accounts.authenticate("PG@example.com", PASSWORD, "127.0.0.1", max_failures=5,
+                                 lockout_minutes=15).role == "editor"
+    with state_db(write=False) as db:
         assert accounts.token_for(db, token).client_id == "globex"
         assert accounts.find_user(db, "gone@example.com") is None
     found = definitions()["pg_subscription"]
     assert found.origin == "console" and found.owner == "pg@example.com" and found.params == {"client_id": "globex"}
     with local_env.warehouse() as connection:
         assert sorted(connection.execute("select action from console_audit").fetchall()) == [
-            ("API token created",), ("user added",)]
+            ("API token created",), ("logged in",), ("user added",)]
+
+
+def test_admins_change_a_user_in_its_row_and_adding_never_overwrites(console):
+    admin = console.session("admin@example.com")
+    changed = console.post_form(admin, "/users", {"action": "change", "email": "editor@example.com", "role": "editor",
+                                                  "password": "a new long password"})
+    assert "User editor@example.com changed" in changed.text
+    assert state(console.env, "select role, disabled from console_users where email = 'editor@example.com'") == [
+        ("editor", 0)]  # a new password leaves the role and the flag as they were
+    again = console.post_form(admin, "/users", {"action": "add", "email": "viewer@example.com", "role": "admin",
+                                                "password": "whatever password"})
+    assert again.status_code == 400 and "exists already" in again.text
+    assert state(console.env, "select role from console_users where email = 'viewer@example.com'") == [("viewer",)]
+    disabled = console.post_form(admin, "/users", {"action": "change", "email": "viewer@example.com",
+                                                   "role": "viewer", "disabled": "on"})
+    assert disabled.status_code == 200
+    locked_out = console.post_form(console.session(), "/login", {"email": "viewer@example.com", "password": PASSWORD})
+    assert locked_out.status_code == 401
+    bad_token = console.post_form(admin, "/tokens", {"client_id": 'acme"; x=1', "name": "x"})
+    assert bad_token.status_code == 400 and "is not a client id" in bad_token.text
+
+
+def test_a_second_editor_cannot_silently_undo_the_first_ones_change(console):
+    first, second = console.session("editor@example.com"), console.session("admin@example.com")
+    entry = {"name": "acme_shared", "description": "Shared", "template": "daily_client_conversations",
+             "param_client_id": "acme", "format": "csv", "schedule": "daily", "recipients": "cs@example.com"}
+    console.post_form(first, "/subscriptions/new", entry)
+    import re as regex
+
+    form = second.get(console.url + "/subscriptions/acme_shared/edit").text
+    version = regex.search(r'name="version" value="([^"]+)"', form)[1]
+    assert "paused" in console.post_form(first, "/subscriptions/acme_shared/pause", {}).text
+    stale = console.post_form(second, "/subscriptions/acme_shared/edit",
+                              {**entry, "description": "Changed", "version": version})
+    assert stale.status_code == 409 and "changed by someone else" in stale.text
+    assert json.loads(state(console.env, "select entry from console_subscriptions")[0][0])["paused"] is True
+
+
+def test_bad_dates_and_incomplete_downloads_are_refused_not_run(console):
+    editor = console.session("editor@example.com")
+    ran = console.post_form(editor, "/subscriptions/acme_daily_conversations/run", {"date": "0001-01-01"})
+    assert "outside 2000 to 2099" in ran.text
+    assert state(console.env, "select count(*) from console_runs") == [(0,)]
+    assert editor.get(console.url + "/preview?template=daily_client_conversations&end=0001-01-01&run=1"
+                      ).status_code == 400
+    download = editor.get(console.url + "/preview/download.csv?template=daily_client_conversations")
+    assert download.status_code == 400 and "client_id: missing" in download.text
+    assert editor.get(console.url + "/subscriptions/acme_daily_conversations/files/9999-01-01").status_code == 400

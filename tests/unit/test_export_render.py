@@ -85,3 +85,13 @@ def test_the_title_names_the_report_its_parameters_and_the_period():
     assert report_title(template, {"client_id": "acme"}, interval) == \
         "Top answers · Client: acme · 2026-11-01 to 2026-11-30"
     assert sheet_name("x" * 40) == "x" * 31 and sheet_name("[]") == "Report"
+
+
+def test_xlsx_keeps_text_as_text_formulas_and_control_characters_included(tmp_path):
+    path = tmp_path / "text.xlsx"
+    rows = [(dt.datetime(2026, 11, 27), dt.date(2026, 11, 27), "=HYPERLINK(\"http://x\")", 1, None, True),
+            (dt.datetime(2026, 11, 27), dt.date(2026, 11, 27), "bell\x07 and tab\t", 2, None, False)]
+    assert write_xlsx(COLUMNS, [rows], str(path), sheet_title="t") == 2
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet["C2"].value == '=HYPERLINK("http://x")' and sheet["C2"].data_type == "s"
+    assert sheet["C3"].value == "bell\ufffd and tab\t"

@@ -34,7 +34,7 @@ document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
   select.addEventListener("change", () => {
     const form = select.form;
     if (form.method.toLowerCase() === "get") {
-      const params = new URLSearchParams();
+      const params = new URLSearchParams(window.location.search);  // keeps the edit page's version
       params.set(select.name, select.value);
       window.location.search = params.toString();
     } else {

@@ -16,10 +16,15 @@ from typing import Any
 from bson import ObjectId
 
 from pipeline.catalog import Catalog, Column, Source
+from pipeline.sources import window_slices
 from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.transform import transform_window
 from pipeline.warehouse import Warehouse
 from pipeline.windows import Window
+
+# The keys are read a few hours of cursor at a time: each query stays on the cursor's index (Redshift: its sort
+# key), and a driver that holds a whole result (redshift-connector) holds only that much, whatever the range.
+KEY_SLICE_MINUTES = 6 * 60
 
 GONE_TABLE, GONE_CURSORS = "reconcile_gone", "reconcile_gone_cursors"
 # How a key stored as text in the warehouse is looked up in MongoDB.
@@ -90,10 +95,12 @@ def reconcile_region(connection: Warehouse, project: Catalog, region: str, looku
                                    cursor=source.cursor))
         checked, gone = 0, []
         # Streamed: a look-back of days holds millions of keys; only the missing ones are kept.
-        with connection.stream(sql, {"region": region, "start": start, "end": end}, batch_size) as (_, rows):
-            for batch in rows:
-                checked += len(batch)
-                gone += missing_keys(source, [(str(key), cursor) for key, cursor in batch], lookup)
+        for piece in window_slices(Window(start, end), KEY_SLICE_MINUTES):
+            params = {"region": region, "start": piece.start, "end": piece.end}
+            with connection.stream(sql, params, batch_size) as (_, rows):
+                for batch in rows:
+                    checked += len(batch)
+                    gone += missing_keys(source, [(str(key), cursor) for key, cursor in batch], lookup)
         result.checked[(region, source.name)] = checked
         result.deleted[(region, source.name)] = len(gone) if dry_run or not gone else delete_keys(
             connection, source, region, gone, now)

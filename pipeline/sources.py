@@ -39,14 +39,16 @@ def hosts(uri: str) -> str:
     return urlsplit(uri).netloc.rpartition("@")[2] or redact_url(uri)
 
 
+def new_client(uri: str) -> pymongo.MongoClient:
+    return pymongo.MongoClient(uri, serverSelectionTimeoutMS=sources().server_selection_timeout_ms, tz_aware=False,
+                               appname="analytics-pipeline")
+
+
 def client(uri: str) -> pymongo.MongoClient:
     """A client per URI and process: Luigi forks workers, and a MongoClient must not cross a fork."""
     key = (os.getpid(), uri)
     if key not in _clients:
-        _clients[key] = pymongo.MongoClient(
-            uri, serverSelectionTimeoutMS=sources().server_selection_timeout_ms, tz_aware=False,
-            appname="analytics-pipeline",
-        )
+        _clients[key] = new_client(uri)
     return _clients[key]
 
 
@@ -64,8 +66,7 @@ def ping(region: str, uri: str) -> None:
     # A client of its own, closed at once: its monitor threads are gone by the time the command exits, where
     # pymongo's exit handler would otherwise wait up to half a second for them.
     try:
-        with pymongo.MongoClient(uri, serverSelectionTimeoutMS=sources().server_selection_timeout_ms,
-                                 appname="analytics-pipeline") as probe:
+        with new_client(uri) as probe:
             probe.admin.command("ping")
     except PyMongoError as error:
         reason = str(error).split(",")[0].split(" (")[0]

@@ -12,9 +12,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
 from pipeline.config import console_db_url
 from pipeline.sqlfiles import read_sql, statements
 
@@ -74,6 +71,10 @@ def _connect(url: str) -> tuple[Any, str]:
         connection.execute("pragma journal_mode = wal")  # readers do not wait for the writer
         connection.execute("pragma foreign_keys = on")
         return connection, "sqlite"
+    # Imported here: every `pipeline` command reads the subscriptions, most from SQLite or from no file at all.
+    import psycopg
+    from psycopg.rows import dict_row
+
     return psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True, row_factory=dict_row,
                            connect_timeout=10), "postgresql"
 

@@ -29,11 +29,10 @@ from pipeline.console.reports import CONTENT_TYPES, allowed_values, check_allowe
 from pipeline.console.runs import start_run
 from pipeline.exports import subscriptions
 from pipeline.exports.definitions import (
-    ExportConfigError,
     ExportDefinition,
+    check_definition,
     definitions,
-    invalid_subscriptions,
-    parse_definition,
+    definitions_and_problems,
 )
 from pipeline.exports.render import report_title, template_rows
 from pipeline.exports.schedule import INTERVALS, Interval, interval_for
@@ -192,13 +191,13 @@ def home() -> Any:
 
 @pages.route("/subscriptions")
 def subscription_list() -> Any:
-    defined = definitions()
+    defined, invalid = definitions_and_problems()
     with warehouse() as connection:
         delivered = last_deliveries(connection)
     today = dt.datetime.now(dt.UTC).date()
     rows = [{"definition": d, "next_run": next_run(d, today), "last": delivered.get(name)}
             for name, d in sorted(defined.items())]
-    return render_template("subscriptions.html", rows=rows, invalid=invalid_subscriptions())
+    return render_template("subscriptions.html", rows=rows, invalid=invalid)
 
 
 def _definition(name: str) -> ExportDefinition:
@@ -269,43 +268,23 @@ def entry_from_form(form: Any, template: Template, name: str) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if value is not None}
 
 
-# Valid stand-ins for fields found wrong, so that one pass of the form reports every wrong field, not the first.
-_STAND_INS = {"name": "stand_in", "description": "-", "format": "csv", "schedule": "daily", "interval": None,
-              "recipients": ["stand-in@example.com"], "cc": [], "subject": None}
-_TYPED_STAND_INS = {"text": "stand-in", "integer": 0, "date": "2000-01-01"}
-
-
 def validate_entry(entry: dict[str, Any], templates: dict[str, Template], creating: bool) -> dict[str, str]:
-    """Field -> what is wrong, by the same rules as exports.yml, plus the names taken and the allowed values."""
+    """Field -> what is wrong, all at once: the rules of exports.yml, the names taken, the allowed values."""
     errors: dict[str, str] = {}
     if creating:
         with state_db(write=False) as db:
             taken = entry["name"] in definitions() or subscriptions.get(db, entry["name"]) is not None
         if taken:
             errors["name"] = f"{entry['name']!r} is taken by another export"
-    trial = {**entry, "params": dict(entry.get("params") or {})}
+    _, problems = check_definition(entry, "subscription", templates, origin="console")
+    for problem in problems:
+        errors.setdefault(problem.field or "name", problem.problem)
     template = templates.get(entry.get("template", ""))
-    for _ in range(len(_STAND_INS) + len(trial["params"]) + 1):
-        try:
-            definition = parse_definition(trial, "subscription", templates, origin="console")
-            break
-        except ExportConfigError as error:
-            field = error.field or "name"
-            errors.setdefault(field, error.problem)
-            if field in _STAND_INS:
-                trial[field] = _STAND_INS[field]
-            elif field.startswith("params.") and template and field[7:] in template.parameters:
-                parameter = template.parameters[field[7:]]
-                trial["params"][parameter.name] = parameter.values[0] if parameter.values else \
-                    _TYPED_STAND_INS[parameter.type]
-            else:
-                return errors
-    else:
+    if template is None or any(field.startswith("params.") for field in errors):
         return errors
-    unchecked = {name: value for name, value in definition.params.items() if f"params.{name}" not in errors}
     try:
         with warehouse() as connection:
-            check_allowed(connection, definition.template, unchecked)
+            check_allowed(connection, template, template.parse_params(entry["params"]))
     except ParameterError as error:
         errors[f"params.{error.parameter}"] = error.problem
     return errors

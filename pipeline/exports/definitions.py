@@ -69,47 +69,65 @@ def _template_fields(template: str) -> set[str]:
 
 def parse_definition(raw: Any, source: str, templates: dict[str, Template] | None = None, *,
                      origin: str = "exports.yml", owner: str | None = None) -> ExportDefinition:
-    """Validate one entry (of the file, or a subscription); raise ExportConfigError naming it and the field."""
+    """Validate one entry (of the file, or a subscription); raise ExportConfigError naming it and the first
+    field that is wrong."""
+    definition, problems = check_definition(raw, source, templates, origin=origin, owner=owner)
+    if problems:
+        raise problems[0]
+    return definition
+
+
+def check_definition(raw: Any, source: str, templates: dict[str, Template] | None = None, *,
+                     origin: str = "exports.yml", owner: str | None = None
+                     ) -> tuple[ExportDefinition | None, list[ExportConfigError]]:
+    """The definition of one entry, or every field that is wrong (a form shows them all at once), each an
+    ExportConfigError naming the entry and the field, in the order of the entry's fields."""
     name = raw.get("name") if isinstance(raw, dict) else None
     where = f"{source}: export {name!r}" if name else f"{source}: an export"
-
-    def fail(field_name: str, problem: str) -> ExportConfigError:
-        return ExportConfigError(f"{where}, field {field_name!r}: {problem}", field_name, problem)
-
     if not isinstance(raw, dict):
-        raise ExportConfigError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - _KNOWN_KEYS)
-    if unknown:
-        raise fail(unknown[0], f"unknown field; known fields are {', '.join(sorted(_KNOWN_KEYS))}")
+        return None, [ExportConfigError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")]
+    problems: list[ExportConfigError] = []
+
+    def fail(field_name: str, problem: str) -> None:
+        if all(known.field != field_name for known in problems):
+            problems.append(ExportConfigError(f"{where}, field {field_name!r}: {problem}", field_name, problem))
+
+    for unknown in sorted(set(raw) - _KNOWN_KEYS):
+        fail(unknown, f"unknown field; known fields are {', '.join(sorted(_KNOWN_KEYS))}")
     # `query: <file>.sql` is how entries named their template before templates had declarations.
     template_name = raw.get("template") or str(raw.get("query") or "").removesuffix(".sql")
     for required in ("name", "description", "format", "schedule", "recipients"):
         if raw.get(required) in (None, "", []):
-            raise fail(required, "missing")
+            fail(required, "missing")
     if not template_name:
-        raise fail("template", "missing")
-    if not _NAME.match(str(name)):
-        raise fail("name", "expected lowercase letters, digits and underscores (a letter first)")
-    if raw["format"] not in FORMATS:
-        raise fail("format", f"{raw['format']!r} is not one of {', '.join(FORMATS)}")
-    try:
-        schedule = parse_schedule(raw["schedule"])
-    except ValueError as error:
-        raise fail("schedule", str(error)) from None
-    interval = raw.get("interval") or schedule.default_interval
-    if interval not in INTERVALS:
-        raise fail("interval", f"{interval!r} is not one of {', '.join(INTERVALS)}")
-    try:
-        template = find_template(load_templates() if templates is None else templates, template_name)
-    except TemplateError as error:
-        raise fail("template", str(error)) from None
+        fail("template", "missing")
+    if name and not _NAME.match(str(name)):
+        fail("name", "expected lowercase letters, digits and underscores (a letter first)")
+    if raw.get("format") and raw["format"] not in FORMATS:
+        fail("format", f"{raw['format']!r} is not one of {', '.join(FORMATS)}")
+    schedule = None
+    if raw.get("schedule"):
+        try:
+            schedule = parse_schedule(raw["schedule"])
+        except ValueError as error:
+            fail("schedule", str(error))
+    interval = raw.get("interval") or (schedule.default_interval if schedule else None)
+    if interval is not None and interval not in INTERVALS:
+        fail("interval", f"{interval!r} is not one of {', '.join(INTERVALS)}")
+    template = None
+    if template_name:
+        try:
+            template = find_template(load_templates() if templates is None else templates, template_name)
+        except TemplateError as error:
+            fail("template", str(error))
     params = raw.get("params") or {}
     if not isinstance(params, dict):
-        raise fail("params", "expected a mapping of parameter names to values")
-    try:
-        params = template.parse_params(params)
-    except ParameterError as error:
-        raise fail(f"params.{error.parameter}", error.problem) from None
+        fail("params", "expected a mapping of parameter names to values")
+    elif template is not None:
+        try:
+            params = template.parse_params(params)
+        except ParameterError as error:
+            fail(f"params.{error.parameter}", error.problem)
 
     addresses = {}
     for list_field in ("recipients", "cc"):
@@ -117,27 +135,28 @@ def parse_definition(raw: Any, source: str, templates: dict[str, Template] | Non
         value = [value] if isinstance(value, str) else value
         for address in value:
             if not isinstance(address, str) or not EMAIL.match(address):
-                raise fail(list_field, f"{address!r} is not an e-mail address")
+                fail(list_field, f"{address!r} is not an e-mail address")
         addresses[list_field] = tuple(value)
 
-    templates_text = {}
-    for template_field, default in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY)):
-        text = str(raw.get(template_field) or default)
-        unknown_fields = _template_fields(text) - set(TEMPLATE_FIELDS)
+    texts = {}
+    for text_field, default in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY)):
+        texts[text_field] = str(raw.get(text_field) or default)
+        unknown_fields = _template_fields(texts[text_field]) - set(TEMPLATE_FIELDS)
         if unknown_fields:
-            raise fail(template_field, f"unknown placeholder ${sorted(unknown_fields)[0]}; "
-                                       f"known: {', '.join('$' + f for f in TEMPLATE_FIELDS)}")
-        templates_text[template_field] = text
+            fail(text_field, f"unknown placeholder ${sorted(unknown_fields)[0]}; "
+                             f"known: {', '.join('$' + f for f in TEMPLATE_FIELDS)}")
     for flag in _FLAGS:
         if not isinstance(raw.get(flag, False), bool):
-            raise fail(flag, "expected true or false")
+            fail(flag, "expected true or false")
 
+    if problems:
+        return None, problems
     return ExportDefinition(
         name=name, description=str(raw["description"]), template=template, params=params, format=raw["format"],
         schedule=schedule, interval=interval, recipients=addresses["recipients"], cc=addresses["cc"],
-        subject=templates_text["subject"], body=templates_text["body"], origin=origin, owner=owner, raw=dict(raw),
+        subject=texts["subject"], body=texts["body"], origin=origin, owner=owner, raw=dict(raw),
         **{flag: raw.get(flag, False) for flag in _FLAGS},
-    )
+    ), []
 
 
 def parse_definitions(text: str, source: str, templates: dict[str, Template] | None = None
@@ -170,43 +189,29 @@ def definitions_file() -> Path:
     return Path(exports().definitions or sql_dir() / "exports" / "exports.yml")
 
 
-def definitions(include_subscriptions: bool = True) -> dict[str, ExportDefinition]:
+def definitions() -> dict[str, ExportDefinition]:
     """The configured exports: [exports] definitions (else sql/exports/exports.yml), then the console's
-    subscriptions. A subscription that no longer validates (its template changed) is left out with its error in
-    `invalid_subscriptions()`, so one stale subscription does not stop every export."""
+    subscriptions (see definitions_and_problems)."""
+    return definitions_and_problems()[0]
+
+
+def definitions_and_problems() -> tuple[dict[str, ExportDefinition], dict[str, str]]:
+    """The exports, and the subscriptions left out of them with why: one that no longer validates (its
+    template changed) or whose name exports.yml took later. One stale subscription never stops every export."""
     templates = load_templates()
     found = load_definitions(definitions_file(), templates)
-    if include_subscriptions:
-        for subscription in subscriptions.all_subscriptions():
-            if subscription.name in found:
-                continue  # cannot be created (names are checked), unless exports.yml took the name later
-            try:
-                found[subscription.name] = subscription_definition(subscription, templates)
-            except ExportConfigError:
-                continue
-    return found
-
-
-def subscription_definition(subscription: subscriptions.Subscription,
-                            templates: dict[str, Template] | None = None) -> ExportDefinition:
-    return parse_definition(subscription.entry, "console subscription", templates, origin="console",
-                            owner=subscription.owner)
-
-
-def invalid_subscriptions() -> dict[str, str]:
-    """Subscriptions that no longer validate or whose name exports.yml now uses, with why."""
-    templates = load_templates()
-    file_names = set(load_definitions(definitions_file(), templates))
     problems = {}
     for subscription in subscriptions.all_subscriptions():
-        if subscription.name in file_names:
+        if subscription.name in found:  # names are unique among subscriptions: only exports.yml can hold it
             problems[subscription.name] = f"exports.yml now defines an export named {subscription.name!r}"
             continue
-        try:
-            subscription_definition(subscription, templates)
-        except ExportConfigError as error:
-            problems[subscription.name] = str(error)
-    return problems
+        definition, errors = check_definition(subscription.entry, "console subscription", templates,
+                                              origin="console", owner=subscription.owner)
+        if errors:
+            problems[subscription.name] = str(errors[0])
+        else:
+            found[subscription.name] = definition
+    return found, problems
 
 
 def find(definitions: dict[str, ExportDefinition], name: str) -> ExportDefinition:

@@ -128,12 +128,17 @@ class Template:
         return [parse_typed(declared.type, row[0]) for row in connection.query_file(f"exports/{declared.lookup}")]
 
 
+def _refuse_unknown(spec: dict, known: set[str], prefix: str, fail) -> None:
+    """A declaration's field that is none of `known` fails, named with its path (`prefix` + the field)."""
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise fail(f"{prefix}{unknown[0]}", f"unknown field; known: {', '.join(sorted(known))}")
+
+
 def _parse_parameter(name: str, raw: Any, fail) -> Parameter:
     if not isinstance(raw, dict):
         raise fail(f"parameters.{name}", "expected a mapping (label, type, values or lookup)")
-    unknown = sorted(set(raw) - _PARAMETER_KEYS)
-    if unknown:
-        raise fail(f"parameters.{name}.{unknown[0]}", f"unknown field; known: {', '.join(sorted(_PARAMETER_KEYS))}")
+    _refuse_unknown(raw, _PARAMETER_KEYS, f"parameters.{name}.", fail)
     kind = raw.get("type", "text")
     if kind not in PARAM_TYPES:
         raise fail(f"parameters.{name}.type", f"{kind!r} is not one of {', '.join(PARAM_TYPES)}")
@@ -172,9 +177,7 @@ def parse_template(name: str, declaration: str, sql: str, source: str) -> Templa
         raise TemplateError(f"{source}: not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(raw, dict):
         raise TemplateError(f"{source}: expected a mapping (title, description, parameters, columns)")
-    unknown = sorted(set(raw) - _TEMPLATE_KEYS)
-    if unknown:
-        raise fail(unknown[0], f"unknown field; known: {', '.join(sorted(_TEMPLATE_KEYS))}")
+    _refuse_unknown(raw, _TEMPLATE_KEYS, "", fail)
     for required in ("title", "description", "columns"):
         if not raw.get(required):
             raise fail(required, "missing")
@@ -200,9 +203,7 @@ def parse_template(name: str, declaration: str, sql: str, source: str) -> Templa
     columns = {}
     for column, spec in raw["columns"].items():
         spec = spec if isinstance(spec, dict) else {}
-        unknown = sorted(set(spec) - _COLUMN_KEYS)
-        if unknown:
-            raise fail(f"columns.{column}.{unknown[0]}", f"unknown field; known: {', '.join(sorted(_COLUMN_KEYS))}")
+        _refuse_unknown(spec, _COLUMN_KEYS, f"columns.{column}.", fail)
         number_format = spec.get("format", "text")
         if number_format not in COLUMN_FORMATS:
             raise fail(f"columns.{column}.format", f"{number_format!r} is not one of {', '.join(COLUMN_FORMATS)}")

@@ -20,7 +20,7 @@ columns:
 """
 
 
-def test_every_shipped_query_has_a_declaration_that_matches_it():
+def test_every_shipped_query_has_a_declaration_labelling_its_columns():
     templates = load_templates()
     assert set(templates) == {"daily_client_conversations", "weekly_client_engagement", "monthly_top_answers"}
     for template in templates.values():

@@ -9,7 +9,7 @@ from typing import Any
 
 from pipeline.catalog import REGION_COLUMN, Source
 from pipeline.extract import read_quarantine
-from pipeline.sqlfiles import render
+from pipeline.sqlfiles import render, statements
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
 
@@ -18,6 +18,9 @@ DRIFT_COLUMNS = ("region", "collection", "window_start", "window_end", "field", 
 QUARANTINE_COLUMNS = ("region", "collection", "window_start", "window_end", "document_id", "reason",
                       "quarantine_url", "loaded_at")
 DRIFT_TYPE_COLUMNS = ("collection", "field", "observed_type", "first_region", "first_window_start", "first_seen_at")
+# The merge looks up the lowest tenth of a window's keys (at least this many) one by one, and matches the
+# rest against a range of the raw table's keys (merge_bounds.sql).
+PROBED_KEYS_MIN, PROBED_SHARE = 10_000, 0.1
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,11 @@ def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str
     # Serialize merges into this table: concurrent windows may carry the same document.
     connection.run_template("lock.sql", tables=[source.table])
     merged, matched = list(source.file_column_names), f"matched_{source.name}"
-    counts = connection.run_template("merge.sql", {"loaded_at": loaded_at}, target=source.table,
+    (statement,) = statements(render(connection.dialect.template("merge_bounds.sql"), stage=stage, key=source.key,
+                                     probed_keys=max(PROBED_KEYS_MIN, int(staged * PROBED_SHARE))))
+    lowest, key_floor, highest = connection.query(statement)[0]
+    bounds = {"region": manifest["region"], "lowest": lowest, "key_floor": key_floor, "highest": highest}
+    counts = connection.run_template("merge.sql", {"loaded_at": loaded_at, **bounds}, target=source.table,
                                      target_name=source.name, stage=stage, matched=matched, columns=merged,
                                      loaded_columns=[f"loaded.{c}" for c in merged], key=source.key,
                                      cursor=source.cursor, replaced=source.replaced_table_name)

@@ -73,11 +73,15 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def render(text: str, **identifiers: str | list[str] | tuple[str, ...]) -> str:
-    """Fill {name} placeholders with quoted identifiers (a list becomes a comma-separated list)."""
-    quoted = {
-        key: ", ".join(quote_ident(v) for v in value) if isinstance(value, (list, tuple)) else quote_ident(value)
-        for key, value in identifiers.items()
-    }
-    return text.format_map(quoted)
+def render(text: str, **identifiers: str | list[str] | tuple[str, ...] | int) -> str:
+    """Fill {name} placeholders with quoted identifiers (a list becomes a comma-separated list), or with an
+    integer's digits where a statement takes no bound value (LIMIT, on Redshift)."""
+    def fill(value: str | list[str] | tuple[str, ...] | int) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, list, tuple, int)):
+            raise ValueError(f"not an identifier or an integer: {value!r}")
+        if isinstance(value, int):
+            return str(value)
+        return ", ".join(map(quote_ident, value)) if isinstance(value, (list, tuple)) else quote_ident(value)
+
+    return text.format_map({key: fill(value) for key, value in identifiers.items()})
 

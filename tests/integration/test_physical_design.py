@@ -55,3 +55,33 @@ def test_redshift_tables_made_without_keys_get_them(redshift_env):  # noqa: F811
     warehouse._matched.clear()
     warehouse.connection()  # now they match: nothing more to alter
     assert [s for a in opened for s in a.physical if s.startswith("alter table")] == altered
+
+
+def test_a_transform_in_flight_lets_readers_through_and_holds_back_other_writers(local_env):
+    """Readers never wait on a transform (EXCLUSIVE, not ACCESS EXCLUSIVE); a second transform does."""
+    import datetime as dt
+
+    from pipeline.transform import transform_window
+    from pipeline.windows import Window, utcnow
+
+    seed(local_env, per_day=10, days=1)
+    assert main(BACKFILL) == 0
+    with local_env.warehouse() as connection:
+        before = connection.execute("select count(*) from analytics.conversations").fetchone()[0]
+    seen: list[tuple[str, int]] = []
+
+    def while_the_transform_holds_its_locks(model: str, done: int, models: int) -> None:
+        with local_env.warehouse() as reader, local_env.warehouse() as other_writer:
+            reader.execute("set statement_timeout = '2s'")  # a reader made to wait would fail here
+            seen.append((model, reader.execute("select count(*) from analytics.conversations").fetchone()[0]))
+            reader.execute("select metric_date, sum(conversations) from analytics.daily_conversation_metrics "
+                           "group by metric_date")
+            other_writer.execute("set lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable), other_writer.transaction():
+                other_writer.execute("lock table analytics.conversations in exclusive mode")
+
+    day = Window(dt.datetime(2026, 11, 20), dt.datetime(2026, 11, 21))
+    assert transform_window(warehouse.connection(), catalog(), next(iter(local_env.mongo_uris)), day, utcnow(),
+                            progress=while_the_transform_holds_its_locks) > 0
+    # Each reader saw the committed table (the transform had deleted and re-inserted its rows uncommitted).
+    assert [model for model, _ in seen] == list(catalog().models) and {n for _, n in seen} == {before}

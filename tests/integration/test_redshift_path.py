@@ -74,16 +74,21 @@ def test_backfill_update_verify_and_export_run_on_the_redshift_driver(redshift_e
     assert main(["verify", *args]) == 0
 
     capsys.readouterr()
-    luigi_settings("exports", "unload_above_rows", "0")  # streamed
-    assert main(["export", "preview", "acme_weekly_engagement", "--date", "2026-11-23", "--out",
-                 str(tmp_path / "streamed")]) == 0
-    assert "rows ->" in capsys.readouterr().out
-    luigi_settings("exports", "unload_above_rows", "1")  # more rows than that: UNLOADed to S3, read back
-    assert main(["export", "preview", "acme_weekly_engagement", "--date", "2026-11-23", "--out",
-                 str(tmp_path / "unloaded")]) == 0
-    assert [adapter.unloads for adapter in opened if adapter.unloads]
+    # Streamed through a cursor, then with a threshold of one row: the conversations report, which the planner
+    # expects to be longer, is UNLOADed to S3 and read back (the engagement summary too when its estimate
+    # exceeds one row); the files are the same either way.
+    with env.warehouse() as connection:  # the estimates come from statistics, as Redshift's auto-analyze keeps them
+        connection.execute("analyze analytics.conversations")
+    for threshold, out in (("0", "streamed"), ("1", "unloaded")):
+        luigi_settings("exports", "unload_above_rows", threshold)
+        for name, date in (("acme_weekly_engagement", "2026-11-23"), ("acme_daily_conversations", "2026-11-21")):
+            assert main(["export", "preview", name, "--date", date, "--out", str(tmp_path / out)]) == 0
+            assert "rows ->" in capsys.readouterr().out
+    assert 1 <= len([url for adapter in opened for url in adapter.unloads]) <= 2
     (streamed,), (unloaded,) = ((tmp_path / name).rglob("*.xlsx") for name in ("streamed", "unloaded"))
     assert cells(streamed) == cells(unloaded) and len(cells(streamed)) > 2
+    (streamed,), (unloaded,) = ((tmp_path / name).rglob("*.csv") for name in ("streamed", "unloaded"))
+    assert streamed.read_bytes() == unloaded.read_bytes() and len(streamed.read_text().splitlines()) > 2
     assert ObjectStore.from_config().folders("unload") == []  # the staged parts are removed
     assert any(url.endswith("/copy.manifest") for adapter in opened for url in adapter.copies)
     assert all(adapter.query_groups[0] == "etl" for adapter in opened)  # every session labelled for WLM

@@ -29,7 +29,7 @@ def filled(text: str) -> str:
                       columns=list(source.file_column_names), table=source.table, tables=[source.table],
                       key=source.key, cursor=source.cursor, replaced=source.replaced_table_name,
                       loaded_columns=[f"loaded.{c}" for c in source.file_column_names], gone="reconcile_gone",
-                      gone_cursors="reconcile_gone_cursors", matched="matched_messages")
+                      gone_cursors="reconcile_gone_cursors", matched="matched_messages", probed_keys=10000)
     return text
 
 

@@ -120,8 +120,8 @@ class exports(luigi.Config):
     link_expiry_hours = luigi.IntParameter(default=72, description="validity of a download link (S3: max 168)")
     batch_rows = luigi.IntParameter(default=5000, description="rows fetched from the warehouse per batch")
     unload_above_rows = luigi.IntParameter(
-        default=1_000_000, description="Redshift: an export of more rows is UNLOADed to S3 and streamed from there "
-                                       "(redshift-connector would hold the whole result in memory); 0: never")
+        default=1_000_000, description="Redshift: an export the planner expects to return more rows is UNLOADed to "
+                                       "S3 and streamed from there; smaller ones are read through a cursor; 0: never")
     require_complete_data = luigi.BoolParameter(
         default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="render only once every region's windows of the interval are transformed")

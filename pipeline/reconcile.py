@@ -23,7 +23,7 @@ from pipeline.warehouse import Warehouse
 from pipeline.windows import Window
 
 # The keys are read a few hours of cursor at a time: each query stays on the cursor's index (Redshift: its sort
-# key), and a driver that holds a whole result (redshift-connector) holds only that much, whatever the range.
+# key), and a cursor held open on Redshift's leader node holds only that much, whatever the range.
 KEY_SLICE_MINUTES = 6 * 60
 
 GONE_TABLE, GONE_CURSORS = "reconcile_gone", "reconcile_gone_cursors"

@@ -150,3 +150,40 @@ def test_two_versions_of_a_document_in_one_window_load_as_the_newest(local_env, 
     with local_env.warehouse() as warehouse:
         assert warehouse.execute("select text from raw.messages where _id = %s",
                                  (str(first["_id"]),)).fetchall() == [("newer version",)]
+
+
+def test_updates_on_both_sides_of_the_merge_key_floor_replace_their_loaded_versions(local_env, tmp_path,
+                                                                                    monkeypatch):
+    """The merge matches keys up to the floor (looked up) and above it (a key range) separately: loaded
+    versions on both sides are replaced, an older staged version never overwrites, new keys are inserted."""
+    import pipeline.load
+    from pipeline.catalog import catalog
+    from pipeline.config import parse_storage_url
+    from pipeline.extract import extract_window
+    from pipeline.load import load_window
+    from pipeline.storage import ObjectStore
+    from pipeline.warehouse import connection
+    from pipeline.windows import window_at
+
+    monkeypatch.setattr(pipeline.load, "PROBED_KEYS_MIN", 3)  # the floor is the third of ten keys, not the 10,000th
+    source, store = catalog().source("messages"), ObjectStore(parse_storage_url(str(tmp_path / "lake")))
+    ids = sorted(ObjectId() for _ in range(10))
+
+    def load(day: dt.datetime, documents: list[dict]) -> None:
+        window = window_at(day, 1440)
+        manifest = extract_window(documents, source, "us", window, store, part_rows=100, part_bytes=2**20,
+                                  compress_level=1)
+        load_window(connection(), source, manifest, store, {
+            "region": "us", "collection": "messages", "window_start": window.start, "window_end": window.end,
+            "extracted": len(documents), "quarantined": 0, "manifest_url": manifest["path"], "loaded_at": day})
+
+    later = DAY + dt.timedelta(days=1)
+    load(DAY, [message(_id=ids[i], text="first") for i in (1, 5, 8)])
+    load(later, [message(_id=key, text="second", updated_at=later + dt.timedelta(hours=1)) for key in ids])
+    # Staged keys 0..9: the floor is ids[2]. ids[1] lies below it, ids[5] and ids[8] above; all three replaced.
+    load(DAY, [message(_id=ids[i], text="stale") for i in (0, 1, 9)])  # older than what is loaded: kept out
+    with local_env.warehouse() as warehouse:
+        rows = dict(warehouse.execute("select _id, text from raw.messages where region = 'us'").fetchall())
+        replaced = warehouse.execute("select _id from raw.messages_replaced order by _id").fetchall()
+    assert rows == {str(key): "second" for key in ids}
+    assert [row[0] for row in replaced] == [str(ids[i]) for i in (1, 5, 8)]

@@ -18,9 +18,11 @@ DRIFT_COLUMNS = ("region", "collection", "window_start", "window_end", "field", 
 QUARANTINE_COLUMNS = ("region", "collection", "window_start", "window_end", "document_id", "reason",
                       "quarantine_url", "loaded_at")
 DRIFT_TYPE_COLUMNS = ("collection", "field", "observed_type", "first_region", "first_window_start", "first_seen_at")
-# The merge looks up the lowest tenth of a window's keys (at least this many) one by one, and matches the
-# rest against a range of the raw table's keys (merge_bounds.sql).
+# The merge matches the lowest tenth of a window's keys (at least this many) apart from the rest, each part
+# against the raw table's keys in its own range (merge_bounds.sql), unless the upper range holds more than
+# this share of the region's rows: then in one join.
 PROBED_KEYS_MIN, PROBED_SHARE = 10_000, 0.1
+SPLIT_MAX_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,28 @@ def part_columns(source: Source, manifest: Mapping[str, Any]) -> list[str]:
     return columns
 
 
+def merge_bounds(connection: Warehouse, source: Source, stage: str, staged: int, region: str
+                 ) -> dict[str, Any] | None:
+    """merge_match_ranges.sql's key bounds for a staged window (its lowest key, the floor its lower part ends
+    at, its highest key), or None where one join costs less (merge_match.sql): a window of new documents (keys
+    above the history's) splits, and each part reads a range of the raw table that follows the window; few
+    keys, or keys spread over the history, do not."""
+    def template(name: str, **identifiers: str | int) -> str:
+        (statement,) = statements(render(connection.dialect.template(name), **identifiers))
+        return statement
+
+    probed = max(PROBED_KEYS_MIN, int(staged * PROBED_SHARE))
+    lowest, key_floor, highest = connection.query(template("merge_bounds.sql", stage=stage, key=source.key,
+                                                           probed_keys=probed))[0]
+    bounds = {"region": region, "lowest": lowest, "key_floor": key_floor, "highest": highest}
+    if key_floor is None or key_floor == highest:
+        return None
+    above = connection.estimate_rows(template("merge_range_rows.sql", target=source.table, key=source.key), bounds)
+    in_region = connection.estimate_rows(template("merge_region_rows.sql", target=source.table, key=source.key),
+                                         bounds)
+    return bounds if above <= SPLIT_MAX_SHARE * in_region else None
+
+
 def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str, Any], store: ObjectStore,
                     loaded_at: Any) -> LoadResult:
     """COPY the manifest's parts into a temp table and merge them into the raw table; call inside a
@@ -67,11 +91,10 @@ def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str
     # Serialize merges into this table: concurrent windows may carry the same document.
     connection.run_template("lock.sql", tables=[source.table])
     merged, matched = list(source.file_column_names), f"matched_{source.name}"
-    (statement,) = statements(render(connection.dialect.template("merge_bounds.sql"), stage=stage, key=source.key,
-                                     probed_keys=max(PROBED_KEYS_MIN, int(staged * PROBED_SHARE))))
-    lowest, key_floor, highest = connection.query(statement)[0]
-    bounds = {"region": manifest["region"], "lowest": lowest, "key_floor": key_floor, "highest": highest}
-    counts = connection.run_template("merge.sql", {"loaded_at": loaded_at, **bounds}, target=source.table,
+    bounds = merge_bounds(connection, source, stage, staged, manifest["region"])
+    connection.run_template("merge_match_ranges.sql" if bounds else "merge_match.sql", bounds, target=source.table,
+                            stage=stage, matched=matched, key=source.key, cursor=source.cursor)
+    counts = connection.run_template("merge.sql", {"loaded_at": loaded_at}, target=source.table,
                                      target_name=source.name, stage=stage, matched=matched, columns=merged,
                                      loaded_columns=[f"loaded.{c}" for c in merged], key=source.key,
                                      cursor=source.cursor, replaced=source.replaced_table_name)

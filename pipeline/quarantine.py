@@ -111,8 +111,8 @@ def replay_window(connection: Warehouse, store: ObjectStore, project: Catalog, r
     writer = PartWriter(store, folder, part_rows=len(rows) + 1, part_bytes=2**62, compress_level=6)
     writer.write_all(rows)
     # Relative to the store, like an extract's manifest (Redshift's COPY manifest is written beside it).
-    replayed = {"path": paths.manifest_path(folder), "columns": list(source.file_column_names), "written": len(rows),
-                "parts": writer.manifest_parts()}
+    replayed = {"path": paths.manifest_path(folder), "region": region, "columns": list(source.file_column_names),
+                "written": len(rows), "parts": writer.manifest_parts()}
     with connection.transaction():
         merged = stage_and_merge(connection, source, replayed, store, now)
         for document_id in passed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -143,6 +144,14 @@ class Warehouse(ABC):
     def row_estimate(self, table: str) -> float:
         """The planner's row count of a table (-1 when it was never analyzed)."""
         return 0.0
+
+    def estimate_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """The rows the planner expects a query to return (EXPLAIN's top node); the query is not run."""
+        plan = [str(row[0]) for row in self.query(f"explain\n{sql}", params)]
+        found = re.search(r"\brows=(\d+)", plan[0]) if plan else None
+        if not found:
+            raise WarehouseError(f"no row estimate in the plan: {plan[:1]}")
+        return int(found[1])
 
     # -- shared ------------------------------------------------------------------------------------
     def analyze(self, table: str, columns: Sequence[str] = ()) -> None:

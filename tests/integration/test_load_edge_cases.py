@@ -166,6 +166,7 @@ def test_updates_on_both_sides_of_the_merge_key_floor_replace_their_loaded_versi
     from pipeline.windows import window_at
 
     monkeypatch.setattr(pipeline.load, "PROBED_KEYS_MIN", 3)  # the floor is the third of ten keys, not the 10,000th
+    monkeypatch.setattr(pipeline.load, "SPLIT_MAX_SHARE", 1.0)  # split whatever the estimates of so few rows
     source, store = catalog().source("messages"), ObjectStore(parse_storage_url(str(tmp_path / "lake")))
     ids = sorted(ObjectId() for _ in range(10))
 

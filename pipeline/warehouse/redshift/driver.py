@@ -246,7 +246,7 @@ class RedshiftWarehouse(Warehouse):
         the lake and the parts are streamed back (and removed afterwards); otherwise it is read through a
         cursor a batch at a time (stream()), so even a result the planner underestimated is never held
         whole. (Counting the rows first ran every export query twice.)"""
-        if unload_above and self.row_estimate_of(sql, params) > unload_above:
+        if unload_above and self.estimate_rows(sql, params) > unload_above:
             with self.transaction():
                 cursor = self._cursor()
                 self._run(cursor, f"select * from (\n{sql}\n) as export_rows limit 0", params)
@@ -262,16 +262,9 @@ class RedshiftWarehouse(Warehouse):
         with self.stream(sql, params, batch_size) as result:
             yield result
 
-    def row_estimate_of(self, sql: str, params: Mapping[str, Any]) -> int:
-        """The rows the planner expects a query to return (EXPLAIN's top node): nothing is executed."""
-        cursor = self._cursor()
-        with self.transaction():
-            self._run(cursor, f"explain\n{sql}", params)
-            plan = [str(row[0]) for row in cursor.fetchall()]
-        found = re.search(r"\brows=(\d+)", plan[0]) if plan else None
-        if not found:
-            raise WarehouseError(f"no row estimate in the plan of an export query: {plan[:1]}")
-        return int(found[1])
+    def estimate_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        # The values as literals, as DECLARE and UNLOAD take them: the plan is made for them.
+        return super().estimate_rows(inline(sql, params or {}), None)
 
     def execute_alone(self, sql: str) -> None:
         if self._depth:

@@ -1,46 +1,13 @@
--- Merge one window's staged rows into its raw table, inside the load's transaction, after lock.sql.
--- Identifiers ({target}, {target_name}, {stage}, {matched}, {replaced}, {columns}, {loaded_columns}, and the
--- source's declared {key} and {cursor}) are filled by pipeline.sqlfiles.render, which quotes them; values are
--- bound. Newest version wins: a staged row replaces a loaded one with the same key only if its cursor is not
--- older, so a late backfill never overwrites a newer sync. A document read twice in one window (its versions
--- side by side in the stage) is inserted once, newest first.
--- The big table is read once, in two parts split by the bounds of merge_bounds.sql (values bound: lowest,
--- key_floor, highest, region): the staged keys up to the floor, then those above it, each against the raw
--- table's keys in the same range only. {matched} (a temp table the load drops) holds the loaded versions of
--- the staged keys; the statements after it work from that (for new documents, nothing).
+-- Merge one window's staged rows into its raw table, inside the load's transaction, after lock.sql and after
+-- merge_match.sql or merge_match_ranges.sql made {matched}: the loaded versions of the staged keys (for new
+-- documents, nothing). Identifiers ({target}, {target_name}, {stage}, {matched}, {replaced}, {columns},
+-- {loaded_columns}, and the source's declared {key} and {cursor}) are filled by pipeline.sqlfiles.render, which
+-- quotes them; values are bound. Newest version wins: a staged row replaces a loaded one with the same key only
+-- if its cursor is not older, so a late backfill never overwrites a newer sync. A document read twice in one
+-- window (its versions side by side in the stage) is inserted once, newest first.
 -- The versions about to be replaced go to {replaced} first: the transform of the window holding the new
 -- version reads them to rebuild what the old one fed (the day a message moved from, the answer it no longer
--- uses). The last statement is the insert: its row count is the load's `inserted`. Parameters: loaded_at,
--- region, lowest, key_floor, highest.
-create temp table {matched} as
-select loaded.region, loaded.{key}, loaded.{cursor} as loaded_cursor, newest.{cursor} as newest_cursor
-from {target} as loaded
-inner join (
-    select staged.region, staged.{key}, max(staged.{cursor}) as {cursor}
-    from {stage} as staged
-    where staged.{key} <= %(key_floor)s
-    group by staged.region, staged.{key}
-) as newest
-    on loaded.region = newest.region
-    and loaded.{key} = newest.{key}
-where loaded.region = %(region)s
-  and loaded.{key} >= %(lowest)s
-  and loaded.{key} <= %(key_floor)s
-union all
-select loaded.region, loaded.{key}, loaded.{cursor} as loaded_cursor, newest.{cursor} as newest_cursor
-from {target} as loaded
-inner join (
-    select staged.region, staged.{key}, max(staged.{cursor}) as {cursor}
-    from {stage} as staged
-    where staged.{key} > %(key_floor)s
-    group by staged.region, staged.{key}
-) as newest
-    on loaded.region = newest.region
-    and loaded.{key} = newest.{key}
-where loaded.region = %(region)s
-  and loaded.{key} > %(key_floor)s
-  and loaded.{key} <= %(highest)s;
-
+-- uses). The last statement is the insert: its row count is the load's `inserted`. Parameters: loaded_at.
 insert into {replaced} ({columns}, _replaced_by, _replaced_at)
 select {loaded_columns}, matched.newest_cursor, cast(%(loaded_at)s as timestamp)
 from {matched} as matched

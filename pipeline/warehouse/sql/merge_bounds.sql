@@ -1,8 +1,8 @@
--- The key bounds of one staged window, bound into merge.sql: its smallest key, the key at rank {probed_keys} in
--- key order (the floor) and its largest key. Keys up to the floor are few and may be old (an update of a
--- document created long ago): each is looked up in the raw table. Those above it are dense (documents created
--- in the window, where keys grow with time as ObjectIds do): they are matched against the raw table's keys
--- between the floor and the largest key only, a range that follows the window, not the history.
+-- The key bounds of one staged window, bound into merge_match_ranges.sql: its smallest key, the key at rank
+-- {probed_keys} in key order (the floor) and its largest key. Keys up to the floor are few and may be old (an
+-- update of a document created long ago); those above it are dense (documents created in the window, where
+-- keys grow with time as ObjectIds do), and are matched against the raw table's keys between the floor and the
+-- largest key only: a range that follows the window, not the history.
 select
     min(staged.{key}) as lowest,
     (

@@ -9,7 +9,7 @@ What it does, in one run (about 3 minutes on 2 cores):
    (default 10M) raw rows over 120 days, as bench/bench_history.py does.
 2. Stages --keys (default 150k) message keys three ways, into a temp table shaped like the load's stage:
    new documents (keys above the history's, as a fresh day has them), updates of documents spread over the
-   whole history (every 50th message), and a mix (20k such updates and 130k new documents).
+   whole history (every 50th message), and two mixes (20k or 5k such updates, the rest new documents).
 3. For each, twice: the single join the merge used before (`merge_match.sql`) against what the load does now
    (`pipeline.load.merge_bounds`, then `merge_match_ranges.sql` or `merge_match.sql` as it decides), and
    prints both times, the matched rows of each (they must agree) and whether the load split the keys.
@@ -37,6 +37,8 @@ STAGES = {
     "updates spread over the history": lambda keys, rows: SPREAD.format(every=max(1, rows // keys)),
     "mix: 20k updates, the rest new": lambda keys, rows: (f"({SPREAD.format(every=max(1, rows // 20_000))}) "
                                                           f"union all {NEW.format(keys=keys - 20_000)}"),
+    "mix: 5k updates, the rest new": lambda keys, rows: (f"({SPREAD.format(every=max(1, rows // 5_000))}) "
+                                                         f"union all {NEW.format(keys=keys - 5_000)}"),
 }
 
 

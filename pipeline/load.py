@@ -19,8 +19,8 @@ QUARANTINE_COLUMNS = ("region", "collection", "window_start", "window_end", "doc
                       "quarantine_url", "loaded_at")
 DRIFT_TYPE_COLUMNS = ("collection", "field", "observed_type", "first_region", "first_window_start", "first_seen_at")
 # The merge matches the lowest tenth of a window's keys (at least this many) apart from the rest, each part
-# against the raw table's keys in its own range (merge_bounds.sql), unless the upper range holds more than
-# this share of the region's rows: then in one join.
+# against the raw table's keys in its own range (merge_bounds.sql), unless the range above the floor holds
+# more than this share of the region's rows: then in one join.
 PROBED_KEYS_MIN, PROBED_SHARE = 10_000, 0.1
 SPLIT_MAX_SHARE = 0.5
 
@@ -51,9 +51,13 @@ def part_columns(source: Source, manifest: Mapping[str, Any]) -> list[str]:
 def merge_bounds(connection: Warehouse, source: Source, stage: str, staged: int, region: str
                  ) -> dict[str, Any] | None:
     """merge_match_ranges.sql's key bounds for a staged window (its lowest key, the floor its lower part ends
-    at, its highest key), or None where one join costs less (merge_match.sql): a window of new documents (keys
-    above the history's) splits, and each part reads a range of the raw table that follows the window; few
-    keys, or keys spread over the history, do not."""
+    at, its highest key), or None where one join costs less (merge_match.sql). A window of new documents (keys
+    above the history's, old ones below the floor) splits: the planner expects the raw table's range above the
+    floor to hold at most SPLIT_MAX_SHARE of the region's rows. Few keys, or keys spread over the history, do
+    not."""
+    if staged <= PROBED_KEYS_MIN:
+        return None
+
     def template(name: str, **identifiers: str | int) -> str:
         (statement,) = statements(render(connection.dialect.template(name), **identifiers))
         return statement
@@ -61,9 +65,9 @@ def merge_bounds(connection: Warehouse, source: Source, stage: str, staged: int,
     probed = max(PROBED_KEYS_MIN, int(staged * PROBED_SHARE))
     lowest, key_floor, highest = connection.query(template("merge_bounds.sql", stage=stage, key=source.key,
                                                            probed_keys=probed))[0]
-    bounds = {"region": region, "lowest": lowest, "key_floor": key_floor, "highest": highest}
     if key_floor is None or key_floor == highest:
         return None
+    bounds = {"region": region, "lowest": lowest, "key_floor": key_floor, "highest": highest}
     above = connection.estimate_rows(template("merge_range_rows.sql", target=source.table, key=source.key), bounds)
     in_region = connection.estimate_rows(template("merge_region_rows.sql", target=source.table, key=source.key),
                                          bounds)

@@ -80,7 +80,9 @@ def render(text: str, **identifiers: str | list[str] | tuple[str, ...] | int) ->
         if isinstance(value, bool) or not isinstance(value, (str, list, tuple, int)):
             raise ValueError(f"not an identifier or an integer: {value!r}")
         if isinstance(value, int):
-            return str(value)
+            if value < 0:
+                raise ValueError(f"not a count: {value!r}")
+            return int.__str__(value)
         return ", ".join(map(quote_ident, value)) if isinstance(value, (list, tuple)) else quote_ident(value)
 
     return text.format_map({key: fill(value) for key, value in identifiers.items()})

@@ -154,8 +154,9 @@ def test_two_versions_of_a_document_in_one_window_load_as_the_newest(local_env, 
 
 def test_updates_on_both_sides_of_the_merge_key_floor_replace_their_loaded_versions(local_env, tmp_path,
                                                                                     monkeypatch):
-    """The merge matches keys up to the floor (looked up) and above it (a key range) separately: loaded
-    versions on both sides are replaced, an older staged version never overwrites, new keys are inserted."""
+    """The merge matches keys up to the floor and above it (each in its key range) separately: loaded versions
+    on both sides and at each bound are replaced, an older staged version never overwrites, new keys are
+    inserted."""
     import pipeline.load
     from pipeline.catalog import catalog
     from pipeline.config import parse_storage_url
@@ -167,6 +168,9 @@ def test_updates_on_both_sides_of_the_merge_key_floor_replace_their_loaded_versi
 
     monkeypatch.setattr(pipeline.load, "PROBED_KEYS_MIN", 3)  # the floor is the third of ten keys, not the 10,000th
     monkeypatch.setattr(pipeline.load, "SPLIT_MAX_SHARE", 1.0)  # split whatever the estimates of so few rows
+    chosen = []
+    bounds_of = pipeline.load.merge_bounds
+    monkeypatch.setattr(pipeline.load, "merge_bounds", lambda *args: chosen.append(bounds_of(*args)) or chosen[-1])
     source, store = catalog().source("messages"), ObjectStore(parse_storage_url(str(tmp_path / "lake")))
     ids = sorted(ObjectId() for _ in range(10))
 
@@ -179,12 +183,14 @@ def test_updates_on_both_sides_of_the_merge_key_floor_replace_their_loaded_versi
             "extracted": len(documents), "quarantined": 0, "manifest_url": manifest["path"], "loaded_at": day})
 
     later = DAY + dt.timedelta(days=1)
-    load(DAY, [message(_id=ids[i], text="first") for i in (1, 5, 8)])
+    loaded_first = (0, 2, 5, 8, 9)  # the lowest key, the floor, two above it and the highest
+    load(DAY, [message(_id=ids[i], text="first") for i in loaded_first])
     load(later, [message(_id=key, text="second", updated_at=later + dt.timedelta(hours=1)) for key in ids])
-    # Staged keys 0..9: the floor is ids[2]. ids[1] lies below it, ids[5] and ids[8] above; all three replaced.
-    load(DAY, [message(_id=ids[i], text="stale") for i in (0, 1, 9)])  # older than what is loaded: kept out
+    load(DAY, [message(_id=key, text="stale") for key in ids])  # older than what is loaded: kept out
     with local_env.warehouse() as warehouse:
         rows = dict(warehouse.execute("select _id, text from raw.messages where region = 'us'").fetchall())
         replaced = warehouse.execute("select _id from raw.messages_replaced order by _id").fetchall()
+    bounds = {"region": "us", "lowest": str(ids[0]), "key_floor": str(ids[2]), "highest": str(ids[9])}
+    assert chosen[1:] == [bounds, bounds]  # both later loads matched in two ranges split at ids[2]
     assert rows == {str(key): "second" for key in ids}
-    assert [row[0] for row in replaced] == [str(ids[i]) for i in (1, 5, 8)]
+    assert [row[0] for row in replaced] == [str(ids[i]) for i in loaded_first]

@@ -79,6 +79,7 @@ def test_backfill_update_verify_and_export_run_on_the_redshift_driver(redshift_e
     # exceeds one row); the files are the same either way.
     with env.warehouse() as connection:  # the estimates come from statistics, as Redshift's auto-analyze keeps them
         connection.execute("analyze analytics.conversations")
+    luigi_settings("exports", "batch_rows", "2")  # several FETCHes per result
     for threshold, out in (("0", "streamed"), ("1", "unloaded")):
         luigi_settings("exports", "unload_above_rows", threshold)
         for name, date in (("acme_weekly_engagement", "2026-11-23"), ("acme_daily_conversations", "2026-11-21")):

@@ -23,6 +23,7 @@ from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavaila
 from pipeline.warehouse.redshift.dialect import DIALECT, is_connection_error
 
 _COPY_INTO = "copy {table} ({columns})"
+FETCH_MAX_ROWS = 1000  # the most one FETCH may ask for on a single-node cluster
 # Parts are gzip CSV with \N for NULL (see pipeline.convert); any bad row fails the whole COPY.
 _COPY_OPTIONS = "manifest\nformat as csv\nnull as '\\\\N'\ngzip\ntimeformat 'auto'\nmaxerror 0"
 
@@ -74,9 +75,12 @@ _FROM_TEXT: dict[int, Callable[[str], Any]] = {
 
 
 def inline(sql: str, params: Mapping[str, Any]) -> str:
-    """The query with its %(name)s values written as literals: UNLOAD takes a query text, not bound values.
-    Only the export's own parameters (dates, client ids, numbers) reach here."""
+    """The query with its %(name)s values written as literals (and %% as %, as a bound query has it): UNLOAD
+    and DECLARE take a query text, not bound values. Values are the pipeline's own parameters (dates, regions,
+    client ids, numbers, keys), quoted as Redshift reads string literals."""
     def literal(match: re.Match[str]) -> str:
+        if match[0] == "%%":
+            return "%"
         value = params[match[1]]
         if value is None:
             return "null"
@@ -88,7 +92,7 @@ def inline(sql: str, params: Mapping[str, Any]) -> str:
             return quote_literal(value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat())
         return quote_literal(str(value))
 
-    return re.sub(r"%\((\w+)\)s", literal, sql)
+    return re.sub(r"%%|%\((\w+)\)s", literal, sql)
 
 
 def unload_sql(query: str, prefix_url: str, authorization: CopyAuthorization) -> str:
@@ -207,25 +211,31 @@ class RedshiftWarehouse(Warehouse):
     @contextmanager
     def stream(self, sql: str, params: Mapping[str, Any], batch_size: int
                ) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
-        # Through a cursor, a batch per FETCH: redshift-connector buffers every plain result whole. Redshift
-        # allows one open cursor per session; it lives until the transaction ends. DECLARE takes the query's
-        # values as literals, as UNLOAD does.
+        # Through a cursor, FETCH by FETCH: redshift-connector holds every plain result whole in this process.
+        # The leader node materializes the cursor's result (within the cluster's cursor size limits), so the
+        # largest exports go through UNLOAD instead (export_rows). The cursor's name is new each time: the driver
+        # caches a prepared statement per statement text, with the columns it returned. DECLARE takes the
+        # query's values as literals, as UNLOAD does. The cursor ends with the transaction at the latest.
+        name = f"streamed_{uuid.uuid4().hex}"
+        fetch = f"fetch forward {min(int(batch_size), FETCH_MAX_ROWS)} from {name}"
         with self.transaction():
             cursor = self._cursor()
-            self._run(cursor, f"declare streamed_rows cursor for\n{inline(sql, params)}", None)
-            fetch = f"fetch forward {int(batch_size)} from streamed_rows"
-            self._run(cursor, fetch, None)
-            columns = [column[0] for column in cursor.description or ()]
+            self._run(cursor, f"declare {name} cursor for\n{inline(sql, params)}", None)
+            try:
+                self._run(cursor, fetch, None)
+                columns = [column[0] for column in cursor.description or ()]
 
-            def batches() -> Iterator[list[tuple]]:
-                rows = cursor.fetchall()
-                while rows:
-                    yield [tuple(row) for row in rows]
-                    self._run(cursor, fetch, None)
+                def batches() -> Iterator[list[tuple]]:
                     rows = cursor.fetchall()
+                    while rows:
+                        yield [tuple(row) for row in rows]
+                        self._run(cursor, fetch, None)
+                        rows = cursor.fetchall()
 
-            yield columns, batches()
-            self._run(cursor, "close streamed_rows", None)
+                yield columns, batches()
+            finally:
+                if not self._broken:
+                    self._run(self._cursor(), f"close {name}", None)
 
     @contextmanager
     def query_group(self, name: str) -> Iterator[None]:
@@ -244,8 +254,8 @@ class RedshiftWarehouse(Warehouse):
                     ) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
         """The query runs once. Above `unload_above` rows as the planner estimates them, it is UNLOADed to
         the lake and the parts are streamed back (and removed afterwards); otherwise it is read through a
-        cursor a batch at a time (stream()), so even a result the planner underestimated is never held
-        whole. (Counting the rows first ran every export query twice.)"""
+        cursor a batch at a time (stream()): this process never holds a whole result, the leader node holds
+        an underestimated one. (Counting the rows first ran every export query twice.)"""
         if unload_above and self.estimate_rows(sql, params) > unload_above:
             with self.transaction():
                 cursor = self._cursor()

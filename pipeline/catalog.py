@@ -62,6 +62,7 @@ class Table:
     # need (Redshift has sort and distribution keys instead).
     unique_key: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
+    encodings: tuple[tuple[str, str], ...] = ()  # Redshift: (column, compression encoding); others ENCODE AUTO
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -82,6 +83,7 @@ class Source:
     dist_key: str | None = None
     path: str = ""
     indexes: tuple[tuple[str, ...], ...] = ()  # declared: what the models join on
+    encodings: tuple[tuple[str, str], ...] = ()
 
     @property
     def table(self) -> str:
@@ -109,7 +111,8 @@ class Source:
     def raw_table(self) -> Table:
         return Table(self.table, (*self.file_columns, Column(LOADED_AT_COLUMN, "timestamp", "When loaded.")),
                      self.sort_key, self.dist_key, self.path, self.description,
-                     unique_key=(REGION_COLUMN, self.key), indexes=((REGION_COLUMN, self.cursor), *self.indexes))
+                     unique_key=(REGION_COLUMN, self.key), indexes=((REGION_COLUMN, self.cursor), *self.indexes),
+                     encodings=self.encodings)
 
     @property
     def replaced_table_name(self) -> str:
@@ -126,7 +129,7 @@ class Source:
             Column(REPLACED_AT_COLUMN, "timestamp", "When it was replaced or deleted (UTC).", nullable=False),
         ), (REPLACED_BY_COLUMN,), self.dist_key, self.path,
             f"Replaced and deleted versions of {self.table}, until their window is transformed.",
-            indexes=((REGION_COLUMN, REPLACED_BY_COLUMN),))
+            indexes=((REGION_COLUMN, REPLACED_BY_COLUMN),), encodings=self.encodings)
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ class Model:
     dist_key: str | None = None
     path: str = ""
     indexes: tuple[tuple[str, ...], ...] = ()
+    encodings: tuple[tuple[str, str], ...] = ()
 
     @property
     def table(self) -> str:
@@ -174,7 +178,8 @@ class Model:
         # The rebuild deletes by (region, incremental key): that index keeps its cost to the window's keys.
         return Table(self.table, self.columns, self.sort_key, self.dist_key, self.path,
                      f"{self.description} Grain: {self.grain}. Unique key: {', '.join(self.unique_key)}.",
-                     indexes=((REGION_COLUMN, *(c for c in self.key if c != REGION_COLUMN)), *self.indexes))
+                     indexes=((REGION_COLUMN, *(c for c in self.key if c != REGION_COLUMN)), *self.indexes),
+                     encodings=self.encodings)
 
 
 @dataclass(frozen=True)
@@ -333,9 +338,9 @@ def parse_pipeline_table(name: str, raw: dict, where: str) -> Table:
     columns, tests = _parse_columns(fields, TYPES)
     if tests:
         raise fields.fail("columns", "data tests belong to models")
-    sort_key, dist_key, indexes = _warehouse_hints(fields, tuple(c.name for c in columns))
+    sort_key, dist_key, indexes, encodings = _warehouse_hints(fields, tuple(c.name for c in columns))
     return Table(name, columns, sort_key, dist_key, declared_in=where,
-                 description=fields.text("description", required=False), indexes=indexes)
+                 description=fields.text("description", required=False), indexes=indexes, encodings=encodings)
 
 
 def parse_source(name: str, raw: dict, where: str) -> Source:
@@ -360,18 +365,24 @@ def parse_source(name: str, raw: dict, where: str) -> Source:
                                      f"pipeline's own columns")
     if not isinstance(raw.get("extract_priority", 0), int):
         raise fields.fail("extract_priority", "expected a whole number")
-    sort_key, dist_key, indexes = _warehouse_hints(fields, (REGION_COLUMN, *names))
+    sort_key, dist_key, indexes, encodings = _warehouse_hints(fields, (REGION_COLUMN, *names))
     columns = tuple(Column(c.name, c.type, c.description, c.max_length, c.name not in (key, cursor))
                     for c in columns)
     return Source(name, fields.text("description"), key, cursor, columns, raw.get("extract_priority", 0),
-                  sort_key, dist_key, where, indexes)
+                  sort_key, dist_key, where, indexes, encodings)
 
 
-def _warehouse_hints(fields: _Fields, names: tuple[str, ...]
-                     ) -> tuple[tuple[str, ...], str | None, tuple[tuple[str, ...], ...]]:
-    """sort_key and dist_key (Redshift), indexes (PostgreSQL: a list of column lists)."""
+# Redshift's column compression encodings a declaration may name (`warehouse: encode: {column: encoding}`).
+ENCODINGS = ("raw", "az64", "bytedict", "delta", "delta32k", "lzo", "mostly8", "mostly16", "mostly32", "runlength",
+             "text255", "text32k", "zstd")
+
+
+def _warehouse_hints(fields: _Fields, names: tuple[str, ...]) -> tuple[
+        tuple[str, ...], str | None, tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
+    """sort_key and dist_key (Redshift), indexes (PostgreSQL: a list of column lists), encode (Redshift: a
+    column's compression encoding; undeclared ones are ENCODE AUTO)."""
     hints = fields.raw.get("warehouse") or {}
-    hint_fields = _Fields(hints, f"{fields.where}, warehouse", {"sort_key", "dist_key", "indexes"})
+    hint_fields = _Fields(hints, f"{fields.where}, warehouse", {"sort_key", "dist_key", "indexes", "encode"})
     sort_key = hint_fields.names("sort_key")
     dist_key = hint_fields.names("dist_key")
     raw_indexes = hints.get("indexes") or []
@@ -384,7 +395,15 @@ def _warehouse_hints(fields: _Fields, names: tuple[str, ...]
                                    f"{column!r} is not a column")
     if len(dist_key) > 1:
         raise hint_fields.fail("dist_key", "one column")
-    return sort_key, (dist_key[0] if dist_key else None), indexes
+    encode = hints.get("encode") or {}
+    if not isinstance(encode, dict):
+        raise hint_fields.fail("encode", "expected a mapping of column: encoding, e.g. {text: zstd}")
+    for column, encoding in encode.items():
+        if column not in names:
+            raise hint_fields.fail("encode", f"{column!r} is not a column")
+        if encoding not in ENCODINGS:
+            raise hint_fields.fail("encode", f"{column}: {encoding!r} is not one of {', '.join(ENCODINGS)}")
+    return sort_key, (dist_key[0] if dist_key else None), indexes, tuple(encode.items())
 
 
 # What an expression index may use besides the table's columns (a model filters on e.g. a message's day).
@@ -446,13 +465,13 @@ def parse_model(folder: Path, root: Path) -> Model:
         for column in test.columns:
             if column not in names:
                 raise fields.fail("tests", f"{test.label}: {column!r} is not a column")
-    sort_key, dist_key, indexes = _warehouse_hints(fields, tuple(names))
+    sort_key, dist_key, indexes, encodings = _warehouse_hints(fields, tuple(names))
     return Model(
         name=name, description=fields.text("description"), grain=fields.text("grain"), unique_key=unique_key,
         key=key, touched_sql=incremental_fields.text("touched").strip().rstrip(";"),
         select_sql=(folder / "model.sql").read_text(encoding="utf-8").strip().rstrip(";"), columns=columns,
         depends_on_sources=depends_fields.names("sources"), depends_on_models=depends_fields.names("models"),
-        tests=tuple(tests), sort_key=sort_key, dist_key=dist_key, path=where, indexes=indexes,
+        tests=tuple(tests), sort_key=sort_key, dist_key=dist_key, path=where, indexes=indexes, encodings=encodings,
     )
 
 

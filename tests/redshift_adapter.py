@@ -14,8 +14,12 @@ It implements only what PostgreSQL lacks, and passes every other statement throu
   runs the query and writes one gzip CSV part and the manifest to the S3 server.
 - Session settings: `SET query_group TO ...` / `RESET query_group` are recorded (`query_groups`), not sent.
 - Physical design PostgreSQL has no syntax for: `DISTSTYLE`, `DISTKEY`, `SORTKEY` clauses of CREATE TABLE,
-  column `ENCODE`, and `ALTER TABLE ... ALTER DISTKEY|SORTKEY|DISTSTYLE` are left out; the keys they give are
-  kept (public.redshift_keys) and shown as pg_attribute's Redshift columns `attisdistkey`, `attsortkeyord`.
+  column `ENCODE`, and `ALTER TABLE ... ALTER DISTKEY|SORTKEY|DISTSTYLE` and `ALTER COLUMN ... ENCODE` are left
+  out; the keys they give are kept (public.redshift_keys) and shown as pg_attribute's Redshift columns
+  `attisdistkey`, `attsortkeyord`; the encodings are kept (public.redshift_encodings) and shown by
+  `svv_redshift_columns`, where a column given none has what Redshift's documented defaults give it (RAW for a
+  sort key column, boolean and double precision; AZ64 for integers, numerics, dates and timestamps; LZO for
+  varchar).
 - Redshift's `json_extract_path_text(varchar, ...)` (a missing key gives '') as a SQL function.
 - Isolation: sessions run SERIALIZABLE, as Redshift's do, and a serialization failure surfaces as Redshift's
   error 1023; errors carry redshift-connector's types and its `{'S', 'C', 'M'}` message form.
@@ -48,6 +52,9 @@ _ALTER_PHYSICAL = re.compile(r"^alter\s+table\s+\S+\s+alter\s+(distkey|sortkey|d
 _TABLE_OPTIONS = re.compile(r"\s*(diststyle\s+\w+|distkey\s*\([^)]*\)|(compound\s+|interleaved\s+)?sortkey\s*"
                             r"\([^)]*\))", re.IGNORECASE)
 _ENCODE = re.compile(r"\s+encode\s+\w+", re.IGNORECASE)
+_COLUMN_ENCODE = re.compile(r'^\s*"(?P<column>\w+)"[^,\n]*?\sencode\s+(?P<encoding>\w+)', re.IGNORECASE | re.MULTILINE)
+_ALTER_ENCODE = re.compile(r'^alter\s+table\s+\S+\s+alter\s+column\s+"?(?P<column>\w+)"?\s+encode\s+(?P<encoding>\w+)',
+                           re.IGNORECASE)
 _TABLE_NAME = re.compile(r'^(create\s+table|alter\s+table)\s+"?(?P<schema>\w+)"?\."?(?P<table>\w+)"?', re.IGNORECASE)
 _DISTKEY = re.compile(r'distkey\s*\(?\s*(?P<column>"?\w+"?)', re.IGNORECASE)
 _SORTKEY = re.compile(r'sortkey\s*\((?P<columns>[^)]*)\)', re.IGNORECASE)
@@ -64,6 +71,22 @@ join pg_catalog.pg_class as c on c.oid = a.attrelid
 join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
 left join public.redshift_keys as k
     on k.schema_name = n.nspname and k.table_name = c.relname and k.column_name = a.attname;
+create table if not exists public.redshift_encodings (
+    schema_name name, table_name name, column_name name, encoding text);
+create or replace view public.svv_redshift_columns as
+select current_database()::text as database_name, c.table_schema::text as schema_name,
+       c.table_name::text as table_name, c.column_name::text as column_name,
+       coalesce(e.encoding, case
+           when coalesce(k.sortkey_ord, 0) > 0 or c.data_type in ('boolean', 'double precision') then 'none'
+           when c.data_type in ('bigint', 'integer', 'smallint', 'numeric', 'date')
+                or c.data_type like 'timestamp%' then 'az64'
+           else 'lzo' end) as encoding
+from information_schema.columns as c
+left join public.redshift_encodings as e
+    on e.schema_name = c.table_schema and e.table_name = c.table_name and e.column_name = c.column_name
+left join public.redshift_keys as k
+    on k.schema_name = c.table_schema and k.table_name = c.table_name and k.column_name = c.column_name
+    and not k.distkey;
 create table if not exists public.stl_load_errors (
     query integer, filename varchar(256), line_number bigint, colname varchar(127), raw_field_value varchar(1024),
     err_reason varchar(100), starttime timestamp default now());
@@ -104,6 +127,7 @@ class Cursor:
             return
         if statement.lower().startswith("create table"):
             self._adapter.record_keys(statement)
+            self._adapter.record_encodings(statement)
             statement = _ENCODE.sub("", _TABLE_OPTIONS.sub("", statement))
         statement = statement.replace("pg_last_copy_id()", str(self._adapter.last_copy_id))
         if "attisdistkey" in statement or "attsortkeyord" in statement:  # Redshift's pg_attribute columns
@@ -178,6 +202,9 @@ class RedshiftOnPostgres:
         if _ALTER_PHYSICAL.match(statement):
             self.record_keys(statement)
             return True
+        if _ALTER_ENCODE.match(statement):
+            self.record_encodings(statement)
+            return True
         unload = _UNLOAD.match(statement)
         if unload:
             cursor.rowcount = self._unload(unload["query"], unload["url"], unload["options"].lower())
@@ -212,6 +239,22 @@ class RedshiftOnPostgres:
                 for order, column in enumerate(sort["columns"].split(","), start=1):
                     catalog.execute("insert into public.redshift_keys values (%s, %s, %s, false, %s)",
                                     (schema, name, column.strip().strip('"'), order))
+
+    def record_encodings(self, statement: str) -> None:
+        """Keep the column encodings a CREATE TABLE or ALTER COLUMN ... ENCODE gives (svv_redshift_columns)."""
+        table = _TABLE_NAME.match(statement)
+        given = [(m["column"], m["encoding"].lower()) for m in (_ALTER_ENCODE.match(statement),) if m] or [
+            (m["column"], m["encoding"].lower()) for m in _COLUMN_ENCODE.finditer(statement)]
+        if not (table and given):
+            return
+        if statement not in self.physical:
+            self.physical.append(statement)
+        with psycopg.connect(self.url, autocommit=True) as catalog:  # catalog changes are not transactional here
+            for column, encoding in given:
+                catalog.execute("delete from public.redshift_encodings where schema_name = %s and table_name = %s "
+                                "and column_name = %s", (table["schema"], table["table"], column))
+                catalog.execute("insert into public.redshift_encodings values (%s, %s, %s, %s)",
+                                (table["schema"], table["table"], column, "none" if encoding == "raw" else encoding))
 
     def _copy(self, table: str, columns: str, url: str, options: str) -> int:
         for required in ("manifest", "format as csv", "gzip", "null as"):

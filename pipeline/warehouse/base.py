@@ -55,6 +55,8 @@ class Dialect:
     # statements that bring a table's physical design (indexes, keys) to its declaration, from what the kind's
     # existing_physical.sql found for it (None: the table is being created)
     physical_plan: Callable[[Table, set[str] | None], list[str]] = lambda table, existing: []
+    # what follows a column's type in CREATE TABLE (Redshift: its declared compression encoding)
+    column_options: Callable[[Table, Column], str] = lambda table, column: ""
 
     def column_type(self, column: Column) -> str:
         return self.types[column.type].format(length=column.max_length or MAX_VARCHAR)
@@ -79,7 +81,8 @@ class Dialect:
         """CREATE [TEMP] TABLE from declared columns; names quoted, types from the fixed mapping."""
         name = table if isinstance(table, str) else table.name
         definitions = ",\n    ".join(
-            f"{quote_ident(c.name)} {self.column_type(c)}{'' if c.nullable else ' not null'}" for c in columns)
+            f"{quote_ident(c.name)} {self.column_type(c)}{'' if c.nullable else ' not null'}"
+            f"{'' if temporary or isinstance(table, str) else self.column_options(table, c)}" for c in columns)
         options = "" if temporary or isinstance(table, str) else self.table_options(table)
         return f"create {'temp ' if temporary else ''}table {quote_ident(name)} (\n    {definitions}\n){options}"
 

@@ -45,13 +45,18 @@ def test_redshift_tables_made_without_keys_get_them(redshift_env):  # noqa: F811
     seed(env, per_day=10, days=1)
     assert main(BACKFILL) == 0
     assert any('diststyle key distkey ("conversation_id")' in s for a in opened for s in a.physical)  # CREATE
+    assert any('"text" varchar(65535) encode zstd' in s for a in opened for s in a.physical)  # declared encoding
     with psycopg.connect(env.warehouse_url, autocommit=True) as connection:  # as an older version made it
         connection.execute("delete from public.redshift_keys where table_name = 'messages'")
+        connection.execute("delete from public.redshift_encodings where table_name = 'messages'")
+        assert connection.execute("select encoding from svv_redshift_columns where table_name = 'messages' "
+                                  "and column_name = 'text'").fetchone() == ("lzo",)  # Redshift's default
     warehouse._matched.clear()
     warehouse.connection()
     altered = [s for a in opened for s in a.physical if s.startswith('alter table "raw"."messages"')]
     assert altered == ['alter table "raw"."messages" alter diststyle key distkey "conversation_id"',
-                       'alter table "raw"."messages" alter compound sortkey ("updated_at")']
+                       'alter table "raw"."messages" alter compound sortkey ("updated_at")',
+                       'alter table "raw"."messages" alter column "text" encode zstd']
     warehouse._matched.clear()
     warehouse.connection()  # now they match: nothing more to alter
     assert [s for a in opened for s in a.physical if s.startswith("alter table")] == altered

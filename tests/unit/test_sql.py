@@ -275,11 +275,30 @@ def test_physical_plans_add_only_what_an_existing_table_lacks():
     have = {index_name(messages.name, messages.unique_key, True)}
     assert len(postgres.physical_plan(messages, have)) == len(messages.indexes)
     assert len(index_name("raw." + "x" * 80, ("a",), False)) <= 63
-    assert redshift.physical_plan(messages, None) == []  # CREATE TABLE carries the keys
-    assert redshift.physical_plan(messages, {"distkey=conversation_id", "sortkey1=updated_at"}) == []
-    assert redshift.physical_plan(messages, {"distkey=_id", "sortkey1=updated_at", "sortkey2=region"}) == [
+    assert redshift.physical_plan(messages, None) == []  # CREATE TABLE carries the keys and encodings
+    assert redshift.physical_plan(messages, {"distkey=conversation_id", "sortkey1=updated_at",
+                                             "encode:text=zstd", "encode:_id=lzo"}) == []
+    assert redshift.physical_plan(messages, {"distkey=_id", "sortkey1=updated_at", "sortkey2=region",
+                                             "encode:text=lzo"}) == [
         'alter table "raw"."messages" alter diststyle key distkey "conversation_id"',
-        'alter table "raw"."messages" alter compound sortkey ("updated_at")']
+        'alter table "raw"."messages" alter compound sortkey ("updated_at")',
+        'alter table "raw"."messages" alter column "text" encode zstd']
+    create = redshift.create_table(messages, messages.columns)
+    assert '"text" varchar(65535) encode zstd' in create and create.count(" encode ") == 1  # the rest AUTO
+    assert " encode " not in postgres.create_table(messages, messages.columns)
+
+
+def test_a_declared_encoding_names_a_column_and_a_redshift_encoding():
+    from pipeline.catalog import CatalogError, parse_source
+
+    declared = {"description": "d", "key": "_id", "cursor": "updated_at",
+                "columns": [{"name": "_id", "type": "objectid"}, {"name": "updated_at", "type": "timestamp"}]}
+    source = parse_source("things", {**declared, "warehouse": {"encode": {"_id": "zstd"}}}, "sql/sources/things.yml")
+    assert source.raw_table().encodings == (("_id", "zstd"),)
+    with pytest.raises(CatalogError, match=r"things.yml, warehouse, field 'encode': 'nope' is not a column"):
+        parse_source("things", {**declared, "warehouse": {"encode": {"nope": "zstd"}}}, "sql/sources/things.yml")
+    with pytest.raises(CatalogError, match=r"field 'encode': _id: 'gzip' is not one of raw, az64"):
+        parse_source("things", {**declared, "warehouse": {"encode": {"_id": "gzip"}}}, "sql/sources/things.yml")
 
 
 def test_an_expression_index_is_checked_and_named_stably():

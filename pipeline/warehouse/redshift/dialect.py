@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.catalog import Table
+from pipeline.catalog import Column, Table
 from pipeline.sqlfiles import quote_ident
 from pipeline.warehouse.base import Capabilities, Dialect
 
@@ -60,10 +60,17 @@ def table_options(table: Table) -> str:
     return options
 
 
+def column_options(table: Table, column: Column) -> str:
+    """A column's declared compression encoding; an undeclared one is left to Redshift (ENCODE AUTO)."""
+    encoding = dict(table.encodings).get(column.name)
+    return f" encode {encoding}" if encoding else ""
+
+
 def physical_plan(table: Table, existing: set[str] | None) -> list[str]:
-    """ALTER an existing table whose distribution or sort key differs from its declaration (`existing`:
-    'distkey=<column>', 'sortkey<n>=<column>'). Redshift redistributes or re-sorts in the background; both
-    statements run outside a transaction block. A new table gets its keys from CREATE TABLE."""
+    """ALTER an existing table whose distribution key, sort key or declared column encodings differ from its
+    declaration (`existing`: 'distkey=<column>', 'sortkey<n>=<column>', 'encode:<column>=<encoding>').
+    Redshift redistributes, re-sorts or re-encodes in the background; these statements run outside a
+    transaction block. A new table gets all of them from CREATE TABLE."""
     if existing is None:
         return []
     name = quote_ident(table.name)
@@ -75,6 +82,9 @@ def physical_plan(table: Table, existing: set[str] | None) -> list[str]:
         plan.append(f"alter table {name} alter diststyle key distkey {quote_ident(table.dist_key)}")
     if table.sort_key and tuple(column for _, column in sort) != table.sort_key:
         plan.append(f"alter table {name} alter compound sortkey ({', '.join(quote_ident(c) for c in table.sort_key)})")
+    for column, encoding in table.encodings:
+        if f"encode:{column}={encoding}" not in existing:
+            plan.append(f"alter table {name} alter column {quote_ident(column)} encode {encoding}")
     return plan
 
 
@@ -88,4 +98,5 @@ DIALECT = Dialect(
     is_transient=is_transient,
     table_options=table_options,
     physical_plan=physical_plan,
+    column_options=column_options,
 )

@@ -231,3 +231,19 @@ def test_doctor_checks_the_project_sql_for_redshift(redshift_env, capsys, tmp_pa
     assert main(["doctor", "--local-scheduler"]) == 1
     line = next(line for line in capsys.readouterr().out.splitlines() if "sql for redshift" in line)
     assert line.startswith("FAIL") and "exports/daily_client_conversations.sql:" in line and ":: cast" in line
+
+
+def test_a_stream_left_by_a_failing_reader_leaves_the_session_usable(redshift_env):
+    """The cursor is closed (or rolled back) when its reader fails; the next stream, with other columns, reads
+    its own rows; values and %% reach DECLARE as Redshift reads literals."""
+    url = parse_warehouse_url("redshift://loader:pa%3Ass%40word@cluster.test:5439/x")
+    warehouse = RedshiftWarehouse.connect(url, iam_role="arn:aws:iam::1:role/r")
+    with pytest.raises(RuntimeError, match="reader failed"), \
+            warehouse.stream("select n from generate_series(1, 10) as n", {}, 3) as (columns, batches):
+        assert columns == ["n"] and next(batches) == [(1,), (2,), (3,)]
+        raise RuntimeError("reader failed")
+    with warehouse.stream("select 'x' as letter, 2 as two where %(text)s = 'it''s 100%%'", {"text": "it's 100%"},
+                          1000) as (columns, batches):
+        assert columns == ["letter", "two"] and list(batches) == [[("x", 2)]]
+    assert warehouse.query("select 1") == [(1,)]
+    warehouse.close()

@@ -10,7 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -233,9 +233,12 @@ class RedshiftWarehouse(Warehouse):
                         rows = cursor.fetchall()
 
                 yield columns, batches()
-            finally:
-                if not self._broken:
-                    self._run(self._cursor(), f"close {name}", None)
+            except BaseException:
+                if not self._broken:  # an aborted transaction refuses CLOSE: its rollback closes the cursor
+                    with suppress(Exception):
+                        self._run(self._cursor(), f"close {name}", None)
+                raise
+            self._run(self._cursor(), f"close {name}", None)
 
     @contextmanager
     def query_group(self, name: str) -> Iterator[None]:

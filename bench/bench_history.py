@@ -80,6 +80,17 @@ def history_sql(rows: int) -> list[str]:
     ]
 
 
+def build_raw_history(warehouse, rows: int) -> None:
+    """Write about `rows` synthetic raw rows (history_sql) and analyze the raw tables, as the loads do when a
+    table grows (refresh_statistics)."""
+    from pipeline.catalog import catalog
+
+    for statement in history_sql(rows):
+        warehouse.execute(statement)
+    for source in catalog().sources.values():
+        warehouse.analyze(source.table)
+
+
 def documents(docs_per_day: int, day: dt.datetime, squeeze_into: tuple[dt.datetime, dt.datetime] | None
               ) -> dict[str, list[dict]]:
     """A day of demo documents per collection; with `squeeze_into`, their times mapped into that range."""
@@ -163,10 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         os.environ["PIPELINE_WAREHOUSE_URL"] = urls["history"]
         warehouse = connection()
-        for statement in history_sql(args.history_rows):
-            warehouse.execute(statement)
-        for source in catalog().sources.values():  # as the loads do when a table grows (refresh_statistics)
-            warehouse.analyze(source.table)
+        build_raw_history(warehouse, args.history_rows)
         raw_rows = sum(warehouse.query(f'select count(*) from {s.table}')[0][0] for s in catalog().sources.values())
         built_raw = time.perf_counter() - started
         keys = 0

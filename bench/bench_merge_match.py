@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_history import history_sql  # noqa: E402 - the same history
+from bench_history import build_raw_history  # noqa: E402 - the same history
 
 NEW = ("select 'us' as region, 'n' || lpad(to_hex(i), 23, '0') as _id, timestamp '2026-03-05' as updated_at "
        "from generate_series(1, {keys}) as i")
@@ -60,10 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PIPELINE_WAREHOUSE_URL"] = postgres.url
         warehouse, source = connection(), catalog().source("messages")
         started = time.perf_counter()
-        for statement in history_sql(args.history_rows):
-            warehouse.execute(statement)
-        for declared in catalog().sources.values():
-            warehouse.analyze(declared.table)
+        build_raw_history(warehouse, args.history_rows)
         messages = warehouse.query("select count(*) from raw.messages")[0][0]
         print(f"history: {messages:,} raw messages (of {args.history_rows:,} rows) in "
               f"{time.perf_counter() - started:.0f} s")

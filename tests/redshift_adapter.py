@@ -243,8 +243,9 @@ class RedshiftOnPostgres:
     def record_encodings(self, statement: str) -> None:
         """Keep the column encodings a CREATE TABLE or ALTER COLUMN ... ENCODE gives (svv_redshift_columns)."""
         table = _TABLE_NAME.match(statement)
-        given = [(m["column"], m["encoding"].lower()) for m in (_ALTER_ENCODE.match(statement),) if m] or [
-            (m["column"], m["encoding"].lower()) for m in _COLUMN_ENCODE.finditer(statement)]
+        altered = _ALTER_ENCODE.match(statement)
+        clauses = [altered] if altered else list(_COLUMN_ENCODE.finditer(statement))
+        given = [(clause["column"], clause["encoding"].lower()) for clause in clauses]
         if not (table and given):
             return
         if statement not in self.physical:

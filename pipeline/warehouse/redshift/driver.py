@@ -218,6 +218,7 @@ class RedshiftWarehouse(Warehouse):
         # query's values as literals, as UNLOAD does. The cursor ends with the transaction at the latest.
         name = f"streamed_{uuid.uuid4().hex}"
         fetch = f"fetch forward {min(int(batch_size), FETCH_MAX_ROWS)} from {name}"
+        close = f"close {name}"
         with self.transaction():
             cursor = self._cursor()
             self._run(cursor, f"declare {name} cursor for\n{inline(sql, params)}", None)
@@ -236,9 +237,9 @@ class RedshiftWarehouse(Warehouse):
             except BaseException:
                 if not self._broken:  # an aborted transaction refuses CLOSE: its rollback closes the cursor
                     with suppress(Exception):
-                        self._run(self._cursor(), f"close {name}", None)
+                        self._run(self._cursor(), close, None)
                 raise
-            self._run(self._cursor(), f"close {name}", None)
+            self._run(self._cursor(), close, None)
 
     @contextmanager
     def query_group(self, name: str) -> Iterator[None]:

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 import luigi
 
-from pipeline.config import alerts, smtp
+from pipeline.config import alerts, mail_server
 from pipeline.mail import send
 from pipeline.secrets import redact
 
@@ -91,13 +91,13 @@ def send_slack(text: str) -> bool:
 
 
 def send_email(subject: str, text: str) -> bool:
-    """Through the [smtp] server, from its sender; False when [alerts] email_to is blank."""
+    """Through the [mail_server] server, from its sender; False when [alerts] email_to is blank."""
     recipients = [a.strip() for a in alerts().email_to.split(",") if a.strip()]
     if not recipients:
         return False
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = smtp().sender
+    message["From"] = mail_server().sender
     message["To"] = ", ".join(recipients)
     message.set_content(text)
     send(message)

@@ -31,6 +31,7 @@ EXTRA_COLUMN = "_extra"
 DRIFT_COLUMN = "_drift"
 WINDOW_COLUMN = "_window_start"
 LOADED_AT_COLUMN = "_loaded_at"
+READ_STARTED_COLUMN, READ_ENDED_COLUMN = "_read_started", "_read_ended"
 REPLACED_BY_COLUMN, REPLACED_AT_COLUMN = "_replaced_by", "_replaced_at"
 REGION_MAX_LENGTH = 32
 
@@ -94,6 +95,10 @@ class Source:
         return tuple(column.name for column in self.columns)
 
     @property
+    def key_column(self) -> Column:
+        return next(column for column in self.columns if column.name == self.key)
+
+    @property
     def file_columns(self) -> tuple[Column, ...]:
         """Columns of the part files, in order: what the staging table holds and COPY names."""
         return (Column(REGION_COLUMN, "text", "Region of the source cluster.", REGION_MAX_LENGTH, False),
@@ -109,7 +114,13 @@ class Source:
         return tuple(c.name for c in self.file_columns)
 
     def raw_table(self) -> Table:
-        return Table(self.table, (*self.file_columns, Column(LOADED_AT_COLUMN, "timestamp", "When loaded.")),
+        return Table(self.table, (
+            *self.file_columns, Column(LOADED_AT_COLUMN, "timestamp", "When loaded."),
+            Column(READ_STARTED_COLUMN, "timestamp", "When the read that returned this version began (UTC): a "
+                                                      "version read later replaces it, whatever its cursor."),
+            Column(READ_ENDED_COLUMN, "timestamp", "When that read ended (UTC). NULL: loaded before reads were "
+                                                    "timed (the read ended before _loaded_at)."),
+        ),
                      self.sort_key, self.dist_key, self.path, self.description,
                      unique_key=(REGION_COLUMN, self.key), indexes=((REGION_COLUMN, self.cursor), *self.indexes),
                      encodings=self.encodings)

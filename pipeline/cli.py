@@ -58,16 +58,13 @@ def _count(least: int, most: int):
 
 def check_range(start: dt.datetime, end: dt.datetime, minutes: int, force: bool) -> None:
     """An end after the start, and no more windows than [windows] max_windows_per_command unless --force."""
-    from pipeline.config import windows
+    from pipeline.tasks.flow import RangeRefused
+    from pipeline.tasks.flow import check_range as check
 
-    if end <= start:
-        raise CommandError("--end must be after --start (it is exclusive)")
-    limit = windows().max_windows_per_command
-    count = int((end - start).total_seconds() // 60 // minutes) + 1
-    if count > limit and not force:
-        raise CommandError(f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} holds about {count:,} {minutes}-minute "
-                           f"windows per region, more than [windows] max_windows_per_command ({limit:,}); narrow "
-                           f"the range or pass --force")
+    try:
+        check(start, end, minutes, force)
+    except RangeRefused as error:
+        raise CommandError(str(error)) from None
 
 
 def _window_minutes(text: str) -> int:
@@ -77,10 +74,10 @@ def _window_minutes(text: str) -> int:
         raise argparse.ArgumentTypeError(f"--window-minutes: {error}") from None
 
 
-def run_tasks(tasks: list[luigi.Task], args: argparse.Namespace) -> None:
+def run_tasks(tasks: list[luigi.Task], args: argparse.Namespace, reenable: bool = False) -> None:
     """Run tasks with Luigi as the command line says."""
     build(tasks, workers=args.workers, local_scheduler=args.local_scheduler, verbose=args.verbose,
-          scheduler=args.scheduler_url, quiet=args.quiet)
+          scheduler=args.scheduler_url, quiet=args.quiet, reenable=reenable)
 
 
 def cmd_backfill(args: argparse.Namespace) -> None:
@@ -103,12 +100,13 @@ def cmd_backfill(args: argparse.Namespace) -> None:
     preflight()
     # A rerun deletes nothing: windows whose markers are older than this moment count as not done.
     redo_after = utcnow().isoformat() if args.rerun else ""
-    task = Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes, redo_after=redo_after)
+    task = Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes, redo_after=redo_after,
+                    force=args.force)
     if args.dry_run:
         print(f"backfill {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M}, {len(closed)} window(s) x "
               f"{len(source_uris())} region(s):\n{format_plan(plan([task]))}")
         return
-    run_tasks([task], args)
+    run_tasks([task], args, reenable=True)
     print(f"backfill {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} done")
 
 
@@ -154,8 +152,10 @@ def cmd_verify(args: argparse.Namespace) -> None:
     undated = undated_everywhere()
     if undated:
         print(format_undated(undated))
-    problems = [f"{sum(not line.ok for line in report)} window(s) do not reconcile"] if any(
-        not line.ok for line in report) else []
+    problems = [f"{sum(not check.ok for check in report.windows)} window(s) do not match the source"] if any(
+        not check.ok for check in report.windows) else []
+    if report.transforms:
+        problems.append(f"{len(report.transforms)} loaded window(s) are not transformed with the models of now")
     if undated:
         problems.append(f"{sum(u.count for u in undated)} document(s) have no date in their cursor field: fix them "
                         f"at the source")
@@ -321,7 +321,7 @@ def cmd_export_run(args: argparse.Namespace) -> None:
 
 
 def cmd_export_resend(args: argparse.Namespace) -> None:
-    from pipeline.config import exports, retry, smtp
+    from pipeline.config import exports, mail_server, retry
     from pipeline.exports.definitions import definitions, find
     from pipeline.exports.deliver import resend_refused
     from pipeline.exports.schedule import interval_for
@@ -333,7 +333,7 @@ def cmd_export_resend(args: argparse.Namespace) -> None:
     preflight()
     try:
         tried, refused = resend_refused(connection(), definition, interval, ObjectStore.from_config(),
-                                        settings=exports(), sender=smtp().sender, attempts=retry().attempts,
+                                        settings=exports(), sender=mail_server().sender, attempts=retry().attempts,
                                         base_delay=retry().base_delay_seconds)
     except ValueError as error:
         raise CommandError(str(error)) from None
@@ -502,7 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     luigi_options(sync)
     sync.set_defaults(handler=cmd_sync)
 
-    verify = commands.add_parser("verify", help="compare source, warehouse and quarantine counts per window")
+    verify = commands.add_parser("verify", help="compare the source and the warehouse document by document (key and "
+                                                "cursor) per window, and the transforms with the models of now")
     range_options(verify, "window length to report by (default [windows] backfill_minutes)", required=False)
     verify.set_defaults(handler=cmd_verify)
 

@@ -161,8 +161,9 @@ class console(luigi.Config):
         default=60, description="how long the allowed values of a parameter (its lookup query) are reused")
 
 
-class smtp(luigi.Config):
-    """Outgoing mail, for exports and alerts alike (the password comes from the environment, never a file)."""
+class mail_server(luigi.Config):
+    """Outgoing mail, for exports and alerts alike (the password comes from the environment, never a file). Not
+    `[smtp]`: that section is Luigi's own (its e-mail notifications), and `--smtp-port` would be ambiguous."""
 
     host = luigi.Parameter(default="127.0.0.1", description="SMTP server host")
     port = luigi.IntParameter(default=25, description="SMTP server port")
@@ -173,6 +174,28 @@ class smtp(luigi.Config):
                                    description="environment variable that holds the login password")
     sender = luigi.Parameter(default="analytics@localhost", description="From: address of exports and alerts")
     timeout_seconds = luigi.IntParameter(default=30, description="socket timeout")
+
+
+# Settings of [mail_server] that older releases read from [smtp]; Luigi's own [smtp] has none of them.
+_MOVED_FROM_SMTP = ("sender", "security", "user", "password_env", "timeout_seconds")
+
+
+def check_moved_settings() -> None:
+    """Stop with one line where a config file still sets the mail server in [smtp], which this release no
+    longer reads: mail would silently go to the default server."""
+    config = luigi.configuration.get_config()
+    moved = [name for name in _MOVED_FROM_SMTP if config.has_option("smtp", name)]
+    if moved:
+        raise ConfigError("[smtp] " + ", ".join(moved), "the pipeline's mail server settings moved to [mail_server] "
+                          "([smtp] is Luigi's own section); rename the section in your config file")
+
+
+class held_wait(luigi.Config):
+    """How long a run waits for tasks another worker holds (a concurrent run, or a killed one until luigid
+    frees its tasks) before it stops, naming them."""
+
+    minutes = luigi.FloatParameter(default=10.0, description="longest wait for tasks held by another worker")
+    poll_seconds = luigi.FloatParameter(default=5.0, description="how often to look again")
 
 
 class logs(luigi.Config):

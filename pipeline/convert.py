@@ -111,12 +111,31 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {str(value)[:40]!r}"
 
 
+# An objectid cell holds an ObjectId as its 24 lower-case hex digits and a string of 24 hex digits as this
+# prefix and the string as it is: MongoDB keeps ObjectId("5f..."), "5f..." and "5F..." apart, so do the keys.
+STRING_ID = "str:"
+
+
 def to_objectid(value: Any) -> str:
     if type(value) is ObjectId:
         return str(value)
-    if isinstance(value, str) and ObjectId.is_valid(value) and len(value) == 24:
-        return value.lower()
+    if isinstance(value, str) and len(value) == 24 and ObjectId.is_valid(value):
+        return STRING_ID + value
     raise Rejected(f"expected an ObjectId, got {_describe(value)}")
+
+
+def objectid_value(cell: str) -> ObjectId | str:
+    """The MongoDB value an objectid cell stands for (to_objectid's inverse)."""
+    return cell[len(STRING_ID):] if cell.startswith(STRING_ID) else ObjectId(cell)
+
+
+def key_cell(kind: str, value: Any) -> str:
+    """A key's warehouse text as the load stores it (the declared key type's conversion), or, for a value the
+    key cannot hold (a quarantined document's), its plain text: what quarantine records and verify compare."""
+    try:
+        return CONVERTERS[kind](value)
+    except Rejected:
+        return str(value)
 
 
 # Shorter strings cannot exceed the byte limit (4 bytes per character at most): no need to measure them.
@@ -343,6 +362,8 @@ class RowConverter:
         required = {source.key, source.cursor}
         self._fields = [(c.name, EXPECTED[c.type], column_converter(c), c.name in required) for c in source.columns]
         self._known = frozenset(source.field_names)
+        self._key_kind = source.key_column.type
+        self._key_index = 1 + source.field_names.index(source.key)  # after the region
 
     def row(self, document: dict) -> list[str]:
         return self.convert(document)[0]
@@ -402,10 +423,11 @@ class RowConverter:
             try:
                 row, drift = self.convert(document)
             except Rejected as error:
-                stats.quarantined.append(Quarantined(str(document.get(self.source.key)), str(error), document))
+                stats.quarantined.append(Quarantined(key_cell(self._key_kind, document.get(self.source.key)),
+                                                     str(error), document))
                 continue
             for name, observed, nulled in drift:
-                stats.record_drift(name, observed, str(document.get(self.source.key)), nulled)
+                stats.record_drift(name, observed, row[self._key_index], nulled)
             stats.written += 1
             yield row
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pipeline import statedb
 from pipeline.catalog import Column, catalog
-from pipeline.config import alerts, console_db_url, smtp, source_uris, storage_location, warehouse_url
+from pipeline.config import alerts, console_db_url, mail_server, source_uris, storage_location, warehouse_url
 from pipeline.scheduler import scheduler_reachable, scheduler_url
 from pipeline.secrets import redact, redact_url
 from pipeline.sources import client, has_cursor_index, ping, source_collection
@@ -85,7 +85,7 @@ def _redshift_sql() -> str:
 
 
 def _smtp() -> str:
-    settings = smtp()
+    settings = mail_server()
     client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
     try:
         client.noop()
@@ -141,6 +141,6 @@ def checks(scheduler: str | None = "") -> Iterator[Check]:
     if scheduler is not None:
         yield _check("scheduler", lambda: _scheduler(scheduler),
                      "start `pipeline scheduler`, or point at it with --scheduler-url")
-    yield _check("smtp", _smtp, "check [smtp] host and port")
+    yield _check("smtp", _smtp, "check [mail_server] host and port")
     yield _check("alerts", _alerts, "set PIPELINE_SLACK_WEBHOOK_URL or PIPELINE_SLACK_TOKEN, or [alerts] email_to")
     yield _check("console database", _console_db, "check PIPELINE_CONSOLE_DB_URL or [console] db_url")

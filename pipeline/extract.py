@@ -16,11 +16,12 @@ from pipeline import paths
 from pipeline.catalog import Source
 from pipeline.convert import ConversionStats, RowConverter, quarantine_line, read_quarantine_line
 from pipeline.storage import ObjectStore
-from pipeline.windows import Window
+from pipeline.windows import Window, utcnow
 
-# 3: drifted values land (coerced or NULL, originals in `_drift`), counted in `drift`; 2: parts carry their
-# sha256. A window extracted by an older version is extracted again.
-MANIFEST_VERSION = 3
+# 4: the read's start and end (`read_started`, `read_ended`: the merge keeps the version read last); 3: drifted
+# values land (coerced or NULL, originals in `_drift`), counted in `drift`; 2: parts carry their sha256. A
+# window extracted by an older version is extracted again.
+MANIFEST_VERSION = 4
 Progress = Callable[[int, str], None]
 
 
@@ -100,7 +101,10 @@ def extract_window(documents: Iterable[dict], source: Source, region: str, windo
     stats = ConversionStats()
     converter = RowConverter(source, region, window.start)
     writer = PartWriter(store, prefix, part_rows, part_bytes, compress_level)
+    # `documents` queries lazily: every document is read between these two moments.
+    read_started = utcnow()
     writer.write_all(converter.rows(documents, stats), progress)
+    read_ended = utcnow()
 
     quarantine = None
     if stats.quarantined:
@@ -117,6 +121,8 @@ def extract_window(documents: Iterable[dict], source: Source, region: str, windo
         "table": source.table,
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
+        "read_started": read_started.isoformat(),
+        "read_ended": read_ended.isoformat(),
         "columns": list(source.file_column_names),
         "format": {"type": "csv", "compression": "gzip", "null": "\\N", "header": False},
         "extracted": stats.extracted,

@@ -1,8 +1,9 @@
-"""Load one extracted window: COPY into a private staging table, merge by key (newest version wins) and
+"""Load one extracted window: COPY into a private staging table, merge by key (the version read last wins) and
 record the load, its drift and its quarantined documents, in one transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,8 @@ class LoadResult:
 
     @property
     def kept_newer(self) -> int:
-        """Staged rows not inserted because a newer version of the document was already loaded."""
+        """Staged rows not inserted because a version read later was already loaded (or the document was read
+        twice in the window)."""
         return self.staged - self.inserted
 
 
@@ -46,6 +48,20 @@ def part_columns(source: Source, manifest: Mapping[str, Any]) -> list[str]:
         raise ValueError(f"{manifest.get('path', 'the manifest')}: its parts hold {', '.join(undeclared)}, which "
                          f"{source.path} no longer declares; re-extract the window (pipeline backfill --rerun)")
     return columns
+
+
+def read_interval(manifest: Mapping[str, Any]) -> dict[str, dt.datetime]:
+    """When the window's read began and ended (naive UTC), for the merge's rule that the version read last
+    wins. A replay's manifest carries its extract's; a manifest from before reads were timed, its writing."""
+    def moment(name: str) -> dt.datetime:
+        value = manifest.get(name) or manifest.get("created_at")
+        if not value:
+            raise ValueError(f"{manifest.get('path', 'the manifest')}: no {name}; extract the window again "
+                             f"(pipeline backfill --rerun)")
+        value = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+    return {"read_started": moment("read_started"), "read_ended": moment("read_ended")}
 
 
 def merge_bounds(connection: Warehouse, source: Source, stage: str, staged: int, region: str
@@ -96,9 +112,10 @@ def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str
     connection.run_template("lock.sql", tables=[source.table])
     merged, matched = list(source.file_column_names), f"matched_{source.name}"
     bounds = merge_bounds(connection, source, stage, staged, manifest["region"])
-    connection.run_template("merge_match_ranges.sql" if bounds else "merge_match.sql", bounds, target=source.table,
-                            stage=stage, matched=matched, key=source.key, cursor=source.cursor)
-    counts = connection.run_template("merge.sql", {"loaded_at": loaded_at}, target=source.table,
+    read = read_interval(manifest)
+    connection.run_template("merge_match_ranges.sql" if bounds else "merge_match.sql", {**(bounds or {}), **read},
+                            target=source.table, stage=stage, matched=matched, key=source.key, cursor=source.cursor)
+    counts = connection.run_template("merge.sql", {"loaded_at": loaded_at, **read}, target=source.table,
                                      target_name=source.name, stage=stage, matched=matched, columns=merged,
                                      loaded_columns=[f"loaded.{c}" for c in merged], key=source.key,
                                      cursor=source.cursor, replaced=source.replaced_table_name)

@@ -1,4 +1,4 @@
-"""Outgoing e-mail through the [smtp] server: export deliveries and alerts."""
+"""Outgoing e-mail through the [mail_server] server: export deliveries and alerts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from pipeline.config import ConfigError, smtp
+from pipeline.config import ConfigError, mail_server
 
 
 def is_transient(error: BaseException) -> bool:
@@ -17,14 +17,14 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500
 
 
-def send(message: EmailMessage, settings: smtp | None = None, to: list[str] | None = None) -> dict[str, str]:
+def send(message: EmailMessage, settings: mail_server | None = None, to: list[str] | None = None) -> dict[str, str]:
     """Hand the message to the SMTP server (to its To and Cc, or to `to`); return the recipients it refused
     with its reply, when it accepted the others. Raises only while the message is not yet accepted (all
     refused included): a failing QUIT after the server took it is ignored, so a retry never sends twice."""
-    settings = settings or smtp()
+    settings = settings or mail_server()
     password = os.environ.get(settings.password_env, "")
     if settings.user and not password:
-        raise ConfigError(settings.password_env, f"[smtp] user is set but {settings.password_env} is empty")
+        raise ConfigError(settings.password_env, f"[mail_server] user is set but {settings.password_env} is empty")
     context = ssl.create_default_context()
     if settings.security == "ssl":
         client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds, context=context)

@@ -13,9 +13,9 @@ from bson.json_util import dumps as bson_dumps
 
 from pipeline import paths
 from pipeline.catalog import Catalog
-from pipeline.convert import ConversionStats, RowConverter
-from pipeline.extract import PartWriter, read_quarantine
-from pipeline.load import record_drift, stage_and_merge
+from pipeline.convert import ConversionStats, RowConverter, key_cell
+from pipeline.extract import PartWriter, read_manifest, read_quarantine
+from pipeline.load import read_interval, record_drift, stage_and_merge
 from pipeline.storage import ObjectStore
 from pipeline.transform import transform_window
 from pipeline.warehouse import Warehouse
@@ -106,13 +106,16 @@ def replay_window(connection: Warehouse, store: ObjectStore, project: Catalog, r
     rows = list(converter.rows(documents, stats))
     still = {item.document_id: item.reason for item in stats.quarantined}
     key = {"region": region, "collection": collection, "window_start": window.start, "window_end": window.end}
-    passed = [str(doc.get(source.key)) for doc in documents if str(doc.get(source.key)) not in still]
+    keys = [key_cell(source.key_column.type, doc.get(source.key)) for doc in documents]
+    passed = [key for key in keys if key not in still]
     folder = f"{paths.window_prefix(region, collection, window)}/replay-{now:%Y%m%dT%H%M%S}"
     writer = PartWriter(store, folder, part_rows=len(rows) + 1, part_bytes=2**62, compress_level=6)
     writer.write_all(rows)
     # Relative to the store, like an extract's manifest (Redshift's COPY manifest is written beside it).
+    # The documents were read by the window's extract: a version read since then stays.
+    extracted = read_manifest(store, region, collection, window)
     replayed = {"path": paths.manifest_path(folder), "region": region, "columns": list(source.file_column_names),
-                "written": len(rows), "parts": writer.manifest_parts()}
+                "written": len(rows), "parts": writer.manifest_parts(), **read_interval(extracted)}
     with connection.transaction():
         merged = stage_and_merge(connection, source, replayed, store, now)
         for document_id in passed:

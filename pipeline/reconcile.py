@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bson import ObjectId
-
 from pipeline.catalog import Catalog, Column, Source
+from pipeline.convert import key_cell, objectid_value
 from pipeline.sources import window_slices
 from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.transform import transform_window
@@ -28,7 +27,7 @@ KEY_SLICE_MINUTES = 6 * 60
 
 GONE_TABLE, GONE_CURSORS = "reconcile_gone", "reconcile_gone_cursors"
 # How a key stored as text in the warehouse is looked up in MongoDB.
-KEY_VALUES: dict[str, Callable[[str], Any]] = {"objectid": ObjectId, "text": str, "int": int}
+KEY_VALUES: dict[str, Callable[[str], Any]] = {"objectid": objectid_value, "text": str, "int": int}
 Lookup = Callable[[str, list[Any]], set[Any]]  # (collection, keys) -> the keys MongoDB still has
 
 
@@ -40,12 +39,10 @@ class ReconcileResult:
 
 
 def missing_keys(source: Source, loaded: list[tuple[str, dt.datetime]], lookup: Lookup) -> list[tuple[str, Any]]:
-    """(key, cursor) of the loaded rows whose key MongoDB no longer has. An objectid key may have been read
-    from a string _id (stored lower-cased): it is looked up in every form it can have in MongoDB."""
-    kind = next(c.type for c in source.columns if c.name == source.key)
-    values = [value for key, _ in loaded for value in (
-        (ObjectId(key), key, key.upper()) if kind == "objectid" else (KEY_VALUES[kind](key),))]
-    present = {str(value).lower() if kind == "objectid" else str(value) for value in lookup(source.name, values)}
+    """(key, cursor) of the loaded rows whose key MongoDB no longer has, each looked up as the value its cell
+    stands for (an ObjectId, or a string that only looks like one)."""
+    kind = source.key_column.type
+    present = {key_cell(kind, value) for value in lookup(source.name, [KEY_VALUES[kind](key) for key, _ in loaded])}
     return [(key, cursor) for key, cursor in loaded if key not in present]
 
 
@@ -53,7 +50,7 @@ def delete_keys(connection: Warehouse, source: Source, region: str, gone: list[t
                 now: dt.datetime) -> int:
     """Move the rows of these (key, cursor) to the replaced table and delete them, and unmark the windows
     holding their cursors, in one transaction."""
-    key_column = next(c for c in source.columns if c.name == source.key)
+    key_column = source.key_column
     columns = list(source.file_column_names)
     with connection.transaction():
         connection.execute(connection.dialect.create_table(

@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,9 @@ from luigi.task import flatten
 
 from pipeline.alerts import FAILURE_LOG_ENV, Failure, alert, describe, first_line, read_failures
 from pipeline.catalog import catalog
-from pipeline.config import alerts, logs, source_uris, storage_location, warehouse_url
+from pipeline.config import alerts, check_moved_settings, held_wait, logs, source_uris, storage_location, warehouse_url
 from pipeline.progress import STAGES, shown
-from pipeline.scheduler import disabled_task_ids, scheduler_reachable, scheduler_url
+from pipeline.scheduler import disabled_task_ids, re_enable_task, scheduler_reachable, scheduler_url
 from pipeline.sources import ping
 from pipeline.warehouse import WarehouseError, connection
 from pipeline.windows import parse_moment, utcnow
@@ -33,6 +34,7 @@ class RunFailed(RuntimeError):
 def preflight() -> None:
     """Validate the configuration and the declarations, and reach every service before scheduling anything."""
     catalog()
+    check_moved_settings()
     uris = source_uris()
     storage_location()
     url = warehouse_url()
@@ -64,9 +66,14 @@ def check_scheduler(url: str) -> None:
 
 
 def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbose: bool = False,
-          scheduler: str = "", quiet: bool = False) -> None:
-    """Run tasks with Luigi (through the luigid at `scheduler`, see scheduler_url, unless local); a failed run
-    raises RunFailed with one line per failed task printed before it."""
+          scheduler: str = "", quiet: bool = False, reenable: bool = False) -> None:
+    """Run tasks with Luigi (through the luigid at `scheduler`, see scheduler_url, unless local) until every
+    one of them is complete; a failed run raises RunFailed with one line per failed task printed before it.
+
+    Tasks another worker holds are waited for: they end done (by it), or luigid releases them when that worker
+    died and this run does them, or RunFailed names them after `[worker] held_wait_minutes`. Tasks luigid
+    disabled after repeated failures are enabled again first when `reenable` (an operator's backfill), else
+    named with RunFailed."""
     url = scheduler_url(scheduler)
     if not local_scheduler:
         check_scheduler(url)
@@ -75,20 +82,37 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
     # every line twice with -v.
     _default_setting("core", "no_configure_logging", "true")
     totals = Counter() if quiet else planned_totals(tasks)
-    with shown(totals, os.environ.get(FAILURE_LOG_ENV, ""), quiet=quiet, interval=logs().progress_seconds):
-        result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
-                             **({} if local_scheduler else {"scheduler_url": url}))
-    if result.status.name == "NOT_RUN":
+    if reenable and not local_scheduler:
+        reenable_disabled(tasks, url)
+    deadline = time.monotonic() + held_wait().minutes * 60
+    while True:
+        with shown(totals, os.environ.get(FAILURE_LOG_ENV, ""), quiet=quiet, interval=logs().progress_seconds):
+            result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
+                                 **({} if local_scheduler else {"scheduler_url": url}))
+        failed = not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY",
+                                                                                "NOT_RUN")
+        if failed or all(task.complete() for task in tasks):
+            break
+        # Luigi reports success when the tasks it could run succeeded, also when others were held by another
+        # worker (maybe one killed a moment ago): the run is done only when what it was asked for is.
         waiting = incomplete_leaves(tasks)
-        refused = refused_tasks(waiting, None if local_scheduler else url)
+        example = waiting[0] if waiting else tasks[0]
+        if local_scheduler:  # no other worker: what did not run will not
+            raise RunFailed(f"{len(waiting) or 'some'} task(s) did not run, e.g. {example}")
+        refused = refused_tasks(waiting, url)
         if refused:
-            raise RunFailed(f"the scheduler refused to run {len(refused)} task(s), e.g. {refused[0]} "
-                            f"(disabled after repeated failures? see the luigid page)")
-        # Another run holds the rest (and may still be running them); nothing runs twice.
-        print(f"{len(waiting) or 'some'} task(s) were left to another run that holds them (see the luigid page)",
-              file=sys.stderr)
-        return
-    if not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY"):
+            raise RunFailed(f"luigid disabled {len(refused)} task(s) after repeated failures, e.g. {refused[0]}: "
+                            f"they run again after [scheduler] disable_persist, or at once with `pipeline backfill` "
+                            f"over their windows (see the luigid page)")
+        if time.monotonic() > deadline:
+            raise RunFailed(f"{len(waiting) or 'some'} task(s) are still held by another worker, e.g. {example}: "
+                            f"nothing was done twice; run the command again "
+                            f"once that worker is done (luigid frees a dead worker's tasks after [scheduler] "
+                            f"worker_disconnect_delay)")
+        print(f"waiting for {len(waiting) or 'some'} task(s) held by another worker, e.g. {example} (a dead "
+              f"worker's are freed by luigid within a minute or two)", file=sys.stderr)
+        time.sleep(held_wait().poll_seconds)
+    if failed:
         failures = read_failures(os.environ.get(FAILURE_LOG_ENV, ""))
         if verbose or not failures:
             print(result.summary_text, file=sys.stderr)
@@ -170,11 +194,25 @@ def format_plan(steps: list[tuple[luigi.Task, bool]]) -> str:
     return "\n".join(lines)
 
 
-def refused_tasks(waiting: list[luigi.Task], scheduler: str | None) -> list[luigi.Task]:
-    """Of the tasks that could run and did not, those refused: with the luigid at `scheduler`, those it
-    disabled (the others are held by another run); with the local scheduler (None) there is no other run."""
-    if scheduler is None or not waiting:
-        return waiting
+def reenable_disabled(tasks: list[luigi.Task], url: str) -> None:
+    """Enable again the tasks of this run that luigid disabled after repeated failures: an operator asked for
+    them by hand (the fix a failure names), which luigid's policy protects scheduled runs from."""
+    disabled = disabled_task_ids(url)
+    if not disabled:
+        return
+    wanted = [task for task, done in plan(tasks) if not done and task.task_id in disabled]
+    for task in wanted:
+        re_enable_task(url, task.task_id)
+    if wanted:
+        print(f"enabled {len(wanted)} task(s) luigid had disabled after repeated failures, e.g. {wanted[0]}",
+              file=sys.stderr)
+
+
+def refused_tasks(waiting: list[luigi.Task], scheduler: str) -> list[luigi.Task]:
+    """Of the tasks that could run and did not, those the luigid at `scheduler` disabled (the others are held by
+    another run)."""
+    if not waiting:
+        return []
     disabled = disabled_task_ids(scheduler)
     return [task for task in waiting if task.task_id in disabled]
 

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import luigi.configuration
+import luigi.interface
 from luigi.cmdline import luigid
 
 from pipeline.config import ConfigError
@@ -24,15 +25,15 @@ SCHEDULER_ENV = "PIPELINE_SCHEDULER_URL"
 
 
 def scheduler_url(given: str = "") -> str:
-    """`--scheduler-url`, else PIPELINE_SCHEDULER_URL, else [core] scheduler_url, else Luigi's own default
-    from [core] default-scheduler-host/port."""
-    config = luigi.configuration.get_config()
-    url = given or os.environ.get(SCHEDULER_ENV, "") or config.get("core", "scheduler_url", "") or ""
+    """`--scheduler-url`, else PIPELINE_SCHEDULER_URL, else Luigi's own settings as `luigi` reads them: [core]
+    scheduler_url, else scheduler_host and scheduler_port (or their older dashed names; localhost:8082)."""
+    url = given or os.environ.get(SCHEDULER_ENV, "")
     if url:
         return url.rstrip("/")
-    host = config.get("core", "default_scheduler_host", "localhost")
-    port = config.getint("core", "default_scheduler_port", 8082)
-    return f"http://{host}:{port}"
+    settings = luigi.interface.core()
+    if settings.scheduler_url:
+        return settings.scheduler_url.rstrip("/")
+    return f"http://{settings.scheduler_host}:{settings.scheduler_port}"
 
 
 def scheduler_reachable(url: str, timeout: float = 3.0) -> bool:
@@ -50,10 +51,21 @@ def disabled_task_ids(url: str, timeout: float = 10.0) -> set[str]:
         return set(json.loads(response.read())["response"])
 
 
+def re_enable_task(url: str, task_id: str, timeout: float = 10.0) -> None:
+    """Enable a disabled task again (what the luigid page's button does)."""
+    query = urllib.parse.quote(json.dumps({"task_id": task_id}))
+    with urllib.request.urlopen(f"{url}/api/re_enable_task?data={query}", timeout=timeout) as response:
+        response.read()
+
+
 # The documented policy: a failed task may run again after 5 minutes; three failures within an hour disable
-# it for disable_persist seconds (a day by default), and runs that need it fail and alert meanwhile. The
-# operator's own config file may change these; state and history follow the command line and environment.
-POLICY = {"scheduler": {"retry_delay": "300", "retry_count": "3", "disable_window": "3600", "remove_delay": "86400"}}
+# it for 15 minutes (Luigi's default is a day), and scheduled runs that need it fail and alert meanwhile; a
+# `pipeline backfill` over it enables it at once. A worker that stops answering (killed) frees its tasks
+# after a minute, noticed when another worker asks for work (not only at luigid's pruning every minute).
+# The operator's own config file may change these; state and history follow the command line and
+# environment.
+POLICY = {"scheduler": {"retry_delay": "300", "retry_count": "3", "disable_window": "3600", "disable_persist": "900",
+                        "worker_disconnect_delay": "60", "prune_on_get_work": "true", "remove_delay": "86400"}}
 
 
 def luigid_config(state_dir: Path, history_url: str, operator_file: str = "") -> str:

@@ -17,8 +17,8 @@ import luigi.configuration
 MASK = "***"
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PIPELINE_SMTP_PASSWORD", "PIPELINE_SLACK_TOKEN",
               "PIPELINE_SLACK_WEBHOOK_URL", "PIPELINE_CONSOLE_SECRET_KEY")
-# Settings that name more secret variables ([smtp] password_env, [alerts] slack_webhook_env, ...).
-SECRET_ENV_SETTINGS = (("smtp", "password_env"), ("alerts", "slack_webhook_env"), ("alerts", "slack_token_env"),
+# Settings that name more secret variables ([mail_server] password_env, [alerts] slack_webhook_env, ...).
+SECRET_ENV_SETTINGS = (("mail_server", "password_env"), ("alerts", "slack_webhook_env"), ("alerts", "slack_token_env"),
                        ("console", "secret_key_env"))
 URL_SETTINGS = ("PIPELINE_WAREHOUSE_URL", "PIPELINE_SOURCES", "PIPELINE_TASK_HISTORY_URL", "PIPELINE_CONSOLE_DB_URL")
 _SECRET_NAMES = r"(?:ssl)?(?:password|passwd|pwd|secret|token|key|access_?key\w*)"

@@ -1,60 +1,156 @@
-"""`pipeline verify`: per region, collection and window, source count = warehouse count + quarantined."""
+"""`pipeline verify`: per region, collection and closed window, every source document is loaded with its current
+cursor (or quarantined) and nothing else is; every loaded window is transformed with the models of now."""
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from bson.json_util import dumps as bson_dumps
 
 from pipeline.catalog import catalog
 from pipeline.config import extract, source_uris, windows
+from pipeline.convert import key_cell
 from pipeline.paths import manifest_path, undated_path, window_prefix
-from pipeline.sources import source_collection, undated_documents, window_documents
+from pipeline.reconcile import KEY_VALUES
+from pipeline.sources import source_collection, undated_documents, window_documents, window_slices
 from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import connection as warehouse_connection
-from pipeline.windows import Window, windows_between
+from pipeline.windows import Window, floor_time, window_at, windows_between
+
+SLICE_MINUTES = 60  # both sides are compared an hour of cursor at a time: memory holds one hour's keys
+LISTED = 5  # ids named per kind of difference
 
 
-@dataclass(frozen=True)
+@dataclass
 class WindowCheck:
+    """One (region, collection, closed window): the source's documents against the warehouse's rows, key by
+    key with their cursors. A quarantined document accounts for its key."""
+
     region: str
     collection: str
     window: Window
-    source: int
-    warehouse: int
-    quarantined: int
-    extracted: bool
+    source: int = 0
+    warehouse: int = 0
+    quarantined: int = 0
+    extracted: bool = True
+    missing: list[str] = field(default_factory=list)  # in the source, not loaded
+    stale: list[str] = field(default_factory=list)  # loaded with another cursor than the source's
+    extra: list[str] = field(default_factory=list)  # loaded, no longer in this window of the source
+    counts: dict[str, int] = field(default_factory=lambda: {"missing": 0, "stale": 0, "extra": 0})
+    moved: dict[str, dt.datetime] = field(default_factory=dict)  # of the extra keys: still in MongoDB, cursor now
 
     @property
     def ok(self) -> bool:
-        return self.source == self.warehouse + self.quarantined
+        return not any(self.counts.values())
+
+    def note(self, kind: str, keys: list[str]) -> None:
+        self.counts[kind] += len(keys)
+        listed = getattr(self, kind)
+        listed.extend(sorted(keys)[: LISTED - len(listed)])
 
 
-def count_source(region: str, collection: str, window: Window) -> int:
-    """Counted client-side over an indexed range with only _id returned: SecantusDB counts are not
-    to be relied on, and a real cluster does the same work for count_documents."""
+def compare(check: WindowCheck, slices: Iterable[tuple[dict[str, dt.datetime], dict[str, dt.datetime]]],
+            quarantined: set[str]) -> None:
+    """Fill the check from the window's slices, each (source, loaded) as {key: cursor} (pure). A key found on one
+    side only in its slice is held until the window's end: its version on the other side may lie in another
+    slice of the window (a stale version, not a missing and an extra one)."""
+    unmatched_source: dict[str, dt.datetime] = {}
+    unmatched_loaded: dict[str, dt.datetime] = {}
+    stale = []
+    for source, loaded in slices:
+        check.source += len(source)
+        check.warehouse += len(loaded)
+        for key, cursor in source.items():
+            if key not in loaded:
+                unmatched_source[key] = cursor
+            elif loaded[key] != cursor:
+                stale.append(key)
+        unmatched_loaded.update((key, cursor) for key, cursor in loaded.items() if key not in source)
+    stale += [key for key in unmatched_source if key in unmatched_loaded]
+    missing = [key for key in unmatched_source if key not in unmatched_loaded]
+    check.quarantined = sum(key in quarantined for key in (*missing, *stale))
+    check.note("missing", [key for key in missing if key not in quarantined])
+    check.note("stale", [key for key in stale if key not in quarantined])
+    check.note("extra", [key for key in unmatched_loaded if key not in unmatched_source])
+
+
+def source_cursors(region: str, collection: str, window: Window) -> dict[str, dt.datetime]:
+    """{key as the warehouse stores it: cursor} of the window's documents, by an indexed range query that
+    returns only the key and the cursor."""
     declared = catalog().source(collection)
-    source = source_collection(source_uris()[region], collection)
-    settings = extract()
-    return sum(1 for _ in window_documents(source, declared, window, settings.batch_size, {"_id": 1},
-                                           settings.query_slice_minutes))
+    kind = declared.key_column.type
+    documents = window_documents(source_collection(source_uris()[region], collection), declared, window,
+                                 extract().batch_size, {declared.key: 1, declared.cursor: 1})
+    return {key_cell(kind, document.get(declared.key)): document.get(declared.cursor) for document in documents}
 
 
-def count_warehouse(collection: str, window: Window, region: str) -> int:
+def warehouse_cursors(collection: str, window: Window, region: str) -> dict[str, dt.datetime]:
     source = catalog().source(collection)
-    (statement,) = statements(render(read_sql("verify/window_count.sql"), table=source.table, cursor=source.cursor))
+    (statement,) = statements(render(read_sql("verify/window_keys.sql"), table=source.table, key=source.key,
+                                     cursor=source.cursor))
     params = {"region": region, "window_start": window.start, "window_end": window.end}
-    return int(warehouse_connection().query(statement, params)[0][0])
+    with warehouse_connection().stream(statement, params, extract().batch_size) as (_, batches):
+        return {key: cursor for batch in batches for key, cursor in batch}
 
 
-def quarantined_within(region: str, collection: str, window: Window) -> int:
-    """Quarantined documents of the smaller windows (sync's) loaded inside this one."""
+def quarantined_keys(region: str, collection: str, window: Window) -> set[str]:
+    """Keys quarantined by the loads inside this window (any window length: sync's inside a verified day), each
+    once however often its window was loaded."""
     params = {"region": region, "collection": collection, "window_start": window.start, "window_end": window.end}
-    return warehouse_connection().count("verify/window_quarantined.sql", params)
+    return {key for (key,) in warehouse_connection().query_file("verify/window_quarantined_keys.sql", params)}
+
+
+def where_now(region: str, collection: str, keys: list[str]) -> dict[str, dt.datetime]:
+    """{key: its cursor now} of the keys MongoDB still has (a document whose cursor left the window)."""
+    declared = catalog().source(collection)
+    kind = declared.key_column.type
+    values = [KEY_VALUES[kind](key) for key in keys]
+    found = source_collection(source_uris()[region], collection).find(
+        {declared.key: {"$in": values}}, {declared.key: 1, declared.cursor: 1})
+    return {key_cell(kind, document[declared.key]): document.get(declared.cursor) for document in found}
+
+
+def check_window(region: str, collection: str, window: Window, extracted: bool) -> WindowCheck:
+    check = WindowCheck(region, collection, window, extracted=extracted)
+    compare(check, ((source_cursors(region, collection, piece), warehouse_cursors(collection, piece, region))
+                    for piece in window_slices(window, SLICE_MINUTES)), quarantined_keys(region, collection, window))
+    if check.extra:
+        check.moved = where_now(region, collection, check.extra)
+    return check
+
+
+def transform_gaps(region: str, window: Window) -> tuple[list[Window], list[Window]]:
+    """(not transformed, transformed with older definitions): the windows loaded over this one whose analytics
+    rows no transform marker with the declarations of now covers."""
+    params = {"region": region, "window_start": window.start, "window_end": window.end}
+    connection = warehouse_connection()
+    loads = sorted({Window(s, e) for s, e in connection.query_file("verify/window_loads.sql", params)},
+                   key=lambda w: w.start)
+    transforms = connection.query_file("verify/window_transforms.sql", params)
+    current = [Window(s, e) for s, e, declared in transforms if declared == catalog().signature]
+    every = [Window(s, e) for s, e, _ in transforms]
+    unbuilt = [load for load in loads if uncovered(load, current)]
+    untransformed = [load for load in unbuilt if uncovered(load, every)]
+    return untransformed, [load for load in unbuilt if load not in untransformed]
+
+
+def uncovered(window: Window, covering: list[Window]) -> list[Window]:
+    """The parts of `window` that none of `covering` holds, in order."""
+    gaps, at = [], window.start
+    for piece in sorted(covering, key=lambda w: w.start):
+        if piece.end <= at or piece.start >= window.end:
+            continue
+        if piece.start > at:
+            gaps.append(Window(at, piece.start))
+        at = max(at, piece.end)
+    if at < window.end:
+        gaps.append(Window(at, window.end))
+    return gaps
 
 
 @dataclass(frozen=True)
@@ -107,51 +203,96 @@ def format_undated(found: list[Undated]) -> str:
                      f"window reads them (e.g. {', '.join(u.examples)}); listed in {u.record}" for u in found)
 
 
+@dataclass(frozen=True)
+class TransformCheck:
+    """A closed, loaded window of a region whose analytics rows are not all built by the models of now."""
+
+    region: str
+    window: Window
+    untransformed: list[Window]
+    stale: list[Window]
+
+
+@dataclass
+class VerifyReport:
+    windows: list[WindowCheck]
+    transforms: list[TransformCheck]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.windows) and not self.transforms
+
+
 def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | None,
-                 now: dt.datetime) -> list[WindowCheck]:
+                 now: dt.datetime) -> VerifyReport:
     """Every closed window of [start, end) (an open one is still filling: it would not reconcile yet)."""
     minutes = window_minutes or windows().backfill_minutes
     horizon = now - dt.timedelta(minutes=windows().lag_minutes)
     closed = [window for window in windows_between(start, end, minutes) if window.end <= horizon]
     store = ObjectStore.from_config()
-    report = []
+    report = VerifyReport([], [])
     for region in source_uris():
-        for collection in catalog().sources:
-            for window in closed:
-                extracted = store.exists(manifest_path(window_prefix(region, collection, window)))
-                # The warehouse's count, not the manifest's: a quarantine replay lowers it.
-                quarantined = quarantined_within(region, collection, window)
-                report.append(WindowCheck(
-                    region, collection, window, count_source(region, collection, window),
-                    count_warehouse(collection, window, region), quarantined, extracted,
-                ))
+        for window in closed:
+            checks = [check_window(region, collection, window,
+                                   store.exists(manifest_path(window_prefix(region, collection, window))))
+                      for collection in catalog().sources]
+            report.windows += checks
+            if any(check.warehouse or check.extracted for check in checks):
+                untransformed, stale = transform_gaps(region, window)
+                if untransformed or stale:
+                    report.transforms.append(TransformCheck(region, window, untransformed, stale))
     return report
 
 
-def format_report(report: list[WindowCheck]) -> str:
+def format_report(report: VerifyReport) -> str:
     header = f"{'region':<8} {'collection':<14} {'window':<36} {'source':>8} {'warehouse':>10} " \
              f"{'quarantined':>12}  status"
     lines = [header]
-    for check in report:
+    for check in report.windows:
         status = ("ok" if not check.quarantined else f"ok, {check.quarantined} quarantined: pipeline quarantine "
-                  f"list {_range(check)}") if check.ok else repair_hint(check)
+                  f"list {_range(check.window)}") if check.ok else "MISMATCH: " + "; ".join(repair_hints(check))
         lines.append(f"{check.region:<8} {check.collection:<14} {str(check.window):<36} {check.source:>8} "
                      f"{check.warehouse:>10} {check.quarantined:>12}  {status}")
+    for gap in report.transforms:
+        parts = [f"not transformed ({', '.join(map(str, gap.untransformed))})"] if gap.untransformed else []
+        parts += [f"transformed with older model definitions ({', '.join(map(str, gap.stale))})"] if gap.stale else []
+        lines.append(f"{gap.region:<8} {'(models)':<14} {str(gap.window):<36} {'':>8} {'':>10} {'':>12}  "
+                     f"MISMATCH: {' and '.join(parts)}: pipeline backfill {_range(gap.window)}")
     return "\n".join(lines)
 
 
-def _range(check: WindowCheck) -> str:
-    return f"--start '{check.window.start:%Y-%m-%d %H:%M}' --end '{check.window.end:%Y-%m-%d %H:%M}'"
+def _range(window: Window) -> str:
+    return f"--start '{window.start:%Y-%m-%d %H:%M}' --end '{window.end:%Y-%m-%d %H:%M}'"
 
 
-def repair_hint(check: WindowCheck) -> str:
-    """What a mismatch most likely means, and the command that repairs it."""
-    window = _range(check)
+def _examples(keys: list[str], count: int) -> str:
+    return f"{', '.join(keys)}{', ...' if count > len(keys) else ''}"
+
+
+def repair_hints(check: WindowCheck) -> list[str]:
+    """What differs, with the first ids, and the command that repairs each difference."""
+    window = _range(check.window)
     if not check.extracted and check.warehouse + check.quarantined == 0:
-        return f"MISMATCH, not loaded: pipeline backfill {window}"
-    if check.source > check.warehouse + check.quarantined:
-        return f"MISMATCH, documents missing: pipeline backfill --rerun {window}"
-    return f"MISMATCH, documents gone from the source: pipeline reconcile {window}"
+        return [f"not loaded: pipeline backfill {window}"]
+    hints = []
+    if check.counts["missing"]:
+        hints.append(f"{check.counts['missing']} missing ({_examples(check.missing, check.counts['missing'])}): "
+                     f"pipeline backfill --rerun {window}")
+    if check.counts["stale"]:
+        hints.append(f"{check.counts['stale']} stale, loaded with another {catalog().source(check.collection).cursor} "
+                     f"({_examples(check.stale, check.counts['stale'])}): pipeline backfill --rerun {window}")
+    if check.counts["extra"]:
+        gone = [key for key in check.extra if key not in check.moved]
+        minutes = int((check.window.end - check.window.start).total_seconds() // 60)
+        moved = sorted({window_at(floor_time(cursor, minutes), minutes) for cursor in check.moved.values()
+                        if isinstance(cursor, dt.datetime)}, key=lambda w: w.start)
+        if gone or check.counts["extra"] > len(check.extra):
+            listed = _examples(check.extra, check.counts["extra"])
+            hints.append(f"{check.counts['extra']} no longer in this window of the source ({listed}); deleted ones: "
+                         f"pipeline reconcile {window}")
+        for target in moved:
+            hints.append(f"moved to {target}: pipeline backfill --rerun {_range(target)}")
+    return hints
 
 
 def missing_created_at(start: dt.datetime, end: dt.datetime) -> dict[str, int]:

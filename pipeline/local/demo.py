@@ -137,8 +137,8 @@ def deliver_demo_exports(smtp_service, *, last_day: dt.date, outbox: Path, worke
     """Render and e-mail every defined export for the first run date whose interval covers the demo's
     last day, to the embedded SMTP server; save what it received as .eml files."""
     config = luigi.configuration.get_config()
-    config.set("smtp", "host", smtp_service.host)
-    config.set("smtp", "port", str(smtp_service.port))
+    config.set("mail_server", "host", smtp_service.host)
+    config.set("mail_server", "port", str(smtp_service.port))
     # The weekly and monthly intervals reach beyond the few demo days: render what is there.
     config.set("exports", "require_complete_data", "false")
     tasks = [DeliverExport(name=name, date=definition.schedule.next_run_date(last_day))
@@ -176,7 +176,7 @@ def serve_forever(root: str) -> None:
             outbox = root_path / "outbox"
             stack.smtp.save_to(outbox)
             settings = root_path / "luigi-services.cfg"
-            settings.write_text(f"{LOCAL_SETTINGS.read_text()}\n[smtp]\nhost = {stack.smtp.host}\n"
+            settings.write_text(f"{LOCAL_SETTINGS.read_text()}\n[mail_server]\nhost = {stack.smtp.host}\n"
                                 f"port = {stack.smtp.port}\n")
             console_db = f"sqlite:///{(root_path / 'console.db').resolve()}"
             for key, value in {**stack.env(), "LUIGI_CONFIG_PATH": str(settings),

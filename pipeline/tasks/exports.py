@@ -10,7 +10,7 @@ from functools import cached_property
 import luigi
 
 from pipeline.alerts import first_line
-from pipeline.config import exports, retry, smtp, source_uris
+from pipeline.config import exports, mail_server, retry, source_uris
 from pipeline.exports.definitions import ExportDefinition, definitions, find
 from pipeline.exports.deliver import Rendered, deliver_export
 from pipeline.exports.render import export_path, render_export
@@ -131,7 +131,7 @@ class DeliverExport(ExportTask):
         settings = retry()
         try:
             record = deliver_export(self.definition, self.interval, rendered, store, settings=exports(),
-                                    sender=smtp().sender, attempts=settings.attempts,
+                                    sender=mail_server().sender, attempts=settings.attempts,
                                     base_delay=settings.base_delay_seconds)
         except BaseException:
             try:

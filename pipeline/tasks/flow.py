@@ -22,12 +22,40 @@ class Backfill(luigi.WrapperTask):
                                                 description="window length; default [windows] backfill_minutes")
     redo_after = luigi.Parameter(default="", significant=False,
                                  description="redo windows done before this UTC moment (`--rerun`)")
+    force = luigi.BoolParameter(default=False, significant=False,
+                                description="allow more windows than [windows] max_windows_per_command")
 
     def requires(self) -> list[luigi.Task]:
-        minutes = self.window_minutes or windows().backfill_minutes
-        return [TransformWindow(region=region, window_start=window.start, window_minutes=minutes,
-                                redo_after=self.redo_after)
-                for window in backfill_windows(self.start, self.end, minutes) for region in source_uris()]
+        # Checked here, not only by the `pipeline` command: `luigi --module pipeline.tasks Backfill` gets the same
+        # refusals (a scheduling error, non-zero by luigi.cfg's [retcode]).
+        if not hasattr(self, "_windows"):
+            minutes = self.window_minutes or windows().backfill_minutes
+            check_range(self.start, self.end, minutes, self.force)
+            closed = backfill_windows(self.start, self.end, minutes)
+            if not closed:
+                raise RangeRefused(f"no closed {minutes}-minute window in {self.start:%Y-%m-%d %H:%M} .. "
+                                   f"{self.end:%Y-%m-%d %H:%M} yet (a window is processed once it ended "
+                                   f"{windows().lag_minutes} minutes ago)")
+            self._windows = [TransformWindow(region=region, window_start=window.start, window_minutes=minutes,
+                                             redo_after=self.redo_after)
+                             for window in closed for region in source_uris()]
+        return self._windows
+
+
+class RangeRefused(ValueError):
+    """A backfill or verify range that is backwards, too long without --force, or not closed yet."""
+
+
+def check_range(start: dt.datetime, end: dt.datetime, minutes: int, force: bool) -> None:
+    """An end after the start, and no more windows than [windows] max_windows_per_command unless forced."""
+    if end <= start:
+        raise RangeRefused("--end must be after --start (it is exclusive)")
+    limit = windows().max_windows_per_command
+    count = int((end - start).total_seconds() // 60 // minutes) + 1
+    if count > limit and not force:
+        raise RangeRefused(f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} holds about {count:,} {minutes}-minute "
+                           f"windows per region, more than [windows] max_windows_per_command ({limit:,}); narrow "
+                           f"the range or pass --force")
 
 
 def backfill_windows(start: dt.datetime, end: dt.datetime, minutes: int, now: dt.datetime | None = None

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pipeline.catalog import Column, Table
 from pipeline.sqlfiles import quote_ident, read_sql, render, statements
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "sql"
+CHUNK = 1 << 20
 MAX_VARCHAR = 65535
 # A table that grows by this share (and at least this many rows) gets fresh planner statistics at once.
 ANALYZE_SHARE, ANALYZE_MIN_ROWS = 0.1, 1000
@@ -85,6 +88,42 @@ class Dialect:
             f"{'' if temporary or isinstance(table, str) else self.column_options(table, c)}" for c in columns)
         options = "" if temporary or isinstance(table, str) else self.table_options(table)
         return f"create {'temp ' if temporary else ''}table {quote_ident(name)} (\n    {definitions}\n){options}"
+
+
+class CheckedReader(io.RawIOBase):
+    """Reads a part as stored while counting and hashing its bytes, to compare with what the extract wrote."""
+
+    def __init__(self, raw: IO[bytes], part: Mapping[str, Any]):
+        self.raw, self.part = raw, part
+        self.size, self.digest = 0, hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.size += len(data)
+        self.digest.update(data)
+        return len(data)
+
+    def verify(self) -> None:
+        while self.readinto(bytearray(CHUNK)):  # gzip may stop before trailing bytes: count them too
+            pass
+        expected = (self.part["bytes"], self.part.get("sha256", self.digest.hexdigest()))
+        if (self.size, self.digest.hexdigest()) != expected:
+            raise WarehouseError(f"part {self.part['path']} is {self.size} bytes with another checksum than the "
+                                 f"{self.part['bytes']} bytes its manifest lists: it was changed or cut short; "
+                                 f"extract the window again (pipeline backfill --rerun)") from None
+
+
+
+def verify_parts(manifest: Mapping[str, Any], store: Any) -> None:
+    """Read each of the manifest's parts as stored and check its size and sha256 against the manifest, for a
+    kind whose COPY reads the object store itself (and would load a part swapped for another)."""
+    for part in manifest["parts"]:
+        with store.open_read(part["path"]) as raw:
+            CheckedReader(raw, part).verify()
 
 
 class Warehouse(ABC):

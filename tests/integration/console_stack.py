@@ -76,8 +76,8 @@ def write_settings(folder: Path, smtp, **sections: dict[str, str]) -> Path:
     """The local stack's settings plus this console's: the SMTP server, rows not from a transform."""
     config = configparser.ConfigParser()
     config.read(LOCAL_SETTINGS)
-    overrides = {"smtp": {"host": smtp.host, "port": str(smtp.port)}, "exports": {"require_complete_data": "false"},
-                 **sections}
+    overrides = {"mail_server": {"host": smtp.host, "port": str(smtp.port)},
+                 "exports": {"require_complete_data": "false"}, **sections}
     for section, values in overrides.items():
         if not config.has_section(section):
             config.add_section(section)

@@ -211,8 +211,8 @@ def test_a_subscription_runs_through_the_export_tasks_once_and_every_change_is_a
     assert created.status_code == 200 and "Subscription acme_daily_console created" in created.text
 
     # The scheduled run (cron's `pipeline export run`) picks it up beside exports.yml's, and sends it once.
-    luigi_settings("smtp", "host", smtp_server.host)
-    luigi_settings("smtp", "port", str(smtp_server.port))
+    luigi_settings("mail_server", "host", smtp_server.host)
+    luigi_settings("mail_server", "port", str(smtp_server.port))
     luigi_settings("exports", "require_complete_data", "false")  # rows were inserted, not transformed
     assert main(["export", "run", "--date", "2026-11-30", "--local-scheduler", "--quiet"]) == 0
     assert any(m["Subject"].startswith("Acme conversations") for m in smtp_server.messages)  # exports.yml's

@@ -62,7 +62,7 @@ def test_the_demo_refuses_a_root_that_pipeline_services_is_serving_whose_mail_go
         config = next(line for line in printed if "LUIGI_CONFIG_PATH" in line).split("=", 1)[1].strip().strip("'")
         parser = configparser.ConfigParser()
         parser.read(config)
-        with smtplib.SMTP(parser.get("smtp", "host"), parser.getint("smtp", "port"), timeout=10) as smtp:
+        with smtplib.SMTP(parser.get("mail_server", "host"), parser.getint("mail_server", "port"), timeout=10) as smtp:
             smtp.sendmail("analytics@localhost", ["cs@example.com"], "Subject: Weekly export\n\nattached")
         (saved,) = (root / "outbox").glob("*.eml")
         assert saved.name == "001-weekly-export.eml" and b"attached" in saved.read_bytes()

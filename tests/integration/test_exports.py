@@ -65,8 +65,8 @@ def exports_env(local_env, smtp_server, luigi_settings, tmp_path):
     definitions.write_text(DEFINITIONS)
     luigi_settings("exports", "definitions", str(definitions))
     luigi_settings("exports", "require_complete_data", "false")  # rows are inserted below, not transformed
-    luigi_settings("smtp", "host", smtp_server.host)
-    luigi_settings("smtp", "port", str(smtp_server.port))
+    luigi_settings("mail_server", "host", smtp_server.host)
+    luigi_settings("mail_server", "port", str(smtp_server.port))
     smtp_server.messages.clear()
     warehouse_connection()  # creates the schema
     with local_env.warehouse() as connection:
@@ -168,8 +168,8 @@ def test_large_file_is_sent_as_a_presigned_link(s3_env, smtp_server, luigi_setti
     luigi_settings("exports", "definitions", str(definitions))
     luigi_settings("exports", "attachment_limit_mb", "0.0001")  # ~100 bytes
     luigi_settings("exports", "require_complete_data", "false")
-    luigi_settings("smtp", "host", smtp_server.host)
-    luigi_settings("smtp", "port", str(smtp_server.port))
+    luigi_settings("mail_server", "host", smtp_server.host)
+    luigi_settings("mail_server", "port", str(smtp_server.port))
     smtp_server.messages.clear()
     warehouse_connection()
     with psycopg.connect(s3_env.warehouse_url, autocommit=True) as connection:
@@ -267,7 +267,7 @@ def test_overlapping_runs_send_each_interval_once(exports_env, smtp_server, tmp_
 
     config = tmp_path / "exports.cfg"
     config.write_text(f"[exports]\ndefinitions = {tmp_path / 'exports.yml'}\nrequire_complete_data = false\n"
-                      f"[smtp]\nhost = {smtp_server.host}\nport = {smtp_server.port}\n")
+                      f"[mail_server]\nhost = {smtp_server.host}\nport = {smtp_server.port}\n")
     command = [sys.executable, "-m", "pipeline.cli", "export", "run", "--date", RUN_DATE, "--local-scheduler"]
     runs = [subprocess.Popen(command, env={**os.environ, "LUIGI_CONFIG_PATH": str(config)}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for _ in range(3)]

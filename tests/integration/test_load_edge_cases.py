@@ -174,19 +174,23 @@ def test_updates_on_both_sides_of_the_merge_key_floor_replace_their_loaded_versi
     source, store = catalog().source("messages"), ObjectStore(parse_storage_url(str(tmp_path / "lake")))
     ids = sorted(ObjectId() for _ in range(10))
 
-    def load(day: dt.datetime, documents: list[dict]) -> None:
+    def extract(day: dt.datetime, documents: list[dict]) -> dict:
+        return extract_window(documents, source, "us", window_at(day, 1440), store, part_rows=100,
+                              part_bytes=2**20, compress_level=1)
+
+    def load(day: dt.datetime, manifest: dict) -> None:
         window = window_at(day, 1440)
-        manifest = extract_window(documents, source, "us", window, store, part_rows=100, part_bytes=2**20,
-                                  compress_level=1)
         load_window(connection(), source, manifest, store, {
             "region": "us", "collection": "messages", "window_start": window.start, "window_end": window.end,
-            "extracted": len(documents), "quarantined": 0, "manifest_url": manifest["path"], "loaded_at": day})
+            "extracted": manifest["extracted"], "quarantined": 0, "manifest_url": manifest["path"], "loaded_at": day})
 
     later = DAY + dt.timedelta(days=1)
     loaded_first = (0, 2, 5, 8, 9)  # the lowest key, the floor, two above it and the highest
-    load(DAY, [message(_id=ids[i], text="first") for i in loaded_first])
-    load(later, [message(_id=key, text="second", updated_at=later + dt.timedelta(hours=1)) for key in ids])
-    load(DAY, [message(_id=key, text="stale") for key in ids])  # older than what is loaded: kept out
+    load(DAY, extract(DAY, [message(_id=ids[i], text="first") for i in loaded_first]))
+    stale = extract(DAY, [message(_id=key, text="stale") for key in ids])  # read before "second"
+    load(later, extract(later, [message(_id=key, text="second", updated_at=later + dt.timedelta(hours=1))
+                                for key in ids]))
+    load(DAY, stale)  # an earlier read than what is loaded: kept out
     with local_env.warehouse() as warehouse:
         rows = dict(warehouse.execute("select _id, text from raw.messages where region = 'us'").fetchall())
         replaced = warehouse.execute("select _id from raw.messages_replaced order by _id").fetchall()

@@ -153,7 +153,7 @@ def test_failures_send_one_slack_message_and_one_email_without_secrets(local_env
     MongoClient(us_uri).get_default_database().conversations.insert_many(
         [{"client_id": "acme", "updated_at": dt.datetime(2026, 11, 20 + day, 3)} for day in range(3)])
     config = tmp_path / "alerts.cfg"
-    config.write_text(f"[alerts]\nemail_to = oncall@example.com\n[smtp]\nhost = {smtp_server.host}\n"
+    config.write_text(f"[alerts]\nemail_to = oncall@example.com\n[mail_server]\nhost = {smtp_server.host}\n"
                       f"port = {smtp_server.port}\n[retry]\nbase_delay_seconds = 0.01\n")
     result = run_cli("backfill", "--start", "2026-11-20", "--end", "2026-11-23", "--local-scheduler",
                      LUIGI_CONFIG_PATH=str(config), PIPELINE_SLACK_WEBHOOK_URL=f"{slack.url}/hook/T000/B000/s3cr3t",
@@ -174,7 +174,7 @@ def test_failures_send_one_slack_message_and_one_email_without_secrets(local_env
 def test_an_unreachable_warehouse_alerts_once_without_the_password(local_env, slack, smtp_server, tmp_path):
     smtp_server.messages.clear()
     config = tmp_path / "alerts.cfg"
-    config.write_text(f"[alerts]\nemail_to = oncall@example.com\n[smtp]\nhost = {smtp_server.host}\n"
+    config.write_text(f"[alerts]\nemail_to = oncall@example.com\n[mail_server]\nhost = {smtp_server.host}\n"
                       f"port = {smtp_server.port}\n")
     port = free_port()
     result = run_cli("sync", "--local-scheduler", LUIGI_CONFIG_PATH=str(config),
@@ -269,7 +269,7 @@ def test_planted_secrets_reach_no_output_and_no_alert(local_env, luigid, slack, 
     secrets = ("p@ss w:rd-1", "qu3ry-secret", "ssl-k3y-secret", "hook-s3cret")
     warehouse = f"postgresql://loader:{secrets[0]}@127.0.0.1:1/dw?password={secrets[1]}&sslpassword={secrets[2]}"
     config = tmp_path / "secrets.cfg"
-    config.write_text(f"[core]\nscheduler_url = {url}\n[alerts]\nemail_to = oncall@example.com\n[smtp]\n"
+    config.write_text(f"[core]\nscheduler_url = {url}\n[alerts]\nemail_to = oncall@example.com\n[mail_server]\n"
                       f"host = {smtp_server.host}\nport = {smtp_server.port}\n[retry]\nbase_delay_seconds = 0.01\n")
     env = {"LUIGI_CONFIG_PATH": str(config), "PIPELINE_WAREHOUSE_URL": warehouse,
            "PIPELINE_SLACK_WEBHOOK_URL": f"{slack.url}/hook/T000/B000/{secrets[3]}"}
@@ -323,8 +323,8 @@ def test_doctor_checks_every_service_and_names_the_one_that_is_down(local_env, l
                                                                     luigi_settings, monkeypatch, capsys):
     url, _ = luigid
     seed(local_env, per_day=5)
-    luigi_settings("smtp", "host", smtp_server.host)
-    luigi_settings("smtp", "port", str(smtp_server.port))
+    luigi_settings("mail_server", "host", smtp_server.host)
+    luigi_settings("mail_server", "port", str(smtp_server.port))
     luigi_settings("sources", "server_selection_timeout_ms", "300")
     monkeypatch.setenv("PIPELINE_SLACK_WEBHOOK_URL", f"{slack.url}/hook/doctor")
 
@@ -346,9 +346,9 @@ def test_doctor_checks_every_service_and_names_the_one_that_is_down(local_env, l
     monkeypatch.setenv("PIPELINE_SOURCES", ",".join(f"{r}={u}" for r, u in local_env.mongo_uris.items()))
     assert code == 1 and [line.split()[1:3] for line in lines if line.startswith("FAIL")] == [["mongodb", "eu"]]
 
-    luigi_settings("smtp", "port", str(closed))
+    luigi_settings("mail_server", "port", str(closed))
     code, lines = doctor()
-    luigi_settings("smtp", "port", str(smtp_server.port))
+    luigi_settings("mail_server", "port", str(smtp_server.port))
     assert code == 1 and [line.split()[1] for line in lines if line.startswith("FAIL")] == ["smtp"]
 
     code, lines = doctor(scheduler=f"http://127.0.0.1:{closed}")

@@ -247,3 +247,24 @@ def test_a_stream_left_by_a_failing_reader_leaves_the_session_usable(redshift_en
         assert columns == ["letter", "two"] and list(batches) == [[("x", 2)]]
     assert warehouse.query("select 1") == [(1,)]
     warehouse.close()
+
+
+def test_a_part_swapped_for_another_of_the_same_length_and_rows_is_refused(redshift_env):
+    import hashlib
+
+    env, opened = redshift_env
+    url = parse_warehouse_url("redshift://loader:pa%3Ass%40word@cluster.test:5439/x")
+    warehouse = RedshiftWarehouse.connect(url, iam_role="arn:aws:iam::123456789012:role/redshift-copy")
+    store = ObjectStore.from_config()
+    written, swapped = (gzip.compress(f'"{region}","2026-11-20 10:00:00"\n'.encode(), mtime=0)
+                        for region in ("eu", "us"))
+    assert len(written) == len(swapped) and written != swapped
+    path = "copy-test/part-swapped.csv.gz"
+    store.write_bytes(path, swapped)  # after the extract listed `written`
+    part = {"path": path, "bytes": len(written), "rows": 1, "sha256": hashlib.sha256(written).hexdigest()}
+    warehouse.execute("create table public.swap_probe (region varchar(8), at timestamp)")
+    with pytest.raises(WarehouseError, match="with another checksum than the"), warehouse.transaction():
+        warehouse.copy_parts("public.swap_probe", ["region", "at"], {"path": "copy-test/m.json", "parts": [part]},
+                             store)
+    assert not [url for adapter in opened for url in adapter.copies]  # refused before any COPY
+    warehouse.close()

@@ -20,7 +20,7 @@ def test_sources_are_the_files_and_generate_the_raw_table():
     assert messages.table == "raw.messages" and (messages.key, messages.cursor) == ("_id", "updated_at")
     assert messages.file_column_names[0] == "region"
     assert messages.file_column_names[-3:] == ("_extra", "_drift", "_window_start")
-    assert messages.raw_table().column_names[-1] == "_loaded_at"
+    assert messages.raw_table().column_names[-3:] == ("_loaded_at", "_read_started", "_read_ended")
     assert [c.nullable for c in messages.columns if c.name in ("_id", "updated_at")] == [False, False]
 
 
@@ -98,13 +98,18 @@ def test_a_missing_table_is_created():
 
 
 def test_a_matching_table_needs_nothing_and_new_columns_are_added():
-    existing = [("_id", "character varying(24)"), ("body", "character varying(200)"), ("score", "bigint")]
+    existing = [("_id", "character varying(28)"), ("body", "character varying(200)"), ("score", "bigint")]
     assert plan_table(POSTGRES, TABLE, existing) == []
     assert plan_table(POSTGRES, TABLE, existing[:2]) == ['alter table "raw"."notes" add column "score" bigint']
 
 
+def test_objectid_columns_of_an_older_release_widen_for_typed_string_ids():
+    existing = [("_id", "character varying(24)"), ("body", "character varying(200)"), ("score", "bigint")]
+    assert plan_table(POSTGRES, TABLE, existing) == ['alter table "raw"."notes" alter column "_id" type varchar(28)']
+
+
 def test_a_longer_varchar_is_widened_but_a_type_change_or_removal_is_refused():
-    existing = [("_id", "character varying(24)"), ("body", "character varying(100)"), ("score", "bigint")]
+    existing = [("_id", "character varying(28)"), ("body", "character varying(100)"), ("score", "bigint")]
     assert plan_table(POSTGRES, TABLE, existing) == [
         'alter table "raw"."notes" alter column "body" type varchar(200)']
     with pytest.raises(SchemaError, match=r"raw.notes.score is double precision in the warehouse but "
@@ -133,7 +138,7 @@ def test_the_generated_docs_describe_every_table_column_and_test():
 
 
 def test_redshift_widens_a_varchar_outside_the_schema_transaction():
-    existing = [("_id", "character varying(24)"), ("body", "character varying(100)")]
+    existing = [("_id", "character varying(28)"), ("body", "character varying(100)")]
     plan = plan_table(POSTGRES, TABLE, existing)
     assert split_plan(POSTGRES, plan) == (plan, [])
     together, alone = split_plan(dialect("redshift"), plan)

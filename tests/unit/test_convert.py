@@ -15,6 +15,7 @@ from pipeline.convert import (
     Rejected,
     RowConverter,
     Unstorable,
+    objectid_value,
     quarantine_line,
     read_quarantine_line,
     to_bool,
@@ -37,9 +38,12 @@ def conversation(**fields):
     return doc
 
 
-def test_objectid_becomes_24_char_hex():
+def test_an_objectid_and_a_string_of_its_hex_stay_different_keys():
     assert to_objectid(OID) == "6b0b414cd393b99356368bc3"
-    assert to_objectid("6B0B414CD393B99356368BC3") == "6b0b414cd393b99356368bc3"
+    assert to_objectid("6b0b414cd393b99356368bc3") == "str:6b0b414cd393b99356368bc3"
+    assert to_objectid("6B0B414CD393B99356368BC3") == "str:6B0B414CD393B99356368BC3"
+    for value in (OID, "6b0b414cd393b99356368bc3", "6B0B414CD393B99356368BC3"):
+        assert objectid_value(to_objectid(value)) == value and type(objectid_value(to_objectid(value))) is type(value)
     with pytest.raises(Rejected):
         to_objectid("not-an-id")
 

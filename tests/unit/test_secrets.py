@@ -66,7 +66,7 @@ def test_what_a_failed_task_reports_to_luigid_is_redacted(monkeypatch):
 
 
 def test_a_secret_under_a_configured_variable_name_is_removed(monkeypatch, luigi_settings):
-    luigi_settings("smtp", "password_env", "MAIL_PASS")
+    luigi_settings("mail_server", "password_env", "MAIL_PASS")
     monkeypatch.setenv("MAIL_PASS", "renamed-secret")
     assert redact("login with renamed-secret refused") == "login with *** refused"
 

@@ -12,7 +12,7 @@ from pipeline.warehouse.base import Capabilities, Dialect
 
 # varchar rather than text so that the same declared lengths hold on both kinds; 65535 is Redshift's limit.
 TYPES = {
-    "objectid": "varchar(24)",
+    "objectid": "varchar(28)",
     "text": "varchar({length})",
     "json": "varchar({length})",
     "timestamp": "timestamp",

@@ -3,49 +3,18 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
-import io
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import Any
 
 import psycopg
 
 from pipeline.config import WarehouseUrl
 from pipeline.secrets import redact
 from pipeline.sqlfiles import render, statements
-from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable
+from pipeline.warehouse.base import CHUNK, CheckedReader, Warehouse, WarehouseError, WarehouseUnavailable
 from pipeline.warehouse.postgresql.dialect import DIALECT, is_transient_connect
-
-_CHUNK = 1 << 20
-
-
-class CheckedReader(io.RawIOBase):
-    """Reads a part as stored while counting and hashing its bytes, to compare with what the extract wrote."""
-
-    def __init__(self, raw: IO[bytes], part: Mapping[str, Any]):
-        self.raw, self.part = raw, part
-        self.size, self.digest = 0, hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self.raw.read(len(buffer))
-        buffer[: len(data)] = data
-        self.size += len(data)
-        self.digest.update(data)
-        return len(data)
-
-    def verify(self) -> None:
-        while self.readinto(bytearray(_CHUNK)):  # gzip may stop before trailing bytes: count them too
-            pass
-        expected = (self.part["bytes"], self.part.get("sha256", self.digest.hexdigest()))
-        if (self.size, self.digest.hexdigest()) != expected:
-            raise WarehouseError(f"part {self.part['path']} is {self.size} bytes with another checksum than the "
-                                 f"{self.part['bytes']} bytes its manifest lists: it was changed or cut short; "
-                                 f"extract the window again (pipeline backfill --rerun)") from None
 
 
 class PostgresWarehouse(Warehouse):
@@ -100,7 +69,7 @@ class PostgresWarehouse(Warehouse):
                         checked = CheckedReader(raw, part)
                         try:
                             with gzip.GzipFile(fileobj=checked) as stream:
-                                while chunk := stream.read(_CHUNK):
+                                while chunk := stream.read(CHUNK):
                                     copy.write(chunk)
                         except (EOFError, gzip.BadGzipFile, zlib.error):
                             checked.verify()  # names the part; a part that verifies but is no gzip:

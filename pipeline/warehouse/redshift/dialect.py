@@ -11,7 +11,7 @@ from pipeline.warehouse.base import Capabilities, Dialect
 
 # Redshift reads a bare TEXT as varchar(256): lengths are explicit, in bytes, at most 65535.
 TYPES = {
-    "objectid": "varchar(24)",
+    "objectid": "varchar(28)",
     "text": "varchar({length})",
     "json": "varchar({length})",
     "timestamp": "timestamp",

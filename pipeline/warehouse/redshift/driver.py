@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from pipeline.config import WAREHOUSE_FORM, ConfigError, WarehouseUrl
 from pipeline.secrets import redact
 from pipeline.sqlfiles import quote_literal, render, statements
-from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable
+from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable, verify_parts
 from pipeline.warehouse.redshift.dialect import DIALECT, is_connection_error
 
 _COPY_INTO = "copy {table} ({columns})"
@@ -290,6 +290,9 @@ class RedshiftWarehouse(Warehouse):
             self._conn.autocommit = False
 
     def copy_parts(self, table: str, columns: Sequence[str], manifest: Mapping[str, Any], store: Any) -> int:
+        # COPY reads the parts from S3 itself: each is checked first, as the PostgreSQL driver checks it while
+        # streaming, or a part swapped for another of the same length and rows would load.
+        verify_parts(manifest, store)
         manifest_path = copy_manifest_path(manifest["path"])
         store.write_bytes(manifest_path, json.dumps(copy_manifest(
             [(store.url(p["path"]), p["bytes"]) for p in manifest["parts"]]), indent=1).encode())

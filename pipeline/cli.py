@@ -149,7 +149,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
         print(f"type drift: {sum(line.documents for line in drifted)} value(s) of {len(drifted)} kind(s) landed "
               f"coerced or NULL, originals kept in _drift (pipeline drift --start '{start:%Y-%m-%d %H:%M}' "
               f"--end '{end:%Y-%m-%d %H:%M}')")
-    undated = undated_everywhere()
+    undated = undated_everywhere(utcnow())
     if undated:
         print(format_undated(undated))
     problems = [f"{sum(not check.ok for check in report.windows)} window(s) do not match the source"] if any(
@@ -157,7 +157,8 @@ def cmd_verify(args: argparse.Namespace) -> None:
     if report.transforms:
         problems.append(f"{len(report.transforms)} loaded window(s) are not transformed with the models of now")
     if undated:
-        problems.append(f"{sum(u.count for u in undated)} document(s) have no date in their cursor field: fix them "
+        problems.append(f"{sum(u.count for u in undated)} document(s) have no date or a future one in their cursor "
+                        f"field: fix them "
                         f"at the source")
     if problems:
         raise CommandError("; ".join(problems))

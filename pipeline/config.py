@@ -56,6 +56,9 @@ class warehouse(luigi.Config):
         default="etl", description="Redshift: query_group of the pipeline's sessions (WLM routes them by it)")
     exports_query_group = luigi.Parameter(
         default="exports", description="Redshift: query_group while an export's query runs")
+    lock_timeout_seconds = luigi.IntParameter(
+        default=300, description="PostgreSQL: longest wait for a table lock another session holds; the load or "
+                                 "transform then fails naming that session, and the next run retries")
 
 
 class windows(luigi.Config):
@@ -78,6 +81,9 @@ class windows(luigi.Config):
     max_windows_per_run = luigi.IntParameter(
         default=288, description="upper bound of windows one `pipeline sync` schedules (catch-up in slices)"
     )
+    future_tolerance_minutes = luigi.IntParameter(
+        default=60, description="a cursor later than now plus this is reported by verify as unreadable (its window "
+                                "will not close in time: a clock far off, a year typed wrong)")
     max_windows_per_command = luigi.IntParameter(
         default=1000, description="backfill and verify refuse longer ranges (per region) unless given --force"
     )

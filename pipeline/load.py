@@ -109,7 +109,7 @@ def stage_and_merge(connection: Warehouse, source: Source, manifest: Mapping[str
     # cursors, and reads nothing else to decide.
     connection.analyze(stage, [REGION_COLUMN, source.key, source.cursor])
     # Serialize merges into this table: concurrent windows may carry the same document.
-    connection.run_template("lock.sql", tables=[source.table])
+    connection.lock([source.table])
     merged, matched = list(source.file_column_names), f"matched_{source.name}"
     bounds = merge_bounds(connection, source, stage, staged, manifest["region"])
     read = read_interval(manifest)

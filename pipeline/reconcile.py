@@ -61,7 +61,7 @@ def delete_keys(connection: Warehouse, source: Source, region: str, gone: list[t
         connection.insert_rows(GONE_CURSORS, ("cursor_at",), [(cursor,) for _, cursor in gone])
         connection.run_statements(render(read_sql("reconcile/unmark.sql"), gone_cursors=GONE_CURSORS),
                                   {"region": region})
-        connection.run_template("lock.sql", tables=[source.table])
+        connection.lock([source.table])
         counts = connection.run_statements(render(
             read_sql("reconcile/delete.sql"), target=source.table, target_name=source.name,
             replaced=source.replaced_table_name, gone=GONE_TABLE, columns=columns,

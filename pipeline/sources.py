@@ -84,12 +84,13 @@ NOT_A_DATE = ["double", "string", "object", "array", "binData", "objectId", "boo
               "long", "decimal"]
 
 
-def undated_documents(source: MongoCollection, declared: Source) -> Iterator[dict]:
-    """Documents whose cursor is missing, null or not a date: no window ever reads them. Each as
-    {key, cursor} only."""
+def undated_documents(source: MongoCollection, declared: Source, future: dt.datetime) -> Iterator[dict]:
+    """Documents whose cursor is missing, null, not a date, or a date from `future` on: no window reads them
+    (a window is read once it closed). Each as {key, cursor} only."""
     if source.name not in source.database.list_collection_names(filter={"name": source.name}):
         return
-    query = {"$or": [{declared.cursor: None}, {declared.cursor: {"$type": NOT_A_DATE}}]}
+    query = {"$or": [{declared.cursor: None}, {declared.cursor: {"$type": NOT_A_DATE}},
+                     {declared.cursor: {"$gte": future}}]}
     yield from source.find(query, {declared.key: 1, declared.cursor: 1})
 
 

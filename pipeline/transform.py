@@ -184,8 +184,7 @@ def transform_window(connection: Warehouse, project: Catalog, region: str, windo
         # duplicate rows. Readers are not blocked where the kind allows it (see its lock.sql).
         # And the replaced versions it consumes: a load or reconcile committing some while this runs would have
         # them deleted below unread (each statement reads a fresh snapshot).
-        connection.run_template("lock.sql", tables=[*(m.table for m in models),
-                                                    *(s.replaced_table_name for s in project.sources.values())])
+        connection.lock([*(m.table for m in models), *(s.replaced_table_name for s in project.sources.values())])
         for model, sql in models.items():  # every model's keys as the tables are before this window's rebuild
             connection.execute(sql.create_touched, params)
             connection.analyze(touched_table(model.name))  # temp tables get no automatic statistics

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from bson.json_util import dumps as bson_dumps
@@ -16,13 +16,12 @@ from pipeline.config import extract, source_uris, windows
 from pipeline.convert import key_cell
 from pipeline.paths import manifest_path, undated_path, window_prefix
 from pipeline.reconcile import KEY_VALUES
-from pipeline.sources import source_collection, undated_documents, window_documents, window_slices
+from pipeline.sources import source_collection, undated_documents, window_documents
 from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import connection as warehouse_connection
-from pipeline.windows import Window, floor_time, window_at, windows_between
+from pipeline.windows import Window, floor_time, utcnow, window_at, windows_between
 
-SLICE_MINUTES = 60  # both sides are compared an hour of cursor at a time: memory holds one hour's keys
 LISTED = 5  # ids named per kind of difference
 
 
@@ -48,45 +47,41 @@ class WindowCheck:
     def ok(self) -> bool:
         return not any(self.counts.values())
 
-    def note(self, kind: str, keys: list[str]) -> None:
-        self.counts[kind] += len(keys)
+    def add(self, kind: str, key: str) -> None:
+        self.counts[kind] += 1
         listed = getattr(self, kind)
-        listed.extend(sorted(keys)[: LISTED - len(listed)])
+        if len(listed) < LISTED:
+            listed.append(key)
 
 
-def compare(check: WindowCheck, slices: Iterable[tuple[dict[str, dt.datetime], dict[str, dt.datetime]]],
+def compare(check: WindowCheck, source: Iterable[tuple[str, dt.datetime]], loaded: dict[str, dt.datetime],
             quarantined: set[str]) -> None:
-    """Fill the check from the window's slices, each (source, loaded) as {key: cursor} (pure). A key found on one
-    side only in its slice is held until the window's end: its version on the other side may lie in another
-    slice of the window (a stale version, not a missing and an extra one)."""
-    unmatched_source: dict[str, dt.datetime] = {}
-    unmatched_loaded: dict[str, dt.datetime] = {}
-    stale = []
-    for source, loaded in slices:
-        check.source += len(source)
-        check.warehouse += len(loaded)
-        for key, cursor in source.items():
-            if key not in loaded:
-                unmatched_source[key] = cursor
-            elif loaded[key] != cursor:
-                stale.append(key)
-        unmatched_loaded.update((key, cursor) for key, cursor in loaded.items() if key not in source)
-    stale += [key for key in unmatched_source if key in unmatched_loaded]
-    missing = [key for key in unmatched_source if key not in unmatched_loaded]
-    check.quarantined = sum(key in quarantined for key in (*missing, *stale))
-    check.note("missing", [key for key in missing if key not in quarantined])
-    check.note("stale", [key for key in stale if key not in quarantined])
-    check.note("extra", [key for key in unmatched_loaded if key not in unmatched_source])
+    """Fill the check (pure): the source's (key, cursor) pairs as read, against the window's loaded rows as
+    {key: cursor} (the only side held in memory; it is emptied)."""
+    check.warehouse += len(loaded)
+    for key, cursor in source:
+        check.source += 1
+        found = loaded.pop(key, None)
+        if found == cursor:
+            continue
+        if key in quarantined:
+            check.quarantined += 1
+        else:
+            check.add("missing" if found is None else "stale", key)
+    for key in sorted(loaded):
+        check.add("extra", key)
 
 
-def source_cursors(region: str, collection: str, window: Window) -> dict[str, dt.datetime]:
-    """{key as the warehouse stores it: cursor} of the window's documents, by an indexed range query that
-    returns only the key and the cursor."""
+def source_cursors(region: str, collection: str, window: Window) -> Iterator[tuple[str, dt.datetime]]:
+    """(key as the warehouse stores it, cursor) of the window's documents, read as the extract reads them (the
+    same slices) but only the key and the cursor."""
     declared = catalog().source(collection)
     kind = declared.key_column.type
+    settings = extract()
     documents = window_documents(source_collection(source_uris()[region], collection), declared, window,
-                                 extract().batch_size, {declared.key: 1, declared.cursor: 1})
-    return {key_cell(kind, document.get(declared.key)): document.get(declared.cursor) for document in documents}
+                                 settings.batch_size, {declared.key: 1, declared.cursor: 1},
+                                 settings.query_slice_minutes)
+    return ((key_cell(kind, document.get(declared.key)), document.get(declared.cursor)) for document in documents)
 
 
 def warehouse_cursors(collection: str, window: Window, region: str) -> dict[str, dt.datetime]:
@@ -117,8 +112,8 @@ def where_now(region: str, collection: str, keys: list[str]) -> dict[str, dt.dat
 
 def check_window(region: str, collection: str, window: Window, extracted: bool) -> WindowCheck:
     check = WindowCheck(region, collection, window, extracted=extracted)
-    compare(check, ((source_cursors(region, collection, piece), warehouse_cursors(collection, piece, region))
-                    for piece in window_slices(window, SLICE_MINUTES)), quarantined_keys(region, collection, window))
+    compare(check, source_cursors(region, collection, window), warehouse_cursors(collection, window, region),
+            quarantined_keys(region, collection, window))
     if check.extra:
         check.moved = where_now(region, collection, check.extra)
     return check
@@ -169,21 +164,24 @@ class Undated:
 UNDATED_LISTED = 100_000  # lines of the record at most; the count covers every document
 
 
-def find_undated(store: ObjectStore, region: str, collection: str) -> Undated | None:
+def find_undated(store: ObjectStore, region: str, collection: str, now: dt.datetime) -> Undated | None:
     """Write the record of the documents no window reads (key, cursor value, reason) and count them; remove
-    an old record when there are none."""
+    an old record when there are none. A cursor later than now plus [windows] future_tolerance_minutes is
+    such a value too: its window will not close in time (a clock far off, a typo like 9999)."""
     declared = catalog().source(collection)
     record = undated_path(region, collection)
     count, examples = 0, []
     with store.open_write(record) as out, gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as lines:
-        for document in undated_documents(source_collection(source_uris()[region], collection), declared):
+        future = now + dt.timedelta(minutes=windows().future_tolerance_minutes)
+        for document in undated_documents(source_collection(source_uris()[region], collection), declared, future):
             count += 1
             key, value = document.get(declared.key), document.get(declared.cursor)
             if len(examples) < 3:
                 examples.append(str(key))
             if count <= UNDATED_LISTED:
-                reason = f"{declared.cursor} is missing" if value is None else \
-                    f"{declared.cursor} is of type {type(value).__name__}, not a date"
+                reason = (f"{declared.cursor} is missing" if value is None else
+                          f"{declared.cursor} {value:%Y-%m-%d %H:%M} is in the future" if isinstance(value, dt.datetime)
+                          else f"{declared.cursor} is of type {type(value).__name__}, not a date")
                 lines.write((json.dumps({"key": str(key), "cursor": json.loads(bson_dumps({"v": value}))["v"],
                                          "reason": reason}, ensure_ascii=False) + "\n").encode("utf-8"))
     if not count:
@@ -192,15 +190,17 @@ def find_undated(store: ObjectStore, region: str, collection: str) -> Undated | 
     return Undated(region, collection, declared.cursor, count, tuple(examples), store.url(record))
 
 
-def undated_everywhere() -> list[Undated]:
+def undated_everywhere(now: dt.datetime) -> list[Undated]:
     store = ObjectStore.from_config()
-    found = (find_undated(store, region, collection) for region in source_uris() for collection in catalog().sources)
+    found = (find_undated(store, region, collection, now) for region in source_uris()
+             for collection in catalog().sources)
     return [undated for undated in found if undated]
 
 
 def format_undated(found: list[Undated]) -> str:
-    return "\n".join(f"{u.region:<8} {u.collection:<14} {u.count} document(s) whose {u.cursor} is no date, so no "
-                     f"window reads them (e.g. {', '.join(u.examples)}); listed in {u.record}" for u in found)
+    return "\n".join(f"{u.region:<8} {u.collection:<14} {u.count} document(s) whose {u.cursor} is no date or in the "
+                     f"future, so no window reads them (e.g. {', '.join(u.examples)}); listed in {u.record}"
+                     for u in found)
 
 
 @dataclass(frozen=True)
@@ -291,7 +291,8 @@ def repair_hints(check: WindowCheck) -> list[str]:
             hints.append(f"{check.counts['extra']} no longer in this window of the source ({listed}); deleted ones: "
                          f"pipeline reconcile {window}")
         for target in moved:
-            hints.append(f"moved to {target}: pipeline backfill --rerun {_range(target)}")
+            hints.append(f"moved to {target}: pipeline backfill --rerun {_range(target)}" if target.end <= utcnow() else
+                         f"moved to {target}, which has not closed (a cursor in the future: fix it at the source)")
     return hints
 
 

@@ -162,7 +162,7 @@ def claim(definition: ExportDefinition, claimed: dict, rendered: Rendered) -> bo
     one of concurrent runs."""
     warehouse = connection()
     with warehouse.transaction():
-        warehouse.run_template("lock.sql", tables=["exports.deliveries"])
+        warehouse.lock(["exports.deliveries"])
         counts = warehouse.run_file("delivery/claim.sql", {
             **claimed, "recipients": ", ".join((*definition.recipients, *definition.cc)), "row_count": rendered.rows,
             "file_url": rendered.url, "stale_before": stale_before()})

@@ -26,6 +26,11 @@ class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message says which and never contains credentials."""
 
 
+class LockTimeout(WarehouseError):
+    """A table stayed locked by another session longer than [warehouse] lock_timeout_seconds; the message names
+    the table and the sessions holding it."""
+
+
 class WarehouseUnavailable(WarehouseError):
     """No connection could be opened; `transient` when the kind says a later attempt may succeed (refused or
     reset while the server restarts), not for a wrong password or database."""
@@ -60,6 +65,8 @@ class Dialect:
     physical_plan: Callable[[Table, set[str] | None], list[str]] = lambda table, existing: []
     # what follows a column's type in CREATE TABLE (Redshift: its declared compression encoding)
     column_options: Callable[[Table, Column], str] = lambda table, column: ""
+    # whether an error is the kind's "gave up waiting for a lock" (PostgreSQL: lock_timeout)
+    is_lock_timeout: Callable[[BaseException], bool] = lambda error: False
 
     def column_type(self, column: Column) -> str:
         return self.types[column.type].format(length=column.max_length or MAX_VARCHAR)
@@ -195,7 +202,28 @@ class Warehouse(ABC):
             raise WarehouseError(f"no row estimate in the plan: {plan[:1]}")
         return int(found[1])
 
+    def lock_holders(self, table: str) -> list[str]:
+        """The other sessions holding a lock on the table, described for an operator (the kind's
+        lock_holders.sql: session, user, application, client, since when, state)."""
+        return []
+
     # -- shared ------------------------------------------------------------------------------------
+    def lock(self, tables: Sequence[str]) -> None:
+        """Serialize writers of these tables until the transaction ends (the kind's lock.sql). A wait longer than
+        the kind's lock timeout raises LockTimeout naming the sessions that hold them; call inside a
+        transaction."""
+        try:
+            with self.transaction():  # a savepoint: after a timeout the transaction can still name the holders
+                self.run_template("lock.sql", tables=list(tables))
+        except Exception as error:
+            if not self.dialect.is_lock_timeout(error):
+                raise
+            holders = {table: self.lock_holders(table) for table in tables}
+            named = "; ".join(f"{table} by {', '.join(found)}" for table, found in holders.items() if found)
+            raise LockTimeout(f"gave up waiting for a lock on {', '.join(tables)} after [warehouse] "
+                              f"lock_timeout_seconds: held {named or 'by a session that has ended since'}; the next "
+                              f"run retries") from None
+
     def analyze(self, table: str, columns: Sequence[str] = ()) -> None:
         """Fresh planner statistics for the table, or only for `columns` (a third of the time on a stage table
         whose other columns no query filters or joins on)."""

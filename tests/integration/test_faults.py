@@ -192,22 +192,33 @@ def test_documents_without_a_date_cursor_are_counted_and_recorded_by_verify(loca
     database = MongoClient(uri).get_default_database()
     database.messages.create_index("updated_at")
     dated = {"_id": ObjectId(), "sender": "bot", "updated_at": dt.datetime(2026, 11, 20, 3)}
+    typo = {"_id": ObjectId(), "sender": "bot", "updated_at": dt.datetime(2026, 11, 20, 4)}
     undated = [{"_id": ObjectId(), "sender": "bot"}, {"_id": ObjectId(), "sender": "bot", "updated_at": "2026-11-20"},
                {"_id": ObjectId(), "sender": "bot", "updated_at": 1763600000}]
-    database.messages.insert_many([dated, *undated])
+    database.messages.insert_many([dated, typo, *undated])
     assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
+    # Updated with a year typed wrong: its window will not close; the loaded version is stale meanwhile.
+    database.messages.update_one({"_id": typo["_id"]}, {"$set": {"updated_at": dt.datetime(9999, 1, 1)}})
     capsys.readouterr()
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 1
     out, err = capsys.readouterr()
-    assert f"{region}       messages       3 document(s) whose updated_at is no date, so no window reads them" in out
-    assert err.strip() == "pipeline: error: 3 document(s) have no date in their cursor field: fix them at the source"
+    assert f"{region}       messages       4 document(s) whose updated_at is no date or in the future, so no window " \
+           f"reads them" in out
+    assert f"1 no longer in this window of the source ({typo['_id']})" not in out
+    assert "moved to [9999-01-01 00:00, 9999-01-02 00:00), which has not closed (a cursor in the future: fix it at " \
+           "the source)" in out
+    assert err.strip() == "pipeline: error: 1 window(s) do not match the source; 4 document(s) have no date or a " \
+                          "future one in their cursor field: fix them at the source"
     record = Path(local_env.storage_url) / f"raw/{region}/messages/undated.jsonl.gz"
     with gzip.open(record, "rt") as lines:
         entries = sorted((entry["key"], entry["reason"]) for entry in map(json.loads, lines))
     assert entries == sorted([(str(undated[0]["_id"]), "updated_at is missing"),
                               (str(undated[1]["_id"]), "updated_at is of type str, not a date"),
-                              (str(undated[2]["_id"]), "updated_at is of type int, not a date")])
+                              (str(undated[2]["_id"]), "updated_at is of type int, not a date"),
+                              (str(typo["_id"]), "updated_at 9999-01-01 00:00 is in the future")])
 
+    database.messages.update_one({"_id": typo["_id"]}, {"$set": {"updated_at": dt.datetime(2026, 11, 20, 5)}})
+    assert main(["backfill", "--rerun", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
     database.messages.delete_many({"_id": {"$in": [d["_id"] for d in undated]}})  # fixed at the source
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
     assert not record.exists()  # the record says what verify found last

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from decimal import Decimal
 
 import pytest
@@ -198,3 +199,28 @@ def test_updates_on_both_sides_of_the_merge_key_floor_replace_their_loaded_versi
     assert chosen[1:] == [bounds, bounds]  # both later loads matched in two ranges split at ids[2]
     assert rows == {str(key): "second" for key in ids}
     assert [row[0] for row in replaced] == [str(ids[i]) for i in loaded_first]
+
+
+def test_a_lock_held_by_another_session_ends_the_wait_naming_it(local_env, luigi_settings, capsys):
+    """Another session holds raw.messages (a migration, a forgotten `begin`): the load gives up after [warehouse]
+    lock_timeout_seconds with one line naming that session, instead of waiting without end; the next run loads."""
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    insert(uri, "messages", [message()])
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
+    luigi_settings("warehouse", "lock_timeout_seconds", "1")
+    luigi_settings("retry", "base_delay_seconds", "0.01")
+    with local_env.warehouse() as holder:
+        holder.execute("set application_name = 'hand-migration'")
+        holder.execute("begin")
+        holder.execute("lock table raw.messages in access exclusive mode")
+        holder_pid = holder.execute("select pg_backend_pid()").fetchone()[0]
+        capsys.readouterr()
+        started = time.monotonic()
+        assert main(["backfill", "--rerun", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 1
+        waited = time.monotonic() - started
+        holder.execute("rollback")
+    err = capsys.readouterr().err
+    assert f"gave up waiting for a lock on raw.messages after [warehouse] lock_timeout_seconds: held raw.messages by " \
+           f"session {holder_pid} (user " in err and "hand-migration" in err and "the next run retries" in err
+    assert waited < 60
+    assert main(["backfill", "--rerun", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0

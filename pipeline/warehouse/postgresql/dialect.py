@@ -24,6 +24,12 @@ TYPES = {
 }
 
 
+def is_lock_timeout(error: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(error, psycopg.errors.LockNotAvailable)
+
+
 def is_transient(error: BaseException) -> bool:
     """Connection trouble, deadlocks and serialization failures: the same work succeeds when run again."""
     import psycopg
@@ -90,5 +96,6 @@ DIALECT = Dialect(
     capabilities=Capabilities(analyze_after_load=True),
     templates=Path(__file__).resolve().parent / "sql",
     is_transient=is_transient,
+    is_lock_timeout=is_lock_timeout,
     physical_plan=physical_plan,
 )

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from pipeline.config import WarehouseUrl
+from pipeline.config import warehouse as warehouse_settings
 from pipeline.secrets import redact
 from pipeline.sqlfiles import render, statements
 from pipeline.warehouse.base import CHUNK, CheckedReader, Warehouse, WarehouseError, WarehouseUnavailable
@@ -32,6 +33,17 @@ class PostgresWarehouse(Warehouse):
             # The driver quotes the offending part of the URL, which may be the password: say less.
             raise WarehouseError(f"PIPELINE_WAREHOUSE_URL: malformed URL {url} (percent-encode special "
                                  f"characters such as @ : / % in the password)") from None
+
+        # A lock another session holds (a migration, a forgotten `begin`) ends a wait after this long, where the
+        # merge or transform names it (Warehouse.lock); no setting waits forever.
+        self._conn.execute("select set_config('lock_timeout', %s, false)",
+                           (f"{warehouse_settings().lock_timeout_seconds}s",))
+
+    def lock_holders(self, table: str) -> list[str]:
+        (statement,) = statements(self.dialect.template("lock_holders.sql"))
+        return [f"session {pid} (user {user}, {application or 'no application name'}, from {client or 'local'}, "
+                f"in a transaction since {since:%Y-%m-%d %H:%M:%S}, {state})"
+                for pid, user, application, client, since, state in self.query(statement, {"table": table})]
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         with self._conn.cursor() as cursor:

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from bson import Binary, Decimal128, Int64, ObjectId, Regex, Timestamp
+from bson import Binary, Code, Decimal128, Int64, ObjectId, Regex, Timestamp
 from bson.json_util import CANONICAL_JSON_OPTIONS
 from bson.json_util import dumps as bson_dumps
 from bson.json_util import loads as bson_loads
@@ -79,6 +79,7 @@ class ConversionStats:
 
 
 DRIFT_EXAMPLES = 3
+INEXACT_JSON = "inexact as JSON"
 
 # NUL (U+0000): PostgreSQL stores it neither in text nor in JSON (`\u0000 cannot be converted to text`), and
 # the models read JSON columns. A text or JSON value holding one is drift: the column is NULL, the original
@@ -282,10 +283,41 @@ def _json_default(value: Any) -> Any:
 
 
 # One encoder for every value: json.dumps with options builds a new one per call.
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default, allow_nan=False)
+class _InexactJson:
+    """Notes whether the last JSON encoding gave a value up inexactly: a binary's subtype, a regex's flags, a
+    timestamp's increment (their JSON text keeps less). The row's `_drift` then keeps the original."""
+
+    seen = False
+
+    def default(self, value: Any) -> Any:
+        if isinstance(value, (Regex, Timestamp)) or (isinstance(value, Binary) and value.subtype):
+            self.seen = True
+        return _json_default(value)
+
+
+_INEXACT = _InexactJson()
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_INEXACT.default,
+                                 allow_nan=False)
+
+
+def holds_code(value: Any) -> bool:
+    """Whether a value holds JavaScript code (bson Code, with or without scope): JSON writes it as a plain string
+    (Code is a str), so its type and scope would go without drift. Walked only where it is cheap: _extra."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is Code:
+            return True
+    return False
 
 
 def to_json(value: Any) -> str:
+    _INEXACT.seen = False
     try:
         text = _JSON_ENCODER.encode(value)
     except (TypeError, ValueError) as error:
@@ -327,7 +359,7 @@ EXPECTED: dict[str, frozenset[type] | None] = {
 }
 _BSON_NAMES = {str: "string", bool: "bool", int: "int", Int64: "long", float: "double", Decimal128: "decimal",
                dict: "object", list: "array", ObjectId: "objectId", dt.datetime: "date", Binary: "binData",
-               bytes: "binData", Regex: "regex", Timestamp: "timestamp"}
+               bytes: "binData", Regex: "regex", Timestamp: "timestamp", Code: "javascript"}
 
 
 def observed_type(value: Any) -> str:
@@ -395,12 +427,18 @@ class RowConverter:
             if expected is not None and type(value) not in expected:
                 drifted[name] = value
                 drift.append((name, _label(value, ""), False))
+            elif expected is None and (_INEXACT.seen or type(value) is Code):  # a JSON column kept less
+                drifted[name] = value
+                drift.append((name, _label(value, INEXACT_JSON), False))
             row.append(cell)
         extra = None if document.keys() <= self._known else {
             k: v for k, v in document.items() if k not in self._known}
         if extra:
             try:
                 row.append(to_json(extra))
+                if _INEXACT.seen or holds_code(extra):
+                    drifted[EXTRA_COLUMN] = extra
+                    drift.append((EXTRA_COLUMN, _label(extra, INEXACT_JSON), False))
             except Unstorable as error:
                 raise Unstorable(f"field {EXTRA_COLUMN}: {error}") from None
             except Rejected as error:

@@ -61,7 +61,7 @@ def _store() -> str:
 
 
 def _warehouse() -> str:
-    warehouse = connection()  # connects and makes the tables match the declarations
+    warehouse = connection(recheck=True)  # connects and makes the tables match the declarations
     with warehouse.transaction():  # the loads need temp tables; nothing of this stays
         warehouse.execute(warehouse.dialect.create_table("doctor_probe", (Column("probe", "int"),), temporary=True))
         warehouse.execute("drop table doctor_probe")

@@ -41,7 +41,7 @@ def preflight() -> None:
     for region, uri in uris.items():
         ping(region, uri)
     try:
-        connection()  # connects, and creates or evolves the tables to match the declarations
+        connection(recheck=True)  # connects, and creates or evolves the tables to match the declarations
     except WarehouseError:
         raise
     except Exception as error:  # a DDL failure: the driver's first line says what

@@ -47,9 +47,10 @@ def is_read_only() -> bool:
     return _read_only
 
 
-def connection() -> Warehouse:
+def connection(recheck: bool = False) -> Warehouse:
     """One connection per process and URL (Luigi forks workers), its tables made to match the declarations
-    (sql/sources, sql/models) on first use and whenever a declaration file changed (unless read_only())."""
+    (sql/sources, sql/models) on first use, whenever a declaration file changed, and when `recheck` (a
+    command's start: the warehouse may have been changed by hand since), unless read_only()."""
     key = (os.getpid(), warehouse_url().url)
     if key in _connections and not _connections[key].usable():
         del _connections[key]  # broken by a network error: a retry needs a fresh connection
@@ -57,7 +58,7 @@ def connection() -> Warehouse:
         _connections[key] = connect()
         _matched.pop(key, None)
     declared = catalog()
-    if not _read_only and _matched.get(key) is not declared:
+    if not _read_only and (recheck or _matched.get(key) is not declared):
         ensure_schema(_connections[key], declared)
         _matched[key] = declared
     return _connections[key]

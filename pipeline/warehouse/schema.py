@@ -9,6 +9,7 @@ import time
 from pipeline.catalog import Catalog, Table, catalog
 from pipeline.sqlfiles import quote_ident, statements
 from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
+from pipeline.windows import utcnow
 
 _VARCHAR = re.compile(r"^character varying\((\d+)\)$")
 # What Redshift refuses inside a transaction block: changing a column's type, and its keys.
@@ -20,10 +21,18 @@ class SchemaError(WarehouseError):
     """A declared change cannot be applied to the existing table safely; the message says what to do."""
 
 
-def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] | None) -> list[str]:
+def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] | None,
+               made: frozenset[str] = frozenset()) -> list[str]:
     """Statements that bring one table from `existing` [(column, format_type)] (None: absent) to its
-    declaration; SchemaError when that would change a type or lose a column."""
+    declaration; SchemaError when that would change a type or lose a column, or when a column (or the table)
+    the pipeline made (`made`, from ops.schema_columns) is gone: it was dropped or renamed by hand, and adding
+    it back empty would hide the loss."""
     if existing is None:
+        if made:
+            raise SchemaError(f"{table.name} was made by the pipeline and is gone from the warehouse (dropped by "
+                              f"hand?): nothing runs until it is back; restore it from a backup, or forget it with "
+                              f"`delete from ops.schema_columns where table_name = '{table.name}'` and reload its "
+                              f"history (pipeline backfill --rerun over the loaded range)")
         return [dialect.create_table(table, table.columns)]
     have = dict(existing)
     declared = {c.name: c for c in table.columns}
@@ -36,6 +45,12 @@ def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] |
     plan = []
     for column in table.columns:
         wanted = dialect.canonical_type(column)
+        if column.name not in have and column.name in made:
+            raise SchemaError(
+                f"{table.name}.{column.name} was made by the pipeline and is gone from the warehouse (dropped or "
+                f"renamed by hand?): nothing runs until it is back; add it again (alter table {table.name} add "
+                f"column {column.name} {dialect.column_type(column)}), then refill it: pipeline backfill --rerun "
+                f"over the loaded range")
         if column.name not in have:
             plan.append(f"alter table {quote_ident(table.name)} add column {quote_ident(column.name)} "
                         f"{dialect.column_type(column)}")
@@ -67,7 +82,8 @@ def plan_comments(dialect: Dialect, table: Table, existing: dict[str, str]) -> l
 
 def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tuple[str, str]]],
                 comments: dict[str, dict[str, str]] | None = None,
-                physical: dict[str, set[str]] | None = None) -> list[str]:
+                physical: dict[str, set[str]] | None = None,
+                made: dict[str, frozenset[str]] | None = None) -> list[str]:
     """All statements to run: schemas of missing tables, the kind's set-up on a new warehouse, then each
     table's plan (the pipeline's own tables first)."""
     tables = project.tables()
@@ -77,7 +93,7 @@ def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tup
     if any(table in missing for table in project.pipeline_tables) and (dialect.templates / "setup.sql").is_file():
         plan += statements(dialect.template("setup.sql"))  # a new warehouse
     for table in tables:
-        plan += plan_table(dialect, table, existing.get(table.name))
+        plan += plan_table(dialect, table, existing.get(table.name), (made or {}).get(table.name, frozenset()))
     if physical is not None:
         for table in tables:
             plan += dialect.physical_plan(table, physical.get(table.name, set()) if table.name in existing else None)
@@ -127,22 +143,55 @@ def existing_comments(connection: Warehouse, schemas: list[str]) -> dict[str, di
     return comments
 
 
+SCHEMA_COLUMNS = "ops.schema_columns"
+
+
+def made_columns(connection: Warehouse, existing: dict[str, list[tuple[str, str]]]) -> dict[str, frozenset[str]]:
+    """{table: columns} the pipeline made (ops.schema_columns; none on a warehouse without it yet)."""
+    if SCHEMA_COLUMNS not in existing:
+        return {}
+    made: dict[str, set[str]] = {}
+    for table, column in connection.query_file("ops/schema_columns.sql"):
+        made.setdefault(table, set()).add(column)
+    return {table: frozenset(columns) for table, columns in made.items()}
+
+
+def record_columns(connection: Warehouse, project: Catalog, made: dict[str, frozenset[str]]) -> None:
+    """Record every declared column the warehouse now has and ops.schema_columns does not (what the plan just
+    made; on the first run, what an older release made), and forget the recorded ones neither declared nor
+    present (a column retired on purpose). Call inside the plan's transaction."""
+    schemas = sorted({table.name.split(".")[0] for table in project.tables()})
+    present = {table: {column for column, _ in columns}
+               for table, columns in existing_columns(connection, schemas).items()}
+    declared = {table.name: set(table.column_names) for table in project.tables()}
+    now = utcnow()
+    connection.insert_rows(SCHEMA_COLUMNS, ("table_name", "column_name", "recorded_at"), [
+        (table, column, now) for table, columns in declared.items() for column in sorted(columns)
+        if column in present.get(table, set()) and column not in made.get(table, frozenset())])
+    for table, columns in made.items():
+        for column in sorted(columns - declared.get(table, set()) - present.get(table, set())):
+            connection.run_file("ops/forget_schema_column.sql", {"table_name": table, "column_name": column})
+
+
 def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None:
-    """Apply the plan in one transaction; nothing to do (the usual case) costs three catalog queries.
+    """Apply the plan in one transaction; nothing to do (the usual case) costs four catalog queries.
 
     Parallel workers may all get here on a new warehouse; one wins, the others retry and find it done."""
     project = project or catalog()
     for attempt in range(3):
         schemas = sorted({table.name.split(".")[0] for table in project.tables()})
-        plan = plan_schema(connection.dialect, project, existing_columns(connection, schemas),
-                           existing_comments(connection, schemas), existing_physical(connection, schemas))
-        if not plan:
+        existing = existing_columns(connection, schemas)
+        made = made_columns(connection, existing)
+        plan = plan_schema(connection.dialect, project, existing, existing_comments(connection, schemas),
+                           existing_physical(connection, schemas), made)
+        if not plan and all(made.get(table.name) == set(table.column_names) for table in project.tables()):
             return
         together, alone = split_plan(connection.dialect, plan)
         try:
             with connection.transaction():
                 for statement in together:
                     connection.execute(statement)
+                record_columns(connection, project, made)
             for statement in alone:  # widening a varchar rewrites nothing: safe to commit one by one
                 connection.execute_alone(statement)
             return

@@ -224,3 +224,23 @@ def test_a_lock_held_by_another_session_ends_the_wait_naming_it(local_env, luigi
            f"session {holder_pid} (user " in err and "hand-migration" in err and "the next run retries" in err
     assert waited < 60
     assert main(["backfill", "--rerun", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
+
+
+def test_a_column_dropped_by_hand_is_named_and_never_added_back_empty(local_env, capsys):
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    insert(uri, "messages", [message()])
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
+    with local_env.warehouse() as connection:
+        connection.execute("alter table raw.messages drop column text")
+    capsys.readouterr()
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "raw.messages.text was made by the pipeline and is gone from the warehouse" in out
+    assert main(["backfill", "--start", "2026-11-19", "--end", "2026-11-20", "--local-scheduler"]) == 1
+    err = capsys.readouterr().err
+    assert "raw.messages.text was made by the pipeline and is gone" in err and len(err.strip().splitlines()) == 1
+    with local_env.warehouse() as connection:
+        columns = {name for (name,) in connection.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = 'messages'")}
+    assert "text" not in columns  # not added back empty

@@ -103,6 +103,19 @@ def test_a_matching_table_needs_nothing_and_new_columns_are_added():
     assert plan_table(POSTGRES, TABLE, existing[:2]) == ['alter table "raw"."notes" add column "score" bigint']
 
 
+def test_a_column_or_table_the_pipeline_made_and_that_is_gone_stops_the_plan():
+    existing = [("_id", "character varying(28)"), ("body", "character varying(200)")]
+    made = frozenset({"_id", "body", "score"})
+    with pytest.raises(SchemaError, match=r"^raw.notes.score was made by the pipeline and is gone from the warehouse "
+                                          r"\(dropped or renamed by hand\?\): .*alter table raw.notes add column "
+                                          r"score bigint"):
+        plan_table(POSTGRES, TABLE, existing, made)
+    assert plan_table(POSTGRES, TABLE, existing, frozenset({"_id", "body"})) == [  # newly declared: added
+        'alter table "raw"."notes" add column "score" bigint']
+    with pytest.raises(SchemaError, match=r"^raw.notes was made by the pipeline and is gone"):
+        plan_table(POSTGRES, TABLE, None, made)
+
+
 def test_objectid_columns_of_an_older_release_widen_for_typed_string_ids():
     existing = [("_id", "character varying(24)"), ("body", "character varying(200)"), ("score", "bigint")]
     assert plan_table(POSTGRES, TABLE, existing) == ['alter table "raw"."notes" alter column "_id" type varchar(28)']

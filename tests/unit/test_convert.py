@@ -181,6 +181,27 @@ def test_drift_originals_keep_their_bson_types_exactly():
     assert (values["version"], values["active"]) == ("7", NULL)
 
 
+def test_what_json_keeps_inexactly_is_drift_with_the_original_kept():
+    from bson import Binary, Code, Regex
+
+    converter = RowConverter(catalog().source("conversations"), "eu", WINDOW)
+    stats = ConversionStats()
+    uuid = Binary(bytes(range(16)), 4)
+    docs = [conversation(meta={"device_id": uuid}),
+            conversation(_id=ObjectId(), meta={"pattern": Regex("^a", "i")}),
+            conversation(_id=ObjectId(), hook=Code("return x", {"x": 1})),  # undeclared: into _extra
+            conversation(_id=ObjectId(), meta={"plain": b"bytes"})]  # subtype 0: base64 says it all
+    rows = list(converter.rows(docs, stats))
+    assert drift_of(rows[0]) == {"meta": {"device_id": uuid}}
+    assert drift_of(rows[0])["meta"]["device_id"].subtype == 4
+    assert drift_of(rows[1]) == {"meta": {"pattern": Regex("^a", "i")}}
+    kept = drift_of(rows[2])["_extra"]["hook"]
+    assert (str(kept), kept.scope) == ("return x", {"x": 1})
+    assert drift_of(rows[3]) == {}
+    assert [(d["field"], d["type"], d["documents"], d["nulled"]) for d in stats.drift_report()] == [
+        ("_extra", "object (inexact as JSON)", 1, 0), ("meta", "object (inexact as JSON)", 2, 0)]
+
+
 def test_key_and_cursor_problems_and_oversized_values_still_quarantine():
     converter = RowConverter(catalog().source("conversations"), "eu", WINDOW)
     stats = ConversionStats()

@@ -169,6 +169,15 @@ def test_failures_send_one_slack_message_and_one_email_without_secrets(local_env
     with local_env.warehouse() as connection:
         recorded = connection.execute("select count(*) from ops.task_failures where region = 'us'").fetchone()[0]
     assert recorded == 3
+    status = run_cli("status", LUIGI_CONFIG_PATH=str(config))
+    assert "no index on 'updated_at'" in next((line for line in status.stdout.splitlines()
+                                               if line.startswith("us ") and " conversations " in line),
+                                              status.stdout + status.stderr)
+    MongoClient(us_uri).get_default_database().conversations.create_index("updated_at")  # fixed
+    assert run_cli("backfill", "--start", "2026-11-20", "--end", "2026-11-23", "--local-scheduler",
+                   LUIGI_CONFIG_PATH=str(config)).returncode == 0
+    status = run_cli("status", LUIGI_CONFIG_PATH=str(config))
+    assert "no index" not in status.stdout  # a failure a later run got past is not the state
 
 
 def test_an_unreachable_warehouse_alerts_once_without_the_password(local_env, slack, smtp_server, tmp_path):

@@ -354,6 +354,8 @@ def cmd_status(args: argparse.Namespace) -> None:
     statuses = table_statuses(rows, changed_documents(connection(), now), list(source_uris()), now)
     print(f"status at {now:%Y-%m-%d %H:%M} UTC")
     print(format_status(statuses))
+    for wait in connection().lock_waits():
+        print(f"lock wait: {wait}")
     drifted = drift_report(connection(), now - dt.timedelta(days=1), now)
     if drifted:
         print("type drift (24h): " + "; ".join(f"{line.collection}.{line.field} {line.observed_type} x{line.documents}"

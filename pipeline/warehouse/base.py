@@ -202,6 +202,11 @@ class Warehouse(ABC):
             raise WarehouseError(f"no row estimate in the plan: {plan[:1]}")
         return int(found[1])
 
+    def lock_waits(self) -> list[str]:
+        """The pipeline's sessions waiting for a lock now, each with the table and the session holding it (the
+        kind's lock_waits.sql); none where the kind does not tell."""
+        return []
+
     def lock_holders(self, table: str) -> list[str]:
         """The other sessions holding a lock on the table, described for an operator (the kind's
         lock_holders.sql: session, user, application, client, since when, state)."""

@@ -244,3 +244,25 @@ def test_a_column_dropped_by_hand_is_named_and_never_added_back_empty(local_env,
             "select column_name from information_schema.columns where table_schema = 'raw' "
             "and table_name = 'messages'")}
     assert "text" not in columns  # not added back empty
+
+
+def test_status_shows_a_lock_wait_while_it_lasts(local_env, tmp_path):
+    region, uri = next(iter(local_env.mongo_uris.items()))
+    insert(uri, "messages", [message()])
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 0
+    command = [sys.executable, "-m", "pipeline.cli"]
+    with local_env.warehouse() as holder:
+        holder.execute("begin")
+        holder.execute("lock table raw.messages in exclusive mode")  # writers wait, readers (status) do not
+        holder_pid = holder.execute("select pg_backend_pid()").fetchone()[0]
+        backfill = subprocess.Popen([*command, "backfill", "--rerun", "--start", "2026-11-20", "--end", "2026-11-21",
+                                     "--local-scheduler", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+        deadline, shown = time.monotonic() + 60, []
+        while time.monotonic() < deadline and not shown:
+            status = subprocess.run([*command, "status"], capture_output=True, text=True, timeout=60)
+            shown = [line for line in status.stdout.splitlines() if line.startswith("lock wait: ")]
+        holder.execute("rollback")
+    out, err = backfill.communicate(timeout=120)
+    assert backfill.returncode == 0, err
+    assert shown and f"for a lock on raw.messages held by session {holder_pid} (user " in shown[0]

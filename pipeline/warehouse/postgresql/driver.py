@@ -17,6 +17,9 @@ from pipeline.sqlfiles import render, statements
 from pipeline.warehouse.base import CHUNK, CheckedReader, Warehouse, WarehouseError, WarehouseUnavailable
 from pipeline.warehouse.postgresql.dialect import DIALECT, is_transient_connect
 
+# How the pipeline's sessions show in pg_stat_activity: `pipeline status` finds their lock waits by it.
+APPLICATION_NAME = "analytics-pipeline"
+
 
 class PostgresWarehouse(Warehouse):
     dialect = DIALECT
@@ -24,7 +27,8 @@ class PostgresWarehouse(Warehouse):
     def __init__(self, url: WarehouseUrl, connect_timeout: int = 10):
         try:
             # Autocommit outside transaction(): a read never leaves a transaction open (and locks held).
-            self._conn = psycopg.connect(url.url, autocommit=True, connect_timeout=connect_timeout)
+            self._conn = psycopg.connect(url.url, autocommit=True, connect_timeout=connect_timeout,
+                                         application_name=APPLICATION_NAME)
         except psycopg.OperationalError as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise WarehouseUnavailable(f"PIPELINE_WAREHOUSE_URL: cannot connect to {url}: {redact(reason)}",
@@ -38,6 +42,14 @@ class PostgresWarehouse(Warehouse):
         # merge or transform names it (Warehouse.lock); no setting waits forever.
         self._conn.execute("select set_config('lock_timeout', %s, false)",
                            (f"{warehouse_settings().lock_timeout_seconds}s",))
+
+    def lock_waits(self) -> list[str]:
+        (statement,) = statements(self.dialect.template("lock_waits.sql"))
+        return [f"session {pid} waits since {since:%Y-%m-%d %H:%M:%S} for a lock on {table or 'a table'} held by "
+                f"session {holder} (user {user}, {application or 'no application name'}, in a transaction since "
+                f"{held_since:%Y-%m-%d %H:%M:%S})"
+                for pid, since, table, holder, user, application, held_since in self.query(
+                    statement, {"application": APPLICATION_NAME})]
 
     def lock_holders(self, table: str) -> list[str]:
         (statement,) = statements(self.dialect.template("lock_holders.sql"))

@@ -22,40 +22,18 @@ import argparse
 import datetime as dt
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.chaos import change_documents, compare, killed_then_repeated, pipeline_command, run  # noqa: E402
+from tests.luigid import start_luigid, stop_luigid  # noqa: E402
 
 START, END = dt.datetime(2026, 11, 20), dt.datetime(2026, 11, 22)
-
-
-def start_luigid(root: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    from pipeline.local.services import free_port
-
-    operator = root / "luigid-operator.cfg"
-    operator.write_text("[scheduler]\nworker_disconnect_delay = 3\n")
-    port = free_port()
-    process = subprocess.Popen(pipeline_command("scheduler", "--state-dir", str(root / "luigid"), "--port", str(port)),
-                               env={**env, "LUIGI_CONFIG_PATH": str(operator)}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"{url}/api/task_list?data=%7B%7D", timeout=1)
-            return process, url
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError("luigid did not start")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="bench-chaos-"))
     with local_stack(root, regions=("us", "eu")) as stack:
         env = {**os.environ, **stack.env(), "PIPELINE_STORAGE_URL": str(root / "lake")}
-        luigid, url = start_luigid(root, env)
+        operator = root / "luigid-operator.cfg"
+        operator.write_text("[scheduler]\nworker_disconnect_delay = 3\n")
+        luigid, url = start_luigid(root / "luigid", env, str(operator))
         try:
             settings = root / "chaos.cfg"
             settings.write_text(f"[core]\nscheduler_url = {url}\n[held_wait]\npoll_seconds = 1\n")
@@ -114,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             print("totals: " + ", ".join(f"{name} {count}" for name, count in totals.items())
                   + f" (of {args.trials} trials)")
         finally:
-            os.killpg(luigid.pid, signal.SIGTERM)
-            luigid.wait(10)
+            stop_luigid(luigid)
     return 0
 
 

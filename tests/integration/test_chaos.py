@@ -7,18 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import signal
-import subprocess
 import time
-import urllib.request
 
 import pytest
 from pymongo import MongoClient
 
 from pipeline.local.demo_data import DemoDataSpec, seed_database
-from pipeline.local.services import free_port
 from tests.chaos import change_documents, compare, killed_then_repeated, pipeline_command, run
 from tests.integration.expectations import documents, expected_models, warehouse_models
+from tests.luigid import start_luigid, stop_luigid
 
 pytestmark = pytest.mark.integration
 
@@ -30,24 +27,9 @@ def quick_luigid(tmp_path):
     """The real luigid (`pipeline scheduler`), told a worker is dead after 3 s without a ping instead of 60."""
     operator = tmp_path / "luigid-operator.cfg"
     operator.write_text("[scheduler]\nworker_disconnect_delay = 3\n")
-    port = free_port()
-    process = subprocess.Popen(pipeline_command("scheduler", "--state-dir", str(tmp_path / "luigid"), "--port",
-                                                str(port)), env={**os.environ, "LUIGI_CONFIG_PATH": str(operator)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/task_list?data=%7B%7D", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("luigid did not start")
+    process, url = start_luigid(tmp_path / "luigid", operator=str(operator))
     yield url
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(10)
+    stop_luigid(process)
 
 
 def test_killed_runs_repeated_leave_the_warehouse_equal_to_the_source(local_env, quick_luigid, tmp_path):

@@ -20,6 +20,7 @@ from pymongo import MongoClient
 from pipeline.cli import main
 from pipeline.local.demo_data import DemoDataSpec, seed_database
 from pipeline.local.services import free_port
+from tests.luigid import start_luigid, stop_luigid
 
 pytestmark = pytest.mark.integration
 
@@ -28,24 +29,9 @@ pytestmark = pytest.mark.integration
 def luigid(tmp_path_factory):
     """The real luigid, started by `pipeline scheduler`, with task history in SQLite."""
     state = tmp_path_factory.mktemp("luigid")
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "scheduler", "--state-dir", str(state),
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/task_list?data=%7B%7D", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("luigid did not start")
+    process, url = start_luigid(state)
     yield url, state
-    os.killpg(process.pid, signal.SIGTERM)  # its own session: whatever it started goes too
-    process.wait(10)
+    stop_luigid(process)
 
 
 def scheduler_config(tmp_path, url: str, extra: str = "") -> str:

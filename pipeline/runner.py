@@ -21,6 +21,7 @@ from pipeline.config import alerts, check_moved_settings, held_wait, logs, sourc
 from pipeline.progress import STAGES, shown
 from pipeline.scheduler import disabled_task_ids, re_enable_task, scheduler_reachable, scheduler_url
 from pipeline.sources import ping
+from pipeline.storage import ObjectStore, StorageError
 from pipeline.warehouse import WarehouseError, connection
 from pipeline.windows import parse_moment, utcnow
 
@@ -36,7 +37,10 @@ def preflight() -> None:
     catalog()
     check_moved_settings()
     uris = source_uris()
-    storage_location()
+    try:
+        ObjectStore(storage_location()).check()
+    except StorageError as error:
+        raise RunFailed(str(error)) from None
     url = warehouse_url()
     for region, uri in uris.items():
         ping(region, uri)

@@ -30,6 +30,10 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _THROTTLING
 
 
+class StorageError(RuntimeError):
+    """The object store cannot be used; the message names the setting, the bucket and the endpoint."""
+
+
 class ObjectStore:
     """Reads and writes objects by path relative to the configured location; writes are atomic."""
 
@@ -47,6 +51,24 @@ class ObjectStore:
 
     def url(self, relative: str) -> str:
         return self.location.url(relative)
+
+    def check(self) -> None:
+        """Fail with one line when the bucket is missing, refused or its endpoint unreachable (every task's
+        completeness check would otherwise fail with a traceback of its own)."""
+        if self.location.scheme != "s3":
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self.s3.s3.meta.client
+        where = f"bucket {self.location.bucket!r} at {client.meta.endpoint_url}"
+        try:
+            client.head_bucket(Bucket=self.location.bucket)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            reason = "does not exist" if code in ("404", "NoSuchBucket") else f"refused ({code or error})"
+            raise StorageError(f"PIPELINE_STORAGE_URL: {where} {reason}") from None
+        except BotoCoreError as error:
+            raise StorageError(f"PIPELINE_STORAGE_URL: cannot reach {where}: {error}") from None
 
     def target(self, relative: str) -> luigi.target.FileSystemTarget:
         url = self.url(relative)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from pipeline.cli import main
 from pipeline.local.services import free_port
 
 pytestmark = pytest.mark.integration
@@ -63,3 +64,11 @@ def test_no_scheduler_is_a_one_line_error_unless_local_is_asked(local_env, tmp_p
     config.write_text(f"[core]\nscheduler_url = http://127.0.0.1:{port}\n")
     result = run_cli("sync", "--now", "2026-11-20T00:30", LUIGI_CONFIG_PATH=str(config))
     assert_one_line_error(result, f"no Luigi scheduler at http://127.0.0.1:{port}", "--local-scheduler")
+
+
+def test_a_missing_bucket_is_one_line_naming_it(s3_env, monkeypatch, capsys):
+    monkeypatch.setenv("PIPELINE_STORAGE_URL", "s3://no-such-bucket/prefix")
+    assert main(["backfill", "--start", "2026-11-20", "--end", "2026-11-21", "--local-scheduler"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("pipeline: error: PIPELINE_STORAGE_URL: bucket 'no-such-bucket' at "
+                                                "http://127.0.0.1:") and err[0].endswith(" does not exist"), err

@@ -210,6 +210,22 @@ def test_status_reports_lag_and_alerts_when_stale(local_env, slack, capsys, monk
     assert "6 table(s) stale" in payload["text"] and "2h 15m behind" in payload["text"]
 
 
+def test_a_task_luigid_disabled_runs_again_with_the_backfill_a_failure_names(local_env, luigid, tmp_path):
+    url, _ = luigid
+    database = MongoClient(local_env.mongo_uris["us"]).get_default_database()
+    database.conversations.insert_one({"client_id": "acme", "updated_at": dt.datetime(2026, 10, 20, 3)})  # no index
+    config = scheduler_config(tmp_path, url, "[retry]\nbase_delay_seconds = 0.01\n")
+    args = ("backfill", "--start", "2026-10-20", "--end", "2026-10-21", "--workers", "1")
+    for _ in range(3):  # three failures within the hour: luigid disables the task
+        assert run_cli(*args, LUIGI_CONFIG_PATH=config).returncode == 1
+    assert [t["params"]["collection"] for t in task_list(url, "DISABLED").values()
+            if t["name"] == "ExtractWindow" and t["params"]["window_start"] == "2026-10-20T0000"] == ["conversations"]
+    database.conversations.create_index("updated_at")  # the cause fixed, the operator runs the backfill again
+    result = run_cli(*args, LUIGI_CONFIG_PATH=config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "enabled 1 task(s) luigid had disabled after repeated failures" in result.stderr
+
+
 def test_sync_retries_a_window_that_failed_instead_of_stepping_over_it(local_env, luigi_settings):
     quarter_hour_windows(luigi_settings)
     seed(local_env)

@@ -58,7 +58,7 @@ def read_interval(manifest: Mapping[str, Any]) -> dict[str, dt.datetime]:
         if not value:
             raise ValueError(f"{manifest.get('path', 'the manifest')}: no {name}; extract the window again "
                              f"(pipeline backfill --rerun)")
-        value = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+        value = dt.datetime.fromisoformat(value)
         return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
     return {"read_started": moment("read_started"), "read_ended": moment("read_ended")}

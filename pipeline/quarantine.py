@@ -15,7 +15,7 @@ from pipeline import paths
 from pipeline.catalog import Catalog
 from pipeline.convert import ConversionStats, RowConverter, key_cell
 from pipeline.extract import PartWriter, read_manifest, read_quarantine
-from pipeline.load import read_interval, record_drift, stage_and_merge
+from pipeline.load import record_drift, stage_and_merge
 from pipeline.storage import ObjectStore
 from pipeline.transform import transform_window
 from pipeline.warehouse import Warehouse
@@ -115,7 +115,8 @@ def replay_window(connection: Warehouse, store: ObjectStore, project: Catalog, r
     # The documents were read by the window's extract: a version read since then stays.
     extracted = read_manifest(store, region, collection, window)
     replayed = {"path": paths.manifest_path(folder), "region": region, "columns": list(source.file_column_names),
-                "written": len(rows), "parts": writer.manifest_parts(), **read_interval(extracted)}
+                "written": len(rows), "parts": writer.manifest_parts(),
+                **{name: extracted.get(name) for name in ("read_started", "read_ended", "created_at")}}
     with connection.transaction():
         merged = stage_and_merge(connection, source, replayed, store, now)
         for document_id in passed:

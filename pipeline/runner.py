@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import luigi
+import luigi.execution_summary
 from luigi.task import flatten
 
 from pipeline.alerts import FAILURE_LOG_ENV, Failure, alert, describe, first_line, read_failures
@@ -75,7 +76,7 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
     one of them is complete; a failed run raises RunFailed with one line per failed task printed before it.
 
     Tasks another worker holds are waited for: they end done (by it), or luigid releases them when that worker
-    died and this run does them, or RunFailed names them after `[worker] held_wait_minutes`. Tasks luigid
+    died and this run does them, or RunFailed names them after `[held_wait] minutes`. Tasks luigid
     disabled after repeated failures are enabled again first when `reenable` (an operator's backfill), else
     named with RunFailed."""
     url = scheduler_url(scheduler)
@@ -95,10 +96,11 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
                                  **({} if local_scheduler else {"scheduler_url": url}))
         failed = not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY",
                                                                                 "NOT_RUN")
-        if failed or all(task.complete() for task in tasks):
-            break
         # Luigi reports success when the tasks it could run succeeded, also when others were held by another
-        # worker (maybe one killed a moment ago): the run is done only when what it was asked for is.
+        # worker (maybe one killed a moment ago): the run is done only when what it was asked for is. Only when
+        # Luigi left tasks pending are the markers read again (a query per window on a large run).
+        if failed or not left_pending(result) or all(task.complete() for task in tasks):
+            break
         waiting = incomplete_leaves(tasks)
         example = waiting[0] if waiting else tasks[0]
         if local_scheduler:  # no other worker: what did not run will not
@@ -124,6 +126,12 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
             print(f"failed: {describe_task(failure)}: {failure.error}", file=sys.stderr)
         raise RunFailed(f"{len(failures)} task(s) failed" if failures else
                         f"run did not succeed: {result.status.value[1]}")
+
+
+def left_pending(result: luigi.execution_summary.LuigiRunResult) -> bool:
+    """Whether the run ended with tasks still pending: held by another worker, or waiting on one that is.
+    (Luigi's own partition of the worker's tasks, the one its summary and status are computed from.)"""
+    return bool(luigi.execution_summary._partition_tasks(result.worker)["still_pending_not_ext"])
 
 
 def describe_task(failure: Failure) -> str:

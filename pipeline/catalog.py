@@ -6,9 +6,12 @@ order, the data tests, the documentation) is derived from these declarations."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import string
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,7 @@ class Table:
     unique_key: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
     encodings: tuple[tuple[str, str], ...] = ()  # Redshift: (column, compression encoding); others ENCODE AUTO
+    rebuilt_by: str = ""  # a model's table: the command that rebuilds it whole, in a new shape
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -180,6 +184,7 @@ class Model:
     path: str = ""
     indexes: tuple[tuple[str, ...], ...] = ()
     encodings: tuple[tuple[str, str], ...] = ()
+    fingerprint: str = ""  # what its rows are built by: see model_fingerprint
 
     @property
     def table(self) -> str:
@@ -190,7 +195,7 @@ class Model:
         return Table(self.table, self.columns, self.sort_key, self.dist_key, self.path,
                      f"{self.description} Grain: {self.grain}. Unique key: {', '.join(self.unique_key)}.",
                      indexes=((REGION_COLUMN, *(c for c in self.key if c != REGION_COLUMN)), *self.indexes),
-                     encodings=self.encodings)
+                     encodings=self.encodings, rebuilt_by=f"pipeline transform --full-refresh --model {self.name}")
 
 
 @dataclass(frozen=True)
@@ -202,8 +207,25 @@ class Catalog:
 
     @property
     def signature(self) -> str:
-        """What a window's transform covers: a window done before a source or model was added is not done."""
-        return f"sources: {', '.join(sorted(self.sources))}; models: {', '.join(self.models)}"
+        """The sources a window's transform covers: a window done before a source was added is not done (a new
+        or changed model is told by its fingerprint instead, per window)."""
+        return f"sources: {', '.join(sorted(self.sources))}"
+
+    def with_dependents(self, names: Iterable[str]) -> list[Model]:
+        """The named models and every model that reads them, directly or not, in dependency order."""
+        chosen = {self.model(name).name for name in names}
+        for model in self.models.values():  # dependency order: upstream models are decided first
+            if chosen & set(model.depends_on_models):
+                chosen.add(model.name)
+        return [model for model in self.models.values() if model.name in chosen]
+
+    def with_upstream(self, models: Iterable[Model]) -> list[Model]:
+        """These models and every model they read, directly or not, in dependency order."""
+        chosen = {model.name for model in models}
+        for model in reversed(self.models.values()):  # a model comes after what it reads: walk back
+            if model.name in chosen:
+                chosen.update(model.depends_on_models)
+        return [model for model in self.models.values() if model.name in chosen]
 
     def source(self, name: str) -> Source:
         try:
@@ -259,8 +281,31 @@ def load_catalog(root: Path) -> Catalog:
                                f"pipeline's own tables (sql/schema/)")
     for model in models.values():
         _check_dependencies(model, sources, models)
-    ordered = {name: models[name] for name in dependency_order({n: m.depends_on_models for n, m in models.items()})}
+    ordered: dict[str, Model] = {}
+    for name in dependency_order({n: m.depends_on_models for n, m in models.items()}):
+        upstream = [ordered[u].fingerprint for u in models[name].depends_on_models]
+        ordered[name] = replace(models[name], fingerprint=model_fingerprint(models[name], upstream))
     return Catalog(sources, ordered, root, pipeline_tables)
+
+
+_SQL_STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def _sql_meaning(sql: str) -> str:
+    """SQL without its comments and with its whitespace collapsed: an edited comment builds the same rows."""
+    kept = _SQL_STRING_OR_COMMENT.sub(lambda m: "" if m[0][0] in "-/" else m[0], sql)
+    return " ".join(kept.split())
+
+
+def model_fingerprint(model: Model, upstream: Iterable[str]) -> str:
+    """12 hex digits of what a model's rows are built by: model.sql and the touched query, the keys, the
+    columns and their types, and the fingerprints of the models it reads. Descriptions, comments, data tests and
+    warehouse hints change no row, so they leave it alone."""
+    meaning = {"select": _sql_meaning(model.select_sql), "touched": _sql_meaning(model.touched_sql),
+               "key": model.key, "unique_key": model.unique_key, "sources": model.depends_on_sources,
+               "columns": [(c.name, c.type, c.max_length, c.nullable) for c in model.columns],
+               "upstream": sorted(upstream)}
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -1,5 +1,5 @@
-"""The `pipeline` command: backfill, sync, verify, test-data, docs, exports, status, scheduler; demo, demo-data
-and services come from the local stack (pipeline.local)."""
+"""The `pipeline` command: backfill, sync, transform, verify, test-data, docs, exports, status, scheduler; demo,
+demo-data and services come from the local stack (pipeline.local)."""
 
 from __future__ import annotations
 
@@ -108,6 +108,39 @@ def cmd_backfill(args: argparse.Namespace) -> None:
         return
     run_tasks([task], args, reenable=True)
     print(f"backfill {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} done")
+
+
+def cmd_transform(args: argparse.Namespace) -> None:
+    from pipeline.tasks import Refresh, Transform
+    from pipeline.tasks.flow import chosen_models
+    from pipeline.warehouse import replacing
+
+    chosen = chosen_models(args.model)  # an unknown name stops here, naming the declared ones
+    if args.full_refresh:
+        if not args.model:
+            raise CommandError("--full-refresh needs --model: the models to rebuild over all history (their "
+                               "dependents follow)")
+        replacing(frozenset(model.table for model in chosen))
+        what = f"full refresh of {', '.join(model.name for model in chosen)}"
+    else:
+        if args.start is None or args.end is None:
+            raise CommandError("--start and --end are required (or --full-refresh --model M for all history)")
+        if args.end <= args.start:
+            raise CommandError("--end must be after --start (it is exclusive)")
+        what = (f"transform {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} of "
+                f"{', '.join(model.name for model in chosen) if args.model else 'the stale models'}")
+    read_only(args.dry_run)
+    preflight(sources=False)  # the raw tables are the source here: MongoDB and the object store may be down
+    # A named model is rebuilt even where it is current: builds older than this moment do not count.
+    redo_after = utcnow().isoformat() if args.model else ""
+    task = (Refresh(models=args.model, redo_after=redo_after) if args.full_refresh else
+            Transform(start=args.start, end=args.end, models=args.model, redo_after=redo_after))
+    if args.dry_run:
+        print(f"{what}:\n{format_plan(plan([task]))}")
+        return
+    spans = len(task.requires())
+    run_tasks([task], args)
+    print(f"{what} done" + ("" if args.full_refresh else f": {spans} span(s) rebuilt from the raw tables"))
 
 
 def cmd_sync(args: argparse.Namespace) -> None:
@@ -345,8 +378,17 @@ def cmd_export_resend(args: argparse.Namespace) -> None:
 
 def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.alerts import alert
+    from pipeline.catalog import catalog
     from pipeline.drift import drift_report
-    from pipeline.status import changed_documents, format_lag, format_status, stale, table_statuses
+    from pipeline.status import (
+        changed_documents,
+        format_lag,
+        format_models,
+        format_status,
+        model_statuses,
+        stale,
+        table_statuses,
+    )
     from pipeline.warehouse import connection
 
     now = args.now or utcnow()
@@ -354,6 +396,7 @@ def cmd_status(args: argparse.Namespace) -> None:
     statuses = table_statuses(rows, changed_documents(connection(), now), list(source_uris()), now)
     print(f"status at {now:%Y-%m-%d %H:%M} UTC")
     print(format_status(statuses))
+    print(format_models(model_statuses(connection(), catalog())))
     for wait in connection().lock_waits():
         print(f"lock wait: {wait}")
     drifted = drift_report(connection(), now - dt.timedelta(days=1), now)
@@ -499,6 +542,19 @@ def build_parser() -> argparse.ArgumentParser:
     luigi_options(backfill)
     backfill.set_defaults(handler=cmd_backfill)
 
+    transform = commands.add_parser("transform", help="rebuild models from the warehouse's raw tables (no extract)")
+    transform.add_argument("--start", type=_moment("--start"), help="UTC date or timestamp")
+    transform.add_argument("--end", type=_moment("--end"), help="UTC date or timestamp, exclusive")
+    transform.add_argument("--model", action="append", default=[],
+                           help="rebuild this model and its dependents even where current (repeatable; default: "
+                                "every model defined anew since it built a window)")
+    transform.add_argument("--full-refresh", action="store_true",
+                           help="rebuild the --model(s) over all history into a shadow table, test, swap it in")
+    transform.add_argument("--dry-run", action="store_true",
+                           help="print what it would rebuild and what is current; change nothing")
+    luigi_options(transform)
+    transform.set_defaults(handler=cmd_transform)
+
     sync = commands.add_parser("sync", help="process the closed windows since the last load")
     sync.add_argument("--now", type=_moment("--now"), default=None, help="override the current UTC time")
     sync.add_argument("--dry-run", action="store_true", help="print what it would run; change nothing")
@@ -618,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-ALERTED_COMMANDS = ("backfill", "sync", "verify", "export", "test-data", "reconcile")
+ALERTED_COMMANDS = ("backfill", "sync", "transform", "verify", "export", "test-data", "reconcile")
 
 
 def stdout_open() -> bool:

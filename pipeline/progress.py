@@ -18,6 +18,7 @@ from typing import TextIO
 
 PROGRESS_LOG_ENV = "PIPELINE_PROGRESS_LOG"  # set by the command for its run; workers append one line per task
 STAGES = {"ExtractWindow": "extract", "LoadWindow": "load", "TransformWindow": "transform",
+          "BuildModels": "transform", "FullRefresh": "transform",
           "RenderExport": "render", "DeliverExport": "deliver"}
 
 

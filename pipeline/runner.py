@@ -33,18 +33,21 @@ class RunFailed(RuntimeError):
     """A run cannot go on or did not succeed; its message is printed as one line."""
 
 
-def preflight() -> None:
-    """Validate the configuration and the declarations, and reach every service before scheduling anything."""
+def preflight(sources: bool = True) -> None:
+    """Validate the configuration and the declarations, and reach every service before scheduling anything:
+    the warehouse, and unless `sources` is False (a command that reads the warehouse alone) the object store
+    and every MongoDB region."""
     catalog()
     check_moved_settings()
     uris = source_uris()
-    try:
-        ObjectStore(storage_location()).check()
-    except StorageError as error:
-        raise RunFailed(str(error)) from None
+    if sources:
+        try:
+            ObjectStore(storage_location()).check()
+        except StorageError as error:
+            raise RunFailed(str(error)) from None
+        for region, uri in uris.items():
+            ping(region, uri)
     url = warehouse_url()
-    for region, uri in uris.items():
-        ping(region, uri)
     try:
         connection(recheck=True)  # connects, and creates or evolves the tables to match the declarations
     except WarehouseError:
@@ -198,7 +201,7 @@ def format_plan(steps: list[tuple[luigi.Task, bool]]) -> str:
         if isinstance(task, luigi.WrapperTask):
             continue
         params = task.to_str_params(only_significant=True)
-        what = " ".join(params[name] for name in ("region", "collection") if name in params)
+        what = " ".join(params[name] for name in ("region", "collection", "model") if name in params)
         window = getattr(task, "window", "")
         lines.append(f"  {'done  ' if done else 'to run'}  {task.get_task_family():<16} {what:<22} {window}")
     to_run = sum(not done for task, done in steps if not isinstance(task, luigi.WrapperTask))

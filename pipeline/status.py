@@ -1,5 +1,6 @@
 """`pipeline status`: per region and table, the last loaded window, lag behind now, documents changed in the
-last day and the last error; and the staleness check behind `--alert-after`."""
+last day and the last error; per model, its definition's fingerprint, the windows an older one built and
+its last full refresh; and the staleness check behind `--alert-after`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from pipeline.catalog import catalog
+from pipeline.catalog import Catalog, catalog
 from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.warehouse import Warehouse
 
@@ -78,4 +79,41 @@ def format_status(statuses: list[TableStatus]) -> str:
         error = f"{s.last_error_at:%Y-%m-%d %H:%M} {s.last_error}" if s.last_error else "-"
         lines.append(f"{s.region:<8} {s.collection:<14} {end:<17} {format_lag(s.lag):>12} {s.changed_last_day:>13}  "
                      f"{error[:100]}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    model: str
+    fingerprint: str
+    stale_windows: int  # transformed windows not built by the definition of now
+    stale_from: dt.datetime | None
+    stale_until: dt.datetime | None
+    refreshed_at: dt.datetime | None  # the last full refresh
+
+
+def model_statuses(connection: Warehouse, project: Catalog) -> list[ModelStatus]:
+    statuses = []
+    for model in project.models.values():
+        ((count, since, until),) = connection.query_file("transform/model_staleness.sql", {
+            "model": model.name, "fingerprint": model.fingerprint})
+        refresh = connection.query_file("transform/last_refresh.sql", {"model": model.name})
+        statuses.append(ModelStatus(model.name, model.fingerprint, int(count), since, until,
+                                    refresh[0][3] if refresh else None))
+    return statuses
+
+
+def format_models(statuses: list[ModelStatus]) -> str:
+    lines = [f"{'model':<28} {'definition':<12}  {'built':<48}  last full refresh"]
+    for s in statuses:
+        built = (f"stale: {s.stale_windows} window(s), {s.stale_from:%Y-%m-%d %H:%M} .. {s.stale_until:%Y-%m-%d %H:%M}"
+                 if s.stale_windows else "current")
+        refreshed = f"{s.refreshed_at:%Y-%m-%d %H:%M}" if s.refreshed_at else "never"
+        lines.append(f"{s.model:<28} {s.fingerprint:<12}  {built:<48}  {refreshed}")
+    stale = [s for s in statuses if s.stale_windows]
+    if stale:
+        first = min(s.stale_from for s in stale if s.stale_from)
+        last = max(s.stale_until for s in stale if s.stale_until)
+        lines.append(f"rebuild the stale windows from the raw tables: pipeline transform --start "
+                     f"'{first:%Y-%m-%d %H:%M}' --end '{last:%Y-%m-%d %H:%M}'")
     return "\n".join(lines)

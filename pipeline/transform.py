@@ -1,10 +1,15 @@
-"""Rebuild every analytics model for what one (region, window) touched, in dependency order, and run the
-models' data tests on the rows rebuilt; all in one transaction with the audit row.
+"""Rebuild analytics models for what one (region, window) touched, in dependency order, and run the models'
+data tests on the rows rebuilt; all in one transaction with the audit rows.
 
 Per model (sql/models/<model>/): its touched keys (model.yml `incremental.touched`) are read before any
 model changes, and again after its upstream models were rebuilt (a key may move, e.g. a conversation's
 day). `model.sql` selects the rows of those keys into a temp table; the data tests read it (cost follows
-the window, not the table); then the model's old rows of those keys are replaced by it."""
+the window, not the table); then the model's old rows of those keys are replaced by it.
+
+A window's transform (after its load) rebuilds every model and consumes the replaced versions it read;
+`rebuild_models` rebuilds only some models over a span of transformed windows, from the raw tables alone
+(a changed model definition: see pipeline.catalog.model_fingerprint). Each build is recorded per window and
+model in analytics.model_builds."""
 
 from __future__ import annotations
 
@@ -134,7 +139,8 @@ class ModelStatements:
     delete: str
     insert: str
     count_touched: str
-    drop: tuple[str, ...]
+    drop_rows: str
+    drop_touched: str
 
 
 def model_statements(model: Model, project: Catalog) -> ModelStatements:
@@ -151,7 +157,8 @@ def model_statements(model: Model, project: Catalog) -> ModelStatements:
                 f"  and {_matches(name, touched, model.key)}"),
         insert=f"insert into {table} ({columns})\nselect {columns}\nfrom {rows}",
         count_touched=f"select count(*) from {touched}",
-        drop=(f"drop table {rows}", f"drop table {touched}"),
+        drop_rows=f"drop table {rows}",
+        drop_touched=f"drop table {touched}",
     )
 
 
@@ -171,28 +178,54 @@ def rebuild_model(connection: Warehouse, model: Model, sql: ModelStatements, par
     return int(connection.query(sql.count_touched)[0][0])
 
 
+def lock_models(connection: Warehouse, project: Catalog) -> None:
+    """One transform at a time rewrites the models: two delete+insert runs of the same keys would duplicate
+    rows. Readers are not blocked where the kind allows it (see its lock.sql). And the replaced versions it
+    reads: a load or reconcile committing some while this runs would have them deleted unread by a window's
+    transform (each statement reads a fresh snapshot)."""
+    connection.lock([*(m.table for m in project.models.values()),
+                     *(s.replaced_table_name for s in project.sources.values())])
+
+
+def _rebuild(connection: Warehouse, project: Catalog, models: list[Model], params: dict[str, Any], context: str,
+             progress: Callable[[str, int, int], None] | None) -> int:
+    """Rebuild `models` (in dependency order) for the keys the span's rows touched; the touched keys of the
+    models they read are made first, as the tables are before any rebuild. Returns the keys touched."""
+    statements = {model: model_statements(model, project) for model in project.with_upstream(models)}
+    for model, sql in statements.items():
+        connection.execute(sql.create_touched, params)
+        connection.analyze(touched_table(model.name))  # temp tables get no automatic statistics
+    keys_touched = 0
+    for done, model in enumerate(models, start=1):
+        keys_touched += rebuild_model(connection, model, statements[model], params, context)
+        connection.execute(statements[model].drop_rows)
+        if progress:
+            progress(model.name, done, len(models))
+    for sql in statements.values():
+        connection.execute(sql.drop_touched)
+    return keys_touched
+
+
+def _record_builds(connection: Warehouse, models: list[Model], params: dict[str, Any], span: Window,
+                   built_at: dt.datetime) -> None:
+    for model in models:
+        connection.run_file("transform/record_builds.sql", {
+            "region": params["region"], "span_start": span.start, "span_end": span.end, "model": model.name,
+            "fingerprint": model.fingerprint, "built_at": built_at})
+
+
 def transform_window(connection: Warehouse, project: Catalog, region: str, window: Window,
                      transformed_at: dt.datetime, progress: Callable[[str, int, int], None] | None = None,
                      declared: str | None = None) -> int:
-    """Rebuild, test and record one (region, window); return the keys touched over all models. `progress`
-    hears (model, models done, models) after each one. `declared` (default: the catalog's signature) is what
-    the marker says the window was transformed with: a repair that loaded no new source keeps the old one."""
+    """Rebuild every model, test and record one (region, window); return the keys touched over all models.
+    `progress` hears (model, models done, models) after each one. `declared` (default: the catalog's
+    signature) is what the marker says the window was transformed with: a repair that loaded no new source
+    keeps the old one."""
     params = {"region": region, "window_start": window.start, "window_end": window.end}
-    models = {model: model_statements(model, project) for model in project.models.values()}
+    models = list(project.models.values())
     with connection.transaction():
-        # One transform at a time rewrites the models: two delete+insert runs of the same keys would
-        # duplicate rows. Readers are not blocked where the kind allows it (see its lock.sql).
-        # And the replaced versions it consumes: a load or reconcile committing some while this runs would have
-        # them deleted below unread (each statement reads a fresh snapshot).
-        connection.lock([*(m.table for m in models), *(s.replaced_table_name for s in project.sources.values())])
-        for model, sql in models.items():  # every model's keys as the tables are before this window's rebuild
-            connection.execute(sql.create_touched, params)
-            connection.analyze(touched_table(model.name))  # temp tables get no automatic statistics
-        keys_touched = 0
-        for done, (model, sql) in enumerate(models.items(), start=1):
-            keys_touched += rebuild_model(connection, model, sql, params, f"transform of {region} {window}")
-            if progress:
-                progress(model.name, done, len(models))
+        lock_models(connection, project)
+        keys_touched = _rebuild(connection, project, models, params, f"transform of {region} {window}", progress)
         for source in project.sources.values():  # what the replaced versions fed is rebuilt now
             connection.run_statements(render(read_sql("load/consume_replaced.sql"),
                                              replaced=source.replaced_table_name), params)
@@ -200,10 +233,33 @@ def transform_window(connection: Warehouse, project: Catalog, region: str, windo
                                                           "declared": project.signature if declared is None
                                                           else declared,
                                                           "transformed_at": transformed_at})
-        for sql in models.values():
-            for statement in sql.drop:
-                connection.execute(statement)
+        _record_builds(connection, models, params, window, transformed_at)
     return keys_touched
+
+
+def rebuild_models(connection: Warehouse, project: Catalog, region: str, span: Window, models: list[Model],
+                   built_at: dt.datetime, progress: Callable[[str, int, int], None] | None = None) -> int:
+    """Rebuild only `models` (their dependents are the caller's to include) for what the raw rows of `span`
+    touched, and record them as built for every transformed window inside it; return the keys touched.
+
+    Reads the raw tables alone (no source, no object store) and leaves the other models and the replaced
+    versions as they are: the windows' own transforms consumed those."""
+    params = {"region": region, "window_start": span.start, "window_end": span.end}
+    with connection.transaction():
+        lock_models(connection, project)
+        keys_touched = _rebuild(connection, project, models, params, f"rebuild of {region} {span}", progress)
+        _record_builds(connection, models, params, span, built_at)
+    return keys_touched
+
+
+def stale_models(project: Catalog, builds: Iterable[tuple[str, str, dt.datetime]], done_after: dt.datetime
+                 ) -> list[Model]:
+    """The models a window's builds [(model, fingerprint, built_at)] do not hold as defined now (or built
+    before done_after), in dependency order."""
+    current = {model for model, fingerprint, built_at in builds
+               if model in project.models and fingerprint == project.models[model].fingerprint
+               and built_at >= done_after}
+    return [model for name, model in project.models.items() if name not in current]
 
 
 def check_models(connection: Warehouse, project: Catalog, names: Iterable[str] = ()) -> list[TestOutcome]:

@@ -121,16 +121,21 @@ def check_window(region: str, collection: str, window: Window, extracted: bool) 
 
 def transform_gaps(region: str, window: Window) -> tuple[list[Window], list[Window]]:
     """(not transformed, transformed with older definitions): the windows loaded over this one whose analytics
-    rows no transform marker with the declarations of now covers."""
+    rows no transform marker with the sources of now and builds by every model of now covers."""
     params = {"region": region, "window_start": window.start, "window_end": window.end}
     connection = warehouse_connection()
     loads = sorted({Window(s, e) for s, e in connection.query_file("verify/window_loads.sql", params)},
                    key=lambda w: w.start)
-    transforms = connection.query_file("verify/window_transforms.sql", params)
-    current = [Window(s, e) for s, e, declared in transforms if declared == catalog().signature]
-    every = [Window(s, e) for s, e, _ in transforms]
+    project = catalog()
+    built: dict[Window, set[tuple[str, str]]] = {}
+    sources: dict[Window, str] = {}
+    for start, end, declared, model, fingerprint in connection.query_file("verify/window_transforms.sql", params):
+        sources[Window(start, end)] = declared
+        built.setdefault(Window(start, end), set()).add((model, fingerprint))
+    wanted = {(model.name, model.fingerprint) for model in project.models.values()}
+    current = [w for w, declared in sources.items() if declared == project.signature and wanted <= built[w]]
     unbuilt = [load for load in loads if uncovered(load, current)]
-    untransformed = [load for load in unbuilt if uncovered(load, every)]
+    untransformed = [load for load in unbuilt if uncovered(load, list(sources))]
     return untransformed, [load for load in unbuilt if load not in untransformed]
 
 
@@ -256,8 +261,9 @@ def format_report(report: VerifyReport) -> str:
     for gap in report.transforms:
         parts = [f"not transformed ({', '.join(map(str, gap.untransformed))})"] if gap.untransformed else []
         parts += [f"transformed with older model definitions ({', '.join(map(str, gap.stale))})"] if gap.stale else []
+        repair = "backfill" if gap.untransformed else "transform"  # stale models rebuild from the raw tables
         lines.append(f"{gap.region:<8} {'(models)':<14} {str(gap.window):<36} {'':>8} {'':>10} {'':>12}  "
-                     f"MISMATCH: {' and '.join(parts)}: pipeline backfill {_range(gap.window)}")
+                     f"MISMATCH: {' and '.join(parts)}: pipeline {repair} {_range(gap.window)}")
     return "\n".join(lines)
 
 

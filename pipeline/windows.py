@@ -57,6 +57,18 @@ def windows_between(start: dt.datetime, end: dt.datetime, minutes: int) -> list[
     return result
 
 
+def rebuild_spans(windows: list[Window], cell_minutes: int) -> list[Window]:
+    """The spans that rebuild these windows: the aligned cell of `cell_minutes` (a day) holding each one, so a
+    day of 15-minute windows is one rebuild, or the window itself where it is longer than a cell or crosses
+    a cell's edge; spans held by another are left out. Oldest first."""
+    spans = set()
+    for window in windows:
+        cell = window_at(floor_time(window.start, cell_minutes), cell_minutes)
+        spans.add(cell if window.end <= cell.end else window)
+    return sorted(span for span in spans
+                  if not any(other != span and other.start <= span.start and span.end <= other.end for other in spans))
+
+
 def closed_windows(since: dt.datetime, now: dt.datetime, minutes: int, lag_minutes: int) -> list[Window]:
     """Windows from `since` whose end is at least `lag_minutes` before `now`: no late write can still land."""
     horizon = now - dt.timedelta(minutes=lag_minutes)

@@ -4,11 +4,11 @@ import pipeline.alerts  # noqa: F401  (registers the failure handler that feeds 
 from pipeline.secrets import redact_logs
 from pipeline.tasks.exports import DeliverExport, ExportsDue, RenderExport
 from pipeline.tasks.extract import ExtractWindow
-from pipeline.tasks.flow import Backfill, Sync
+from pipeline.tasks.flow import Backfill, Refresh, Sync, Transform
 from pipeline.tasks.load import LoadWindow
-from pipeline.tasks.transform import TransformWindow
+from pipeline.tasks.transform import BuildModels, FullRefresh, TransformWindow
 
 redact_logs()  # `luigi --module pipeline.tasks ...` logs through Luigi alone: no secret in its records either
 
-__all__ = ["Backfill", "DeliverExport", "ExportsDue", "ExtractWindow", "LoadWindow", "RenderExport", "Sync",
-           "TransformWindow"]
+__all__ = ["Backfill", "BuildModels", "DeliverExport", "ExportsDue", "ExtractWindow", "FullRefresh", "LoadWindow",
+           "Refresh", "RenderExport", "Sync", "Transform", "TransformWindow"]

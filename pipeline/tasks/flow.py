@@ -1,4 +1,5 @@
-"""Wrapper tasks over many windows: Backfill (any range) and Sync (closed windows since the last load)."""
+"""Wrapper tasks over many windows: Backfill (any range), Sync (closed windows since the last load), Transform
+(stale models of transformed windows) and Refresh (models over all history)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import datetime as dt
 
 import luigi
 
+from pipeline.catalog import Model, catalog
 from pipeline.config import source_uris, windows
-from pipeline.tasks.transform import TransformWindow
+from pipeline.tasks.transform import BuildModels, FullRefresh, TransformWindow
 from pipeline.warehouse import connection as warehouse_connection
 from pipeline.warehouse import is_read_only as warehouse_read_only
-from pipeline.windows import Window, closed_windows, floor_time, utcnow, windows_between
+from pipeline.windows import Window, closed_windows, floor_time, rebuild_spans, utcnow, windows_between
 
 
 class Backfill(luigi.WrapperTask):
@@ -136,3 +138,57 @@ class Sync(luigi.WrapperTask):
                                           redo_after=(window.end + lookback).isoformat())
                           for region in source_uris() for window in windows_to_reread(region, self.now)]
         return self._due
+
+
+def chosen_models(names: tuple[str, ...] | list[str]) -> list[Model]:
+    """The named models and their dependents; every model when none is named."""
+    project = catalog()
+    return project.with_dependents(names) if names else list(project.models.values())
+
+
+def stale_windows(region: str, start: dt.datetime, end: dt.datetime, models: list[Model], done_after: dt.datetime
+                  ) -> list[Window]:
+    """The transformed windows of a region overlapping [start, end) that one of `models` as defined now did not
+    build (since done_after)."""
+    found: set[Window] = set()
+    for model in models:
+        found.update(Window(s, e) for s, e in _rows("transform/stale_windows.sql", {
+            "region": region, "start": start, "end": end, "model": model.name, "fingerprint": model.fingerprint,
+            "done_after": done_after}))
+    return sorted(found)
+
+
+class Transform(luigi.WrapperTask):
+    """The models (default: those defined anew since they built a window) of every transformed window
+    overlapping [start, end), rebuilt from the raw tables a day at a time: nothing is extracted or loaded."""
+
+    start = luigi.DateMinuteParameter(description="UTC start (inclusive)")
+    end = luigi.DateMinuteParameter(description="UTC end (exclusive)")
+    models = luigi.ListParameter(default=(), description="rebuild these and their dependents even if current")
+    redo_after = luigi.Parameter(default="", significant=False,
+                                 description="with models: rebuild what was built before this UTC moment")
+
+    def requires(self) -> list[luigi.Task]:
+        if not hasattr(self, "_spans"):
+            if self.end <= self.start:
+                raise RangeRefused("--end must be after --start (it is exclusive)")
+            chosen = chosen_models(self.models)
+            done_after = dt.datetime.fromisoformat(self.redo_after) if self.redo_after else dt.datetime(1970, 1, 1)
+            cell = windows().backfill_minutes
+            self._spans = [BuildModels(region=region, window_start=span.start, window_minutes=span.minutes,
+                                       models=[m.name for m in chosen], redo_after=self.redo_after)
+                           for region in source_uris()
+                           for span in rebuild_spans(stale_windows(region, self.start, self.end, chosen, done_after),
+                                                     cell)]
+        return self._spans
+
+
+class Refresh(luigi.WrapperTask):
+    """Models rebuilt over all history into shadow tables and swapped in, their dependents after them."""
+
+    models = luigi.ListParameter(description="the models to refresh; their dependents follow")
+    redo_after = luigi.Parameter(default="", significant=False, description="the command's start (UTC)")
+
+    def requires(self) -> list[luigi.Task]:
+        refreshing = [model.name for model in chosen_models(self.models)]
+        return [FullRefresh(model=name, refreshing=refreshing, redo_after=self.redo_after) for name in refreshing]

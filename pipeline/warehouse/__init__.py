@@ -14,7 +14,7 @@ from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError, Warehous
 from pipeline.warehouse.schema import ensure_schema
 
 __all__ = ["Dialect", "Warehouse", "WarehouseError", "WarehouseUnavailable", "connect", "connection", "dialect",
-           "is_read_only", "is_transient", "read_only"]
+           "is_read_only", "is_transient", "read_only", "replacing"]
 
 
 def _kind_module(kind: str):
@@ -34,6 +34,7 @@ def connect(url: WarehouseUrl | None = None) -> Warehouse:
 _connections: dict[tuple[int, str], Warehouse] = {}
 _matched: dict[tuple[int, str], Catalog] = {}  # the declarations each connection's warehouse was matched to
 _read_only = False
+_replacing: frozenset[str] = frozenset()
 
 
 def read_only(enabled: bool = True) -> None:
@@ -45,6 +46,13 @@ def read_only(enabled: bool = True) -> None:
 
 def is_read_only() -> bool:
     return _read_only
+
+
+def replacing(tables: frozenset[str]) -> None:
+    """From now on in this process, the schema check leaves these existing tables alone: a full refresh
+    replaces them in their declared shape (a removed or retyped model column would stop it otherwise)."""
+    global _replacing
+    _replacing = frozenset(tables)
 
 
 def connection(recheck: bool = False) -> Warehouse:
@@ -59,7 +67,7 @@ def connection(recheck: bool = False) -> Warehouse:
         _matched.pop(key, None)
     declared = catalog()
     if not _read_only and (recheck or _matched.get(key) is not declared):
-        ensure_schema(_connections[key], declared)
+        ensure_schema(_connections[key], declared, _replacing)
         _matched[key] = declared
     return _connections[key]
 

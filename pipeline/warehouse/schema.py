@@ -37,6 +37,9 @@ def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] |
     have = dict(existing)
     declared = {c.name: c for c in table.columns}
     removed = [name for name in have if name not in declared]
+    if removed and table.rebuilt_by:
+        raise SchemaError(f"{table.name}.{removed[0]} exists in the warehouse but {table.declared_in} does not "
+                          f"declare it: rebuild the table in its new shape with `{table.rebuilt_by}`")
     if removed:
         raise SchemaError(
             f"{table.name}.{removed[0]} exists in the warehouse but {table.declared_in or 'no declaration'} does "
@@ -62,8 +65,9 @@ def plan_table(dialect: Dialect, table: Table, existing: list[tuple[str, str]] |
                 continue
             raise SchemaError(
                 f"{table.name}.{column.name} is {have[column.name]} in the warehouse but {table.declared_in} "
-                f"declares {wanted}: a type change is not applied automatically; add a column under a new name, "
-                f"or migrate the table by hand")
+                f"declares {wanted}: " + (f"rebuild the table in its new shape with `{table.rebuilt_by}`"
+                                          if table.rebuilt_by else "a type change is not applied automatically; "
+                                          "add a column under a new name, or migrate the table by hand"))
     return plan
 
 
@@ -83,10 +87,12 @@ def plan_comments(dialect: Dialect, table: Table, existing: dict[str, str]) -> l
 def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tuple[str, str]]],
                 comments: dict[str, dict[str, str]] | None = None,
                 physical: dict[str, set[str]] | None = None,
-                made: dict[str, frozenset[str]] | None = None) -> list[str]:
+                made: dict[str, frozenset[str]] | None = None, replacing: frozenset[str] = frozenset()
+                ) -> list[str]:
     """All statements to run: schemas of missing tables, the kind's set-up on a new warehouse, then each
-    table's plan (the pipeline's own tables first)."""
-    tables = project.tables()
+    table's plan (the pipeline's own tables first). Existing tables in `replacing` are left as they are: a full
+    refresh is about to replace them in their declared shape."""
+    tables = [table for table in project.tables() if not (table.name in replacing and table.name in existing)]
     missing = [table for table in tables if table.name not in existing]
     plan = [f"create schema if not exists {quote_ident(schema)}"
             for schema in sorted({table.name.split(".")[0] for table in missing})]
@@ -144,6 +150,16 @@ def existing_comments(connection: Warehouse, schemas: list[str]) -> dict[str, di
 
 
 SCHEMA_COLUMNS = "ops.schema_columns"
+MODEL_BUILDS, TRANSFORM_AUDIT = "analytics.model_builds", "analytics.transform_audit"
+
+
+def adopt_builds(connection: Warehouse, project: Catalog) -> None:
+    """A warehouse transformed by a release without per-model builds: its windows count as built by the
+    models of now that their transform listed (what that release assumed), not as stale all at once."""
+    now = utcnow()
+    for model in project.models.values():
+        connection.run_file("transform/adopt_builds.sql", {"model": model.name, "fingerprint": model.fingerprint,
+                                                           "listed": f"%, {model.name},%", "built_at": now})
 
 
 def made_columns(connection: Warehouse, existing: dict[str, list[tuple[str, str]]]) -> dict[str, frozenset[str]]:
@@ -173,7 +189,8 @@ def record_columns(connection: Warehouse, project: Catalog, made: dict[str, froz
             connection.run_file("ops/forget_schema_column.sql", {"table_name": table, "column_name": column})
 
 
-def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None:
+def ensure_schema(connection: Warehouse, project: Catalog | None = None, replacing: frozenset[str] = frozenset()
+                  ) -> None:
     """Apply the plan in one transaction; nothing to do (the usual case) costs four catalog queries.
 
     Parallel workers may all get here on a new warehouse; one wins, the others retry and find it done."""
@@ -183,8 +200,9 @@ def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None
         existing = existing_columns(connection, schemas)
         made = made_columns(connection, existing)
         plan = plan_schema(connection.dialect, project, existing, existing_comments(connection, schemas),
-                           existing_physical(connection, schemas), made)
-        if not plan and all(made.get(table.name) == set(table.column_names) for table in project.tables()):
+                           existing_physical(connection, schemas), made, replacing)
+        if not plan and all(made.get(table.name) == set(table.column_names) for table in project.tables()
+                            if table.name not in replacing):
             return
         together, alone = split_plan(connection.dialect, plan)
         try:
@@ -192,6 +210,8 @@ def ensure_schema(connection: Warehouse, project: Catalog | None = None) -> None
                 for statement in together:
                     connection.execute(statement)
                 record_columns(connection, project, made)
+                if MODEL_BUILDS not in existing and TRANSFORM_AUDIT in existing:
+                    adopt_builds(connection, project)
             for statement in alone:  # widening a varchar rewrites nothing: safe to commit one by one
                 connection.execute_alone(statement)
             return

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pipeline.catalog import Catalog, Model
 from pipeline.sqlfiles import quote_ident
 from pipeline.transform import check, lock_models, model_statements, rows_table, run_tests, touched_table
-from pipeline.warehouse import Warehouse
+from pipeline.warehouse import Dialect, Warehouse
 
 # The whole history as one span: every raw row's cursor lies in it.
 ALL_TIME = {"window_start": dt.datetime(1, 1, 1), "window_end": dt.datetime(9999, 12, 31)}
@@ -40,36 +40,58 @@ def _regions(connection: Warehouse) -> list[str]:
     return [region for (region,) in connection.query_file("transform/transformed_regions.sql")]
 
 
+@dataclass(frozen=True)
+class RefreshStatements:
+    """The SQL a full refresh sends for one model, besides its window statements (pipeline.transform)."""
+
+    drop_shadow: str
+    create_shadow: str
+    fill_shadow: str  # from the model's rebuilt rows of one region
+    drop_live: str
+    swap: str
+    count: str
+
+
+def refresh_statements(model: Model, dialect: Dialect) -> RefreshStatements:
+    shadow, live = quote_ident(shadow_table(model)), model.analytics_table()
+    columns = ", ".join(quote_ident(c.name) for c in model.columns)
+    return RefreshStatements(
+        drop_shadow=f"drop table if exists {shadow}",
+        create_shadow=dialect.create_table(dataclasses.replace(live, name=shadow_table(model)), live.columns),
+        fill_shadow=f"insert into {shadow} ({columns})\nselect {columns}\nfrom {quote_ident(rows_table(model.name))}",
+        drop_live=f"drop table {quote_ident(model.table)}",
+        swap=f"alter table {shadow} rename to {quote_ident(model.name)}",
+        count=f"select count(*) from {quote_ident(model.table)}",
+    )
+
+
 def full_refresh(connection: Warehouse, project: Catalog, model: Model, refreshed_at: dt.datetime) -> Refreshed:
     """Rebuild `model` from all the raw rows of every region into its shadow table, run its data tests on it,
     and swap it in, recording the model as built for every transformed window; all in one transaction."""
     started = time.monotonic()
-    shadow = shadow_table(model)
-    live = model.analytics_table()
-    statements = {m: model_statements(m, project) for m in project.with_upstream([model])}
-    columns = ", ".join(quote_ident(c.name) for c in model.columns)
+    sql = refresh_statements(model, connection.dialect)
+    windows = {m: model_statements(m, project) for m in project.with_upstream([model])}
     with connection.transaction():
         lock_models(connection, project)  # no window transform writes the model meanwhile
-        connection.execute(f"drop table if exists {quote_ident(shadow)}")
-        connection.execute(connection.dialect.create_table(dataclasses.replace(live, name=shadow), live.columns))
+        connection.execute(sql.drop_shadow)
+        connection.execute(sql.create_shadow)
         for region in _regions(connection):
             params = {"region": region, **ALL_TIME}
-            for upstream, sql in statements.items():  # every key: the touched keys of all time
-                connection.execute(sql.create_touched, params)
+            for upstream, statements in windows.items():  # every key: the touched keys of all time
+                connection.execute(statements.create_touched, params)
                 connection.analyze(touched_table(upstream.name))
-            connection.execute(statements[model].create_rows, params)
-            connection.execute(f"insert into {quote_ident(shadow)} ({columns})\nselect {columns}\n"
-                               f"from {quote_ident(rows_table(model.name))}")
-            connection.execute(statements[model].drop_rows)
-            for sql in statements.values():
-                connection.execute(sql.drop_touched)
-        connection.analyze(shadow)
-        check(run_tests(connection, model, shadow), f"full refresh of analytics.{model.name}")
-        connection.execute(f"drop table {quote_ident(model.table)}")
-        connection.execute(f"alter table {quote_ident(shadow)} rename to {quote_ident(model.name)}")
-        for statement in connection.dialect.physical_plan(live, None):  # its indexes, under its own name
+            connection.execute(windows[model].create_rows, params)
+            connection.execute(sql.fill_shadow)
+            connection.execute(windows[model].drop_rows)
+            for statements in windows.values():
+                connection.execute(statements.drop_touched)
+        connection.analyze(shadow_table(model))
+        check(run_tests(connection, model, shadow_table(model)), f"full refresh of analytics.{model.name}")
+        connection.execute(sql.drop_live)
+        connection.execute(sql.swap)
+        for statement in connection.dialect.physical_plan(model.analytics_table(), None):  # indexes, own names
             connection.execute(statement)
-        (rows,) = connection.query(f"select count(*) from {quote_ident(model.table)}")[0]
+        (rows,) = connection.query(sql.count)[0]
         seconds = time.monotonic() - started
         params = {"model": model.name, "fingerprint": model.fingerprint, "built_at": refreshed_at}
         connection.run_file("transform/record_all_builds.sql", params)

@@ -10,6 +10,7 @@ import sqlglot
 from sqlglot import exp
 
 from pipeline.catalog import catalog
+from pipeline.refresh import refresh_statements
 from pipeline.sqlfiles import quote_ident, quote_literal, read_sql, render, sql_dir, statements, warehouse_sql_files
 from pipeline.transform import data_test_query, model_statements, rows_table
 from pipeline.warehouse import dialect
@@ -45,7 +46,10 @@ def project_statements() -> dict[str, list[str]]:
                  for relation in (rows_table(model.name), model.table)]
         found[f"models/{model.name}"] = [generated.create_touched, generated.add_moved, generated.create_rows,
                                          generated.delete, generated.insert, generated.count_touched,
-                                         *generated.drop, *tests]
+                                         generated.drop_rows, generated.drop_touched, *tests]
+        refresh = refresh_statements(model, dialect("postgresql"))
+        found[f"models/{model.name} (full refresh)"] = [refresh.drop_shadow, refresh.fill_shadow, refresh.drop_live,
+                                                        refresh.swap, refresh.count]
     return found
 
 

@@ -1,0 +1,125 @@
+"""Model state: what makes a model stale (its fingerprint), which models a rebuild takes along, the spans a
+rebuild runs by, and the schema plan around a full refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+
+from pipeline.catalog import load_catalog
+from pipeline.sqlfiles import sql_dir
+from pipeline.transform import stale_models
+from pipeline.warehouse import dialect
+from pipeline.warehouse.schema import SchemaError, plan_schema, plan_table
+from pipeline.windows import Window, rebuild_spans
+
+POSTGRES = dialect("postgresql")
+DAY = dt.datetime(2026, 11, 20)
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    root = tmp_path / "sql"
+    shutil.copytree(sql_dir(), root)
+    return root
+
+
+def fingerprints(root) -> dict[str, str]:
+    return {name: model.fingerprint for name, model in load_catalog(root).models.items()}
+
+
+def edit(path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_comments_and_descriptions_leave_the_fingerprint_alone(scratch):
+    before = fingerprints(scratch)
+    folder = scratch / "models" / "conversations"
+    edit(folder / "model.sql", "-- Reads only", "-- A comment edited by a reviewer. Reads only")
+    edit(folder / "model.sql", "    c.client_id,\n", "    c.client_id,   -- the customer\n")
+    edit(folder / "model.yml", "description: One row per conversation", "description: A row per conversation")
+    assert fingerprints(scratch) == before
+
+
+def test_a_changed_model_makes_itself_and_its_dependents_stale_and_nothing_else(scratch):
+    before = fingerprints(scratch)
+    edit(scratch / "models" / "conversations" / "model.sql", "when m.sender = 'bot'", "when m.sender = 'robot'")
+    after = fingerprints(scratch)
+    assert {name for name in before if before[name] != after[name]} == {
+        "conversations", "daily_conversation_metrics", "answer_usage_daily"}
+
+    before = after
+    edit(scratch / "models" / "daily_conversation_metrics" / "model.sql", "count(*) as conversations",
+         "count(distinct ac.conversation_id) as conversations")
+    after = fingerprints(scratch)
+    assert {name for name in before if before[name] != after[name]} == {"daily_conversation_metrics"}
+
+
+def test_a_string_holding_two_dashes_is_part_of_the_meaning(scratch):
+    before = fingerprints(scratch)
+    edit(scratch / "models" / "conversations" / "model.sql", "when m.sender = 'bot'", "when m.sender = 'bot--x'")
+    assert fingerprints(scratch)["conversations"] != before["conversations"]
+
+
+def test_a_rebuild_takes_the_dependents_and_the_touched_keys_of_what_they_read():
+    project = load_catalog(sql_dir())
+    assert [m.name for m in project.with_dependents(["conversations"])] == [
+        "conversations", "answer_usage_daily", "daily_conversation_metrics"]
+    assert [m.name for m in project.with_dependents(["daily_conversation_metrics"])] == [
+        "daily_conversation_metrics"]
+    assert [m.name for m in project.with_upstream([project.model("daily_conversation_metrics")])] == [
+        "conversations", "daily_conversation_metrics"]
+
+
+def test_stale_models_are_those_not_built_by_the_definition_of_now_since_the_moment_asked():
+    project = load_catalog(sql_dir())
+    built = DAY + dt.timedelta(days=1)
+    builds = [(m.name, m.fingerprint, built) for m in project.models.values()]
+    assert stale_models(project, builds, DAY) == []
+    builds[0] = (builds[0][0], "0" * 12, built)
+    assert [m.name for m in stale_models(project, builds, DAY)] == [builds[0][0]]
+    assert stale_models(project, builds[1:] + [("retired_model", "x", built)], DAY)[0].name == builds[0][0]
+    assert len(stale_models(project, builds, built + dt.timedelta(seconds=1))) == len(project.models)
+
+
+def quarter(hour: int, minute: int = 0) -> Window:
+    start = DAY + dt.timedelta(hours=hour, minutes=minute)
+    return Window(start, start + dt.timedelta(minutes=15))
+
+
+def test_a_day_of_sync_windows_rebuilds_as_one_day_and_a_longer_window_as_itself():
+    day = Window(DAY, DAY + dt.timedelta(days=1))
+    assert rebuild_spans([quarter(0), quarter(10, 15), quarter(23, 45)], 1440) == [day]
+    next_day = Window(day.end, day.end + dt.timedelta(days=1))
+    assert rebuild_spans([quarter(1), quarter(25)], 1440) == [day, next_day]
+    two_days = Window(dt.datetime(2026, 11, 19), dt.datetime(2026, 11, 21))  # aligned on the 2-day grid
+    assert rebuild_spans([quarter(3), two_days, quarter(25)], 1440) == [two_days, next_day]
+    assert rebuild_spans([], 1440) == []
+
+
+TABLE = load_catalog(sql_dir()).model("conversations").analytics_table()
+
+
+def test_a_removed_or_retyped_model_column_names_the_full_refresh():
+    existing = [(c.name, POSTGRES.canonical_type(c)) for c in TABLE.columns]
+    with pytest.raises(SchemaError, match="analytics.conversations.legacy exists in the warehouse but .* does not "
+                                          "declare it: .* `pipeline transform --full-refresh --model conversations`"):
+        plan_table(POSTGRES, TABLE, [*existing, ("legacy", "text")])
+    retyped = [(name, "bigint" if name == "country" else kind) for name, kind in existing]
+    with pytest.raises(SchemaError, match="analytics.conversations.country is bigint .* `pipeline transform "
+                                          "--full-refresh --model conversations`"):
+        plan_table(POSTGRES, TABLE, retyped)
+
+
+def test_the_schema_plan_leaves_a_table_being_replaced_alone():
+    project = load_catalog(sql_dir())
+    existing = {table.name: [(c.name, POSTGRES.canonical_type(c)) for c in table.columns]
+                for table in project.tables()}
+    existing[TABLE.name] = [(name, "bigint" if name == "country" else kind) for name, kind in existing[TABLE.name]]
+    with pytest.raises(SchemaError):
+        plan_schema(POSTGRES, project, existing)
+    assert plan_schema(POSTGRES, project, existing, replacing=frozenset({TABLE.name})) == []

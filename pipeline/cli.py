@@ -111,7 +111,6 @@ def cmd_backfill(args: argparse.Namespace) -> None:
 
 
 def cmd_transform(args: argparse.Namespace) -> None:
-    from pipeline.tasks import Refresh, Transform
     from pipeline.tasks.flow import chosen_models
     from pipeline.warehouse import replacing
 
@@ -129,6 +128,15 @@ def cmd_transform(args: argparse.Namespace) -> None:
             raise CommandError("--end must be after --start (it is exclusive)")
         what = (f"transform {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} of "
                 f"{', '.join(model.name for model in chosen) if args.model else 'the stale models'}")
+    try:
+        _transform(args, what)
+    finally:
+        replacing(frozenset())  # for the next command run in this process (tests, the console)
+
+
+def _transform(args: argparse.Namespace, what: str) -> None:
+    from pipeline.tasks import Refresh, Transform
+
     read_only(args.dry_run)
     preflight(sources=False)  # the raw tables are the source here: MongoDB and the object store may be down
     # A named model is rebuilt even where it is current: builds older than this moment do not count.
@@ -144,7 +152,7 @@ def cmd_transform(args: argparse.Namespace) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> None:
-    from pipeline.tasks import Sync
+    from pipeline.tasks import BuildModels, Sync
 
     read_only(args.dry_run)
     preflight()
@@ -152,12 +160,15 @@ def cmd_sync(args: argparse.Namespace) -> None:
     if now > utcnow():
         print("note: --now is in the future; windows still open stay for a later run", file=sys.stderr)
     task = Sync(now=now.replace(second=0, microsecond=0))
-    windows = len(task.requires())
+    rebuilds = sum(isinstance(due, BuildModels) for due in task.requires())
+    windows = len(task.requires()) - rebuilds
+    rebuilt = f", {rebuilds} span(s) of stale models rebuilt from the raw tables" if rebuilds else ""
     if args.dry_run:
-        print(f"sync up to {task.now:%Y-%m-%d %H:%M}: {windows} region-window(s) due\n{format_plan(plan([task]))}")
+        print(f"sync up to {task.now:%Y-%m-%d %H:%M}: {windows} region-window(s) due{rebuilt}\n"
+              f"{format_plan(plan([task]))}")
         return
     run_tasks([task], args)
-    print(f"sync up to {task.now:%Y-%m-%d %H:%M}: {windows} region-windows scheduled")
+    print(f"sync up to {task.now:%Y-%m-%d %H:%M}: {windows} region-windows scheduled{rebuilt}")
 
 
 def cmd_verify(args: argparse.Namespace) -> None:

@@ -87,6 +87,9 @@ class windows(luigi.Config):
     max_windows_per_command = luigi.IntParameter(
         default=1000, description="backfill and verify refuse longer ranges (per region) unless given --force"
     )
+    max_rebuilds_per_sync = luigi.IntParameter(
+        default=7, description="spans (days) of stale models one `pipeline sync` rebuilds from the raw tables, "
+                               "newest first; `pipeline transform` rebuilds any range at once")
 
 
 class extract(luigi.Config):

@@ -120,8 +120,9 @@ def windows_to_reread(region: str, now: dt.datetime) -> list[Window]:
 
 
 class Sync(luigi.WrapperTask):
-    """Per region, the closed windows not yet transformed, up to `now` minus the lag (see windows_due), and
-    the windows due for their second read (see windows_to_reread)."""
+    """Per region, the closed windows not yet transformed, up to `now` minus the lag (see windows_due), the
+    windows due for their second read (see windows_to_reread), and the newest spans of stale models (see
+    stale_rebuilds)."""
 
     now = luigi.DateMinuteParameter(description="the run's notion of now (UTC); fixes which windows are closed")
 
@@ -137,7 +138,22 @@ class Sync(luigi.WrapperTask):
             self._due += [TransformWindow(region=region, window_start=window.start, window_minutes=minutes,
                                           redo_after=(window.end + lookback).isoformat())
                           for region in source_uris() for window in windows_to_reread(region, self.now)]
+            self._due += stale_rebuilds(self.now)
         return self._due
+
+
+def stale_rebuilds(now: dt.datetime) -> list[BuildModels]:
+    """Per region, the newest spans (days) whose models are stale, at most [windows] max_rebuilds_per_sync: a
+    model change reaches the recent data at the next sync, and the history over the following ones."""
+    models = list(catalog().models.values())
+    limit, cell = windows().max_rebuilds_per_sync, windows().backfill_minutes
+    if limit <= 0:
+        return []
+    return [BuildModels(region=region, window_start=span.start, window_minutes=span.minutes,
+                        models=[model.name for model in models])
+            for region in source_uris()
+            for span in rebuild_spans(stale_windows(region, dt.datetime(1970, 1, 1), now, models,
+                                                    dt.datetime(1970, 1, 1)), cell)[-limit:]]
 
 
 def chosen_models(names: tuple[str, ...] | list[str]) -> list[Model]:

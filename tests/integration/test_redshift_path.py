@@ -8,6 +8,7 @@ import datetime as dt
 import gzip
 import json
 import re
+import shutil
 import threading
 from urllib.parse import urlsplit
 
@@ -268,3 +269,26 @@ def test_a_part_swapped_for_another_of_the_same_length_and_rows_is_refused(redsh
                              store)
     assert not [url for adapter in opened for url in adapter.copies]  # refused before any COPY
     warehouse.close()
+
+
+def test_a_model_change_and_a_full_refresh_run_on_the_redshift_driver(redshift_env, tmp_path, monkeypatch):
+    from pipeline.sqlfiles import SQL_DIR_ENV, sql_dir
+    from tests.integration.test_transform import RAW_DAILY_METRICS, add_bot_messages_column, rows
+
+    env, _ = redshift_env
+    scratch = tmp_path / "sql"
+    shutil.copytree(sql_dir(), scratch)
+    monkeypatch.setenv(SQL_DIR_ENV, str(scratch))
+    seed(env, per_day=30, days=2)
+    args = ["--start", "2026-11-20", "--end", "2026-11-22", "--local-scheduler", "--workers", "1"]
+    assert main(["backfill", *args]) == 0
+    add_bot_messages_column(scratch)
+    assert main(["transform", *args]) == 0
+    metrics = ("select metric_date, region, client_id, \"language\", device, platform, conversations, messages, "
+               "bot_messages from analytics.daily_conversation_metrics")
+    assert rows(env, metrics) == rows(env, RAW_DAILY_METRICS)
+    assert main(["transform", "--full-refresh", "--model", "daily_conversation_metrics", *args[-3:]]) == 0
+    assert rows(env, metrics) == rows(env, RAW_DAILY_METRICS)
+    assert rows(env, "select model, row_count > 0 from analytics.model_refreshes") == [
+        ("daily_conversation_metrics", True)]
+    assert main(["verify", *args[:4]]) == 0

@@ -215,3 +215,21 @@ def test_a_removed_column_needs_the_full_refresh_whose_swap_readers_never_see_ha
     assert main(["status"]) == 0
     refreshed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("conversations ")]
     assert refreshed and "current" in refreshed[0] and "never" not in refreshed[0]
+
+
+def test_sync_rebuilds_the_newest_stale_days_first_a_few_per_run(local_env, project, luigi_settings, capsys):
+    seed(local_env, conversations_per_day=20)
+    assert main(["backfill", *RANGE, *LOCAL]) == 0
+    add_bot_messages_column(project)
+    luigi_settings("windows", "max_rebuilds_per_sync", "1")
+    sync = ["sync", "--now", "2026-11-22T00:10", *LOCAL]
+    capsys.readouterr()
+    assert main(sync) == 0
+    assert "2 span(s) of stale models rebuilt from the raw tables" in capsys.readouterr().out  # one per region
+    stale = "select region, metric_date from analytics.daily_conversation_metrics where bot_messages is null"
+    assert {day for _, day in rows(local_env, stale)} == {dt.date(2026, 11, 20)}
+    assert main(["sync", "--now", "2026-11-22T00:15", *LOCAL]) == 0  # the next run (a new process in production)
+    assert rows(local_env, stale) == []
+    assert rows(local_env, "select metric_date, region, client_id, \"language\", device, platform, conversations, "
+                           "messages, bot_messages from analytics.daily_conversation_metrics") == rows(
+        local_env, RAW_DAILY_METRICS)

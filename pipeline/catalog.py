@@ -6,6 +6,7 @@ order, the data tests, the documentation) is derived from these declarations."""
 
 from __future__ import annotations
 
+import graphlib
 import hashlib
 import json
 import re
@@ -599,21 +600,16 @@ def _check_dependencies(model: Model, sources: dict[str, Source], models: dict[s
 
 
 def dependency_order(depends_on: dict[str, tuple[str, ...]]) -> list[str]:
-    """Names ordered so that each comes after what it depends on (ties by name); a cycle is an error."""
+    """Names ordered so that each comes after what it depends on (those ready together by name); a cycle is an
+    error naming it."""
+    sorter = graphlib.TopologicalSorter(depends_on)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as error:
+        raise CatalogError(f"models depend on each other in a cycle: {' -> '.join(error.args[1])}") from None
     ordered: list[str] = []
-    state: dict[str, str] = {}
-
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "visiting":
-            raise CatalogError(f"models depend on each other in a cycle: {' -> '.join((*path, name))}")
-        state[name] = "visiting"
-        for upstream in sorted(depends_on[name]):
-            visit(upstream, (*path, name))
-        state[name] = "done"
-        ordered.append(name)
-
-    for name in sorted(depends_on):
-        visit(name, ())
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        ordered += ready
+        sorter.done(*ready)
     return ordered

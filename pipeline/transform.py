@@ -252,14 +252,17 @@ def rebuild_models(connection: Warehouse, project: Catalog, region: str, span: W
     return keys_touched
 
 
-def stale_models(project: Catalog, builds: Iterable[tuple[str, str, dt.datetime]], done_after: dt.datetime
-                 ) -> list[Model]:
-    """The models a window's builds [(model, fingerprint, built_at)] do not hold as defined now (or built
-    before done_after), in dependency order."""
-    current = {model for model, fingerprint, built_at in builds
-               if model in project.models and fingerprint == project.models[model].fingerprint
-               and built_at >= done_after}
-    return [model for name, model in project.models.items() if name not in current]
+def stale_in_span(models: Iterable[Model], rows: Iterable[tuple], done_after: dt.datetime) -> list[Model]:
+    """The `models` that did not build, as defined now and since done_after, every transformed window of a span:
+    `rows` are (window_start, window_end, model, fingerprint, built_at), one per window and model that built
+    it (model None for a window none built)."""
+    rows = list(rows)
+    windows = {(start, end) for start, end, *_ in rows}
+    built: dict[tuple[str, str], set] = {}
+    for start, end, model, fingerprint, built_at in rows:
+        if model is not None and built_at >= done_after:
+            built.setdefault((model, fingerprint), set()).add((start, end))
+    return [model for model in models if built.get((model.name, model.fingerprint), set()) != windows]
 
 
 def check_models(connection: Warehouse, project: Catalog, names: Iterable[str] = ()) -> list[TestOutcome]:

@@ -13,7 +13,7 @@ from pipeline.refresh import full_refresh
 from pipeline.retry import retries_transient
 from pipeline.tasks.common import PipelineTask, WarehouseMarker, WindowTask, window_bounds
 from pipeline.tasks.load import LoadWindow
-from pipeline.transform import rebuild_models, stale_models, transform_window
+from pipeline.transform import rebuild_models, stale_in_span, transform_window
 from pipeline.warehouse import connection, replacing
 from pipeline.warehouse import is_read_only as warehouse_read_only
 from pipeline.windows import Window, utcnow
@@ -27,15 +27,14 @@ class StaleBuilds(luigi.Target):
         self.region, self.span, self.models, self.done_after = region, span, list(models), done_after
 
     def stale(self) -> list[Model]:
-        params = {"region": self.region, "span_start": self.span.start, "span_end": self.span.end,
-                  "done_after": self.done_after}
+        params = {"region": self.region, "span_start": self.span.start, "span_end": self.span.end}
         try:
-            return [model for model in self.models if connection().count(
-                "transform/stale_in_span.sql", {**params, "model": model.name, "fingerprint": model.fingerprint})]
+            rows = connection().query_file("transform/span_builds.sql", params)
         except Exception:
             if warehouse_read_only():  # a --dry-run on a warehouse without the pipeline's tables yet
                 return list(self.models)
             raise
+        return stale_in_span(self.models, rows, self.done_after)
 
     def exists(self) -> bool:
         return not self.stale()
@@ -49,7 +48,10 @@ class TransformWindow(WindowTask):
         return [LoadWindow(collection=name, **self.window_params()) for name in catalog().sources]
 
     def output(self) -> list[luigi.Target]:
-        return [self._transformed(), StaleBuilds(self.region, self.window, catalog().models.values(), self.done_after)]
+        return [self._transformed(), self._built()]
+
+    def _built(self) -> StaleBuilds:
+        return StaleBuilds(self.region, self.window, catalog().models.values(), self.done_after)
 
     def _transformed(self) -> WarehouseMarker:
         return WarehouseMarker("load/transform_done.sql", {"region": self.region, **window_bounds(self.window),
@@ -60,9 +62,7 @@ class TransformWindow(WindowTask):
     def run(self) -> None:
         project = catalog()
         if self._transformed().exists():  # loaded and transformed: only models defined anew since are rebuilt
-            builds = connection().query_file("transform/window_builds.sql",
-                                             {"region": self.region, **window_bounds(self.window)})
-            models = stale_models(project, builds, self.done_after)
+            models = self._built().stale()
             keys = rebuild_models(connection(), project, self.region, self.window, models, utcnow(), self._progress)
         else:
             models = list(project.models.values())

@@ -1,6 +1,6 @@
 -- Is this window transformed with the sources declared now, since done_after (the epoch, or the start of a
 -- `backfill --rerun`)? TransformWindow.complete() asks, with whether every model of now built it
--- (transform/window_builds.sql). A window transformed before a source was added is not: a backfill then loads
+-- (transform/span_builds.sql). A window transformed before a source was added is not: a backfill then loads
 -- it. An older release wrote 'sources: ...; models: ...'; the models part no longer counts here.
 -- Parameters: region, window_start, window_end, declared (pipeline.catalog.Catalog.signature), done_after.
 select count(*)

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.catalog import load_catalog
 from pipeline.sqlfiles import sql_dir
-from pipeline.transform import stale_models
+from pipeline.transform import stale_in_span
 from pipeline.warehouse import dialect
 from pipeline.warehouse.schema import SchemaError, plan_schema, plan_table
 from pipeline.windows import Window, rebuild_spans
@@ -75,17 +75,6 @@ def test_a_rebuild_takes_the_dependents_and_the_touched_keys_of_what_they_read()
         "conversations", "daily_conversation_metrics"]
 
 
-def test_stale_models_are_those_not_built_by_the_definition_of_now_since_the_moment_asked():
-    project = load_catalog(sql_dir())
-    built = DAY + dt.timedelta(days=1)
-    builds = [(m.name, m.fingerprint, built) for m in project.models.values()]
-    assert stale_models(project, builds, DAY) == []
-    builds[0] = (builds[0][0], "0" * 12, built)
-    assert [m.name for m in stale_models(project, builds, DAY)] == [builds[0][0]]
-    assert stale_models(project, builds[1:] + [("retired_model", "x", built)], DAY)[0].name == builds[0][0]
-    assert len(stale_models(project, builds, built + dt.timedelta(seconds=1))) == len(project.models)
-
-
 def quarter(hour: int, minute: int = 0) -> Window:
     start = DAY + dt.timedelta(hours=hour, minutes=minute)
     return Window(start, start + dt.timedelta(minutes=15))
@@ -123,3 +112,18 @@ def test_the_schema_plan_leaves_a_table_being_replaced_alone():
     with pytest.raises(SchemaError):
         plan_schema(POSTGRES, project, existing)
     assert plan_schema(POSTGRES, project, existing, replacing=frozenset({TABLE.name})) == []
+
+
+def test_a_span_is_stale_for_a_model_that_missed_one_of_its_windows():
+    project = load_catalog(sql_dir())
+    conversations, metrics = project.model("conversations"), project.model("daily_conversation_metrics")
+    first, second = quarter(0), quarter(1)
+    built = DAY + dt.timedelta(days=1)
+    rows = [(w.start, w.end, m.name, m.fingerprint, built) for w in (first, second) for m in (conversations, metrics)]
+    assert stale_in_span([conversations, metrics], rows, DAY) == []
+    assert stale_in_span([conversations, metrics], rows[:3], DAY) == [metrics]  # the second window lacks it
+    old = [(s, e, m, "0" * 12 if m == conversations.name else f, b) for s, e, m, f, b in rows]
+    assert stale_in_span([conversations, metrics], old, DAY) == [conversations]
+    assert stale_in_span([metrics], [(first.start, first.end, None, None, None)], DAY) == [metrics]
+    assert stale_in_span([metrics], [], DAY) == []  # nothing transformed in the span: nothing to rebuild
+    assert stale_in_span([metrics], rows, built + dt.timedelta(seconds=1)) == [metrics]

@@ -125,17 +125,23 @@ def find_user(db: StateDB, email: str) -> User | None:
 
 def authenticate(email: str, password: str, address: str, *, max_failures: int, lockout_minutes: int) -> User:
     """The user whose password this is, or LoginRefused. After `max_failures` failures for the e-mail address
-    or from the client address within `lockout_minutes`, every attempt is refused until they age out. The
-    password is checked outside any transaction (argon2 takes a while on purpose); the outcome is recorded in
-    a short one."""
+    or from the client address within `lockout_minutes`, every attempt is refused until they age out.
+
+    Each attempt is recorded as a failure first, in a transaction of its own, and counted after: of attempts
+    made at once, at most `max_failures` get to the password check (the last to count sees every earlier
+    one). The check runs outside any transaction (argon2 takes a while on purpose); a success then takes its
+    attempt back and clears the e-mail address's failures."""
     email = email.strip().lower()
     now = dt.datetime.now(dt.UTC)
     since = now_text(now - dt.timedelta(minutes=lockout_minutes))
     subjects = {"email_subject": f"email:{email}", "address_subject": f"address:{address}"}
+    attempt = {**subjects, "now": now_text(now), "forget_before": since}
+    with state_db() as db:
+        db.run_file("record_login_failure.sql", attempt)
     with state_db(write=False) as db:
         for subject in subjects.values():
             (counted,) = db.query_file("count_login_failures.sql", {"subject": subject, "since": since})
-            if counted["failures"] >= max_failures:
+            if counted["failures"] > max_failures:
                 raise LoginRefused(f"too many failed log-ins; try again in {lockout_minutes} minutes")
         rows = db.query_file("user.sql", {"email": email})
     stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
@@ -143,17 +149,13 @@ def authenticate(email: str, password: str, address: str, *, max_failures: int, 
         matched = _hasher.verify(stored, password) and bool(rows) and not rows[0]["disabled"]
     except (VerificationError, InvalidHashError):
         matched = False
-    with state_db() as db:
-        if not matched:
-            db.run_file("record_login_failure.sql", {**subjects, "now": now_text(now), "forget_before": since})
-        else:
-            db.run_file("clear_login_failures.sql", {"subject": subjects["email_subject"]})
-            if _hasher.check_needs_rehash(stored):  # the library's costs went up since it was hashed
-                db.run_file("update_user.sql", {**rows[0], "password_hash": _hasher.hash(password),
-                                                "now": now_text()})
-            record(db, email, "logged in", email)
     if not matched:
         raise LoginRefused("wrong e-mail address or password")
+    with state_db() as db:
+        db.run_file("clear_login_failures.sql", attempt)
+        if _hasher.check_needs_rehash(stored):  # the library's costs went up since it was hashed
+            db.run_file("update_user.sql", {**rows[0], "password_hash": _hasher.hash(password), "now": now_text()})
+        record(db, email, "logged in", email)
     return User(email, rows[0]["role"])
 
 

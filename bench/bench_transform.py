@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs-per-day", type=int, default=60_000)
     args = parser.parse_args(argv)
     from pipeline.local.services import local_stack
-    from pipeline.sqlfiles import SQL_DIR_ENV, sql_dir
+    from pipeline.sqlfiles import SQL_DIR_ENV
 
     root = Path(tempfile.mkdtemp(prefix="bench-transform-"))
     with local_stack(root, regions=(REGION,)) as stack:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded {args.days} days of about {args.docs_per_day} documents each in "
               f"{time.perf_counter() - started:.0f} s", flush=True)
         scratch = root / "sql"
-        shutil.copytree(sql_dir(), scratch)
+        shutil.copytree(REPO / "sql", scratch)  # this checkout's, as the commands below run it
         env = {**os.environ, **stack.env(), "PIPELINE_STORAGE_URL": str(root / "lake"), SQL_DIR_ENV: str(scratch),
                "PIPELINE_WAREHOUSE_URL": create_database(stack.postgres_url, "transform_bench")}
         span = ["--start", f"{DAY:%Y-%m-%d}", "--end", f"{DAY + dt.timedelta(days=args.days):%Y-%m-%d}",

@@ -168,6 +168,23 @@ class console(luigi.Config):
         description="runs started in the console use Luigi's local scheduler instead of luigid")
     lookup_cache_seconds = luigi.IntParameter(
         default=60, description="how long the allowed values of a parameter (its lookup query) are reused")
+    threads = luigi.IntParameter(
+        default=16, description="requests served at once; max_streams of them at most are downloads, so pages "
+                                "and log-ins always have a thread")
+    max_streams = luigi.IntParameter(
+        default=10, description="downloads (API, previews, stored files) streamed at once; more get 429")
+    max_streams_per_holder = luigi.IntParameter(
+        default=2, description="downloads streamed at once per API token or per user; more get 429")
+    send_timeout_seconds = luigi.IntParameter(
+        default=60, description="a connection that neither sends nor reads for this long is closed (a client "
+                                "that stops reading a download frees its thread)")
+    send_buffer_bytes = luigi.IntParameter(
+        default=16 << 20, description="response bytes buffered per connection before its thread waits for the "
+                                      "client to read")
+    connection_limit = luigi.IntParameter(
+        default=1000, description="open connections at once (slow or idle ones hold no thread)")
+    max_body_bytes = luigi.IntParameter(
+        default=1 << 20, description="a request body larger than this is refused (413) before it is read")
 
 
 class mail_server(luigi.Config):

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from pipeline.config import console
 from pipeline.console import accounts
-from pipeline.console.reports import check_allowed, report_response, warehouse
+from pipeline.console.reports import TooManyStreams, check_allowed, report_response, warehouse
 from pipeline.exports.schedule import Interval
 from pipeline.exports.templates import BUILTIN_PARAMS, CLIENT_PARAM, ParameterError, Template, load_templates
 from pipeline.statedb import state_db
@@ -152,7 +152,12 @@ def report(name: str) -> Response:
         record_call(token, path, name, {**params, "start": interval.start, "end": interval.end}, file_format, rows,
                     200)
 
-    return report_response(template, params, interval, file_format, filename, on_done=logged)
+    try:
+        return report_response(template, params, interval, file_format, f"token:{token.token_id}", filename,
+                               on_done=logged)
+    except TooManyStreams as busy:
+        record_call(token, path, name, None, file_format, None, 429)
+        return problem(429, str(busy))
 
 
 @blueprint.get("/openapi.json")

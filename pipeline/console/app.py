@@ -19,13 +19,22 @@ from urllib.parse import urlsplit
 
 import psycopg
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pipeline import paths
 from pipeline.config import console
 from pipeline.console import accounts, api
 from pipeline.console.accounts import AccountError, LoginRefused
-from pipeline.console.reports import CONTENT_TYPES, allowed_values, check_allowed, report_response, warehouse
+from pipeline.console.reports import (
+    CONTENT_TYPES,
+    TooManyStreams,
+    allowed_values,
+    check_allowed,
+    report_response,
+    streamed,
+    warehouse,
+)
 from pipeline.console.runs import start_run
 from pipeline.exports import subscriptions
 from pipeline.exports.definitions import (
@@ -67,6 +76,7 @@ def create_app() -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     app.after_request(_security_headers)
+    app.register_error_handler(TooManyStreams, lambda busy: TooManyRequests(str(busy)))
     app.jinja_env.globals.update(csrf_token=_csrf_token, ROLES=accounts.ROLES)
     app.jinja_env.filters["when"] = lambda text: text[:19].replace("T", " ") if text else ""
     app.jinja_env.filters["tojson_pretty"] = lambda value: json.dumps(json.loads(value), indent=1, sort_keys=True) \
@@ -239,17 +249,17 @@ def delivered_file(name: str, run_date: str) -> Any:
     for file_format in (definition.format, *({"csv", "xlsx"} - {definition.format})):
         path = paths.export_path(name, interval.label, file_format)
         if store.exists(path):
-            return _stream_file(store.open_read(path), f"{name}_{interval.label}.{file_format}", file_format)
+            return _stream_file(store, path, f"{name}_{interval.label}.{file_format}", file_format)
     abort(404, f"no stored file of {name} for {interval}")
 
 
-def _stream_file(handle: Any, filename: str, file_format: str) -> Response:
+def _stream_file(store: ObjectStore, path: str, filename: str, file_format: str) -> Response:
     def chunks() -> Iterator[bytes]:
-        with handle:
+        with store.open_read(path) as handle:
             while chunk := handle.read(1 << 16):
                 yield chunk
-    return Response(chunks(), content_type=CONTENT_TYPES[file_format],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return streamed(chunks(), f"user:{g.user.email}", CONTENT_TYPES[file_format],
+                    {"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def entry_from_form(form: Any, template: Template, name: str) -> dict[str, Any]:
@@ -469,7 +479,7 @@ def preview_download(file_format: str) -> Any:
         accounts.record(db, g.user.email, "preview downloaded", template.name, None,
                         {"params": params, "start": interval.start, "end": interval.end, "format": file_format})
     filename = f"{template.name}_{interval.label}.{file_format}"
-    return report_response(template, params, interval, file_format, filename)
+    return report_response(template, params, interval, file_format, f"user:{g.user.email}", filename)
 
 
 # --- Audit log, users, tokens ---------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """What the pages and the data API share: a warehouse connection per request, parameters' allowed values
-(cached), and a template's result streamed as CSV, JSON or XLSX."""
+(cached), a template's result streamed as CSV, JSON or XLSX, and the cap on downloads streamed at once."""
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,10 +57,57 @@ def check_allowed(connection: Warehouse, template: Template, params: dict[str, A
             raise ParameterError(name, f"unknown {template.parameters[name].label.lower()} {value!r}")
 
 
+class TooManyStreams(RuntimeError):
+    """A holder (an API token, a user) or the console as a whole streams as many downloads as allowed."""
+
+
+class StreamSlots:
+    """Downloads streamed at once, per holder and in all. A download holds a thread for as long as its client
+    reads, slowly or not at all; capped below the thread count, downloads never leave log-ins and pages
+    without one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: collections.Counter[str] = collections.Counter()
+
+    def take(self, holder: str, per_holder: int, total: int) -> None:
+        with self._lock:
+            if self._held[holder] >= per_holder:
+                raise TooManyStreams(f"{per_holder} download(s) of yours are still streaming; retry when one ends")
+            if sum(self._held.values()) >= total:
+                raise TooManyStreams(f"the console streams {total} downloads already; retry in a minute")
+            self._held[holder] += 1
+
+    def give_back(self, holder: str) -> None:
+        with self._lock:
+            self._held[holder] -= 1
+            if self._held[holder] <= 0:
+                del self._held[holder]
+
+
+SLOTS = StreamSlots()
+
+
+def streamed(chunks: Iterable[bytes], holder: str, content_type: str, headers: dict[str, str]) -> Response:
+    """A streamed response holding one of the holder's slots until the server closes it (sent, failed or the
+    client gone); TooManyStreams when none is free."""
+    settings = console()
+    SLOTS.take(holder, settings.max_streams_per_holder, settings.max_streams)
+    try:
+        response = Response(chunks, content_type=content_type, headers=headers)
+    except BaseException:
+        SLOTS.give_back(holder)
+        raise
+    response.call_on_close(lambda: SLOTS.give_back(holder))
+    return response
+
+
 def report_response(template: Template, params: dict[str, Any], interval: Interval, file_format: str,
-                    filename: str | None = None, on_done: Callable[[int], None] | None = None) -> Response:
+                    holder: str, filename: str | None = None, on_done: Callable[[int], None] | None = None
+                    ) -> Response:
     """A template's whole result, streamed as CSV or JSON (an XLSX is written to a temporary file first: a zip
-    needs seeking). `on_done` gets the row count once everything is sent."""
+    needs seeking), in one of the holder's download slots. `on_done` gets the row count once everything is
+    sent."""
     batch_rows = exports().batch_rows
 
     def body() -> Iterator[bytes]:
@@ -84,6 +132,6 @@ def report_response(template: Template, params: dict[str, Any], interval: Interv
                 on_done(counted.rows)
 
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
-    return Response(body(), content_type=CONTENT_TYPES[file_format], headers=headers)
+    return streamed(body(), holder, CONTENT_TYPES[file_format], headers)
 
 

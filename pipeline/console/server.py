@@ -7,20 +7,58 @@ import logging
 
 import waitress
 
-from pipeline.config import console_db_url
+from pipeline.config import ConfigError, console, console_db_url
 from pipeline.console import accounts
 from pipeline.console.app import create_app
 from pipeline.secrets import redact_url
 from pipeline.statedb import state_db
 
-THREADS = 8  # concurrent requests; a streamed download holds one for its length
+
+def server_options(settings: console) -> dict:
+    """waitress's settings from [console]: no client can take every thread (downloads are capped below the
+    thread count, a stalled one is closed after the send timeout), idle connections hold no thread, a large
+    body is refused before it is read, and behind `proxy_hops` proxies the client address is the one the
+    nearest proxy saw (waitress drops X-Forwarded-* headers it is not told to trust)."""
+    options = {"threads": settings.threads, "connection_limit": settings.connection_limit,
+               "channel_timeout": settings.send_timeout_seconds, "max_request_body_size": settings.max_body_bytes,
+               "outbuf_high_watermark": settings.send_buffer_bytes,
+               # how often waitress looks for timed-out connections: at most half the timeout late
+               "cleanup_interval": max(1, min(30, settings.send_timeout_seconds // 2)),
+               "ident": "analytics-pipeline"}
+    if settings.proxy_hops:
+        options.update(trusted_proxy="*", trusted_proxy_count=settings.proxy_hops,
+                       trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+                       clear_untrusted_proxy_headers=True)
+    return options
+
+
+def close_stalled_writers(server, timeout: float) -> None:
+    """waitress closes idle connections, not one whose response waits for its client to read: a download
+    nobody reads would hold its thread until the client goes. Its periodic check (run in the server's own
+    loop) closes those too once nothing was sent for `timeout` seconds; the waiting thread then ends the
+    request, which gives its download slot back."""
+    idle_only = server.maintenance
+
+    def maintenance(now: float) -> None:
+        idle_only(now)
+        for channel in list(server.active_channels.values()):
+            if channel.requests and channel.total_outbufs_len and now - channel.last_activity > timeout:
+                channel.handle_close()
+
+    server.maintenance = maintenance
 
 
 def serve(host: str, port: int) -> None:
+    settings = console()
+    if settings.max_streams >= settings.threads:
+        raise ConfigError(f"[console] max_streams ({settings.max_streams}) must be below threads ({settings.threads}): "
+                         f"pages and log-ins need a thread while downloads stream")
     app = create_app()
     logging.getLogger("waitress").setLevel(logging.WARNING)
     print(f"console on http://{host}:{port}/ (state: {redact_url(console_db_url())}); Ctrl-C stops it", flush=True)
-    waitress.serve(app, host=host, port=port, threads=THREADS, ident="analytics-pipeline")
+    server = waitress.create_server(app, host=host, port=port, **server_options(settings))
+    close_stalled_writers(server, settings.send_timeout_seconds)
+    server.run()
 
 
 def add_user(email: str, role: str, password: str) -> bool:

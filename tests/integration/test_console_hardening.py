@@ -1,0 +1,116 @@
+"""The console against careless and hostile clients, on a real console process on loopback: the client address
+behind the proxy, downloads nobody reads, connections that never finish their request, huge bodies. Each test
+is bounded in time."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.integration.console_stack import PASSWORD, start_console, stop_console
+
+pytestmark = pytest.mark.integration
+
+# Small enough to block a writer after a few MB, so a test needs no gigabytes; the caps are the product's own.
+SETTINGS = {"proxy_hops": "1", "threads": "6", "max_streams": "3", "max_streams_per_holder": "2",
+            "send_timeout_seconds": "4", "send_buffer_bytes": "65536"}
+
+
+@pytest.fixture
+def console(local_env, smtp_server, tmp_path):
+    running = start_console(local_env, smtp_server, tmp_path, console=SETTINGS)
+    running.add_user("editor@example.com", "editor")
+    running.add_user("viewer@example.com", "viewer")
+    yield running
+    stop_console(running)
+
+
+def from_address(console, address: str) -> requests.Session:
+    session = console.session()
+    session.headers["X-Forwarded-For"] = address  # as the TLS ingress in front of the console adds it
+    return session
+
+
+def test_failed_log_ins_behind_the_proxy_count_per_client_not_for_everyone(console):
+    attacker = from_address(console, "203.0.113.7")
+    for n in range(5):
+        wrong = console.post_form(attacker, "/login", {"email": f"guess{n}@example.com", "password": "x"})
+        assert wrong.status_code == 401 and "wrong e-mail address or password" in wrong.text
+    refused = console.post_form(attacker, "/login", {"email": "editor@example.com", "password": PASSWORD})
+    assert "too many failed log-ins" in refused.text  # that address is throttled ...
+    colleague = from_address(console, "198.51.100.20")  # ... and nobody else
+    welcome = console.post_form(colleague, "/login", {"email": "editor@example.com", "password": PASSWORD})
+    assert welcome.status_code == 200 and "Log out" in welcome.text
+
+
+def big_report(env, rows: int) -> None:
+    """Enough rows for a download of tens of MB (a client that never reads it keeps the writer waiting)."""
+    with env.warehouse() as connection:
+        connection.execute(
+            "insert into analytics.conversations (conversation_id, region, client_id, \"language\", device, platform,"
+            " country, started_at, started_date, message_count, bot_message_count, chatter_message_count,"
+            " chatter_responded) select lpad(to_hex(n), 24, 'f'), 'us', 'acme', 'fr', 'mobile', 'web', 'FR', "
+            " timestamp '2026-11-29 08:00' + n * interval '1 second', date '2026-11-29', 3, 2, 1, true "
+            f"from generate_series(1, {rows}) as n")
+
+
+def unread_download(console, token: str) -> socket.socket:
+    """Ask for the whole report and never read the answer."""
+    reader = socket.create_connection(("127.0.0.1", int(console.url.rsplit(":", 1)[1])))
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    reader.sendall(f"GET /api/v1/reports/daily_client_conversations?start=2026-11-01&end=2026-12-01&format=csv "
+                   f"HTTP/1.1\r\nHost: console\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    return reader
+
+
+def login_page_seconds(console) -> float:
+    started = time.monotonic()
+    assert requests.get(console.url + "/login", timeout=30).status_code == 200
+    return time.monotonic() - started
+
+
+def test_downloads_nobody_reads_never_hang_the_console(console, local_env):
+    big_report(local_env, 300_000)
+    tokens = [console.add_token("acme", f"bi {n}") for n in range(4)]
+    readers = [unread_download(console, token) for token in tokens for _ in range(2)]
+    try:
+        time.sleep(1.5)  # every admitted download has filled its buffers and waits for its reader
+        assert login_page_seconds(console) < 2
+        busy = requests.get(console.url + "/api/v1/reports/daily_client_conversations",
+                            params={"start": "2026-11-29", "end": "2026-11-30", "format": "json"},
+                            headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=10)
+        assert busy.status_code == 429 and busy.headers["Content-Type"] == "application/json"
+        time.sleep(int(SETTINGS["send_timeout_seconds"]) + 3)  # the stalled ones are closed, their slots free
+        freed = requests.get(console.url + "/api/v1/reports/daily_client_conversations",
+                             params={"start": "2026-11-29", "end": "2026-11-30", "format": "csv"},
+                             headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30)
+        assert freed.status_code == 200 and len(freed.text.splitlines()) > 300_000
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def test_connections_that_never_finish_their_request_leave_room(console):
+    port = int(console.url.rsplit(":", 1)[1])
+    partial = []
+    try:
+        for _ in range(150):
+            connection = socket.create_connection(("127.0.0.1", port))
+            connection.sendall(b"GET /login HTTP/1.1\r\nHost: console\r\n")  # and never the blank line
+            partial.append(connection)
+        assert login_page_seconds(console) < 2
+    finally:
+        for connection in partial:
+            connection.close()
+
+
+def test_a_huge_body_is_refused_before_it_is_read(console):
+    port = int(console.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"POST /api/v1/reports HTTP/1.1\r\nHost: console\r\nContent-Type: text/plain\r\n"
+                           b"Content-Length: 419430400\r\n\r\n" + b"x" * 65536)
+        answer = connection.recv(4096)  # within the timeout, without sending the other 400 MB
+    assert answer.startswith(b"HTTP/1.1 413")

@@ -58,8 +58,22 @@ def text_value(value: Any) -> Any:
     return value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_value(value: Any) -> Any:
+    """How CSV writes a value (text_value), and a text a spreadsheet would run as a formula (it starts with
+    = + - @, a tab or CR) behind a single quote, as OWASP advises against CSV injection: the cell shows the text
+    instead of running it. Numbers stay numbers: only text is quoted."""
+    value = text_value(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_chunks(labels: list[str], batches: Iterable[list[tuple]], bom: bool = False) -> Iterator[bytes]:
-    """UTF-8 CSV, a header row then a chunk per batch; `bom` starts it with a byte order mark (Excel)."""
+    """UTF-8 CSV, a header row then a chunk per batch; `bom` starts it with a byte order mark (Excel). Every
+    CSV the product writes (exports, previews, the data API) comes from here, formulas neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -72,7 +86,7 @@ def csv_chunks(labels: list[str], batches: Iterable[list[tuple]], bom: bool = Fa
     writer.writerow(labels)
     yield (UTF8_BOM if bom else b"") + take()
     for batch in batches:
-        writer.writerows([text_value(value) for value in row] for row in batch)
+        writer.writerows([csv_value(value) for value in row] for row in batch)
         yield take()
 
 

@@ -95,3 +95,14 @@ def test_xlsx_keeps_text_as_text_formulas_and_control_characters_included(tmp_pa
     sheet = openpyxl.load_workbook(path).active
     assert sheet["C2"].value == '=HYPERLINK("http://x")' and sheet["C2"].data_type == "s"
     assert sheet["C3"].value == "bell\ufffd and tab\t"
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised_and_numbers_stay_numbers():
+    out = io.BytesIO()
+    hostile = ["=HYPERLINK(\"http://evil.test\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tx",
+               "\rx", "a=b", ""]
+    write_csv(["cell", "number", "decimal"], [[(text, -5, Decimal("-1.5")) for text in hostile]], out)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8"))))[1:]
+    assert [row[0] for row in rows] == ["'=HYPERLINK(\"http://evil.test\",\"x\")", "'+1+cmd|' /C calc'!A0", "'-2+3",
+                                        "'@SUM(A1:A9)", "'\tx", "'\rx", "a=b", ""]
+    assert {(row[1], row[2]) for row in rows} == {("-5", "-1.5")}

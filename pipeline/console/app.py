@@ -23,7 +23,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pipeline import paths
-from pipeline.config import console
+from pipeline.config import ConfigError, console
 from pipeline.console import accounts, api
 from pipeline.console.accounts import AccountError, LoginRefused
 from pipeline.console.reports import (
@@ -62,11 +62,7 @@ pages = Blueprint("pages", __name__)
 def create_app() -> Flask:
     settings = console()
     app = Flask(__name__)
-    secret = os.environ.get(settings.secret_key_env, "")
-    if not secret:
-        secret = secrets.token_hex(32)
-        app.logger.warning("%s is not set: sessions end when the console restarts", settings.secret_key_env)
-    app.secret_key = secret
+    app.secret_key = session_key(settings.secret_key_env)
     app.config.update(
         SESSION_COOKIE_NAME="pipeline_console", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies, MAX_CONTENT_LENGTH=1 << 20,
@@ -82,6 +78,20 @@ def create_app() -> Flask:
     app.jinja_env.filters["tojson_pretty"] = lambda value: json.dumps(json.loads(value), indent=1, sort_keys=True) \
         if value else ""
     return app
+
+
+MIN_KEY_CHARACTERS, MIN_DISTINCT_CHARACTERS = 32, 10
+
+
+def session_key(variable: str) -> str:
+    """The key signing session cookies, from the environment; refused when missing or guessable (anyone who
+    knows it forges an admin's cookie). The message names the variable, never the value."""
+    key = os.environ.get(variable, "")
+    if len(key) < MIN_KEY_CHARACTERS or len(set(key)) < MIN_DISTINCT_CHARACTERS:
+        raise ConfigError(variable, f"{'not set' if not key else 'too weak'}: it signs the console's session "
+                                    f"cookies", "32 random bytes, e.g. the output of "
+                                    "`python -c 'import secrets; print(secrets.token_hex(32))'`")
+    return key
 
 
 def _security_headers(response: Response) -> Response:

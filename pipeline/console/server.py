@@ -51,8 +51,9 @@ def close_stalled_writers(server, timeout: float) -> None:
 def serve(host: str, port: int) -> None:
     settings = console()
     if settings.max_streams >= settings.threads:
-        raise ConfigError(f"[console] max_streams ({settings.max_streams}) must be below threads ({settings.threads}): "
-                         f"pages and log-ins need a thread while downloads stream")
+        raise ConfigError("[console] max_streams", f"{settings.max_streams} is not below threads "
+                                                   f"({settings.threads}): pages and log-ins need a thread while "
+                                                   f"downloads stream")
     app = create_app()
     logging.getLogger("waitress").setLevel(logging.WARNING)
     print(f"console on http://{host}:{port}/ (state: {redact_url(console_db_url())}); Ctrl-C stops it", flush=True)

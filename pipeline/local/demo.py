@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -162,6 +163,15 @@ def _own_command() -> str:
     return os.path.relpath(script) if script.exists() else "pipeline"
 
 
+def console_key(root: Path) -> Path:
+    """A file holding a random session key for the local console (readable by its owner only)."""
+    path = root / "console.key"
+    if not path.is_file():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path
+
+
 def serve_forever(root: str) -> None:
     """Run the embedded services on `root` until interrupted; print the environment that points at them."""
     root_path = Path(root).resolve()
@@ -182,6 +192,8 @@ def serve_forever(root: str) -> None:
             for key, value in {**stack.env(), "LUIGI_CONFIG_PATH": str(settings),
                                "PIPELINE_CONSOLE_DB_URL": console_db}.items():
                 print(f"export {key}='{value}'")
+            # The console's session key: made once, kept beside the console's database, never printed.
+            print(f'export PIPELINE_CONSOLE_SECRET_KEY="$(cat {console_key(root_path)})"')
             print(f"# warehouse: {redact_url(stack.postgres_url)}; mail: SMTP {stack.smtp.host}:{stack.smtp.port}, "
                   f"each message saved in {outbox}; Ctrl-C stops the services\n# the exports console: "
                   f"`pipeline console add-user --email you@example.com --role admin`, then `pipeline console`",

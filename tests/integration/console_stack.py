@@ -96,7 +96,7 @@ def start_console(env, smtp, folder: Path, **sections: dict[str, str]) -> Consol
     seed_client_rows(env)
     port = free_port()
     process_env = {**os.environ, "LUIGI_CONFIG_PATH": str(write_settings(folder, smtp, **sections)),
-                   "PIPELINE_CONSOLE_SECRET_KEY": "test-session-key-" + os.urandom(8).hex()}
+                   "PIPELINE_CONSOLE_SECRET_KEY": os.urandom(32).hex()}
     process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "console", "--port", str(port)],
                                env=process_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"

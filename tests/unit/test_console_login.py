@@ -1,11 +1,17 @@
-"""Log-in throttling against concurrent attempts, on the console's SQLite state database."""
+"""Log-in throttling against concurrent attempts, on the console's SQLite state database; the session key."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
 
+import pytest
+
+from pipeline.config import ConfigError
 from pipeline.console import accounts
 from pipeline.console.accounts import LoginRefused
+from pipeline.console.app import create_app
 from pipeline.statedb import state_db
 
 PASSWORD = "a long enough password"
@@ -48,3 +54,16 @@ def test_forty_simultaneous_wrong_log_ins_check_at_most_the_limit_of_passwords(t
         assert "too many failed log-ins" in str(refused)
     else:
         raise AssertionError("a locked e-mail address logged in")
+
+
+@pytest.mark.parametrize("key", ["", "hunter2", "a" * 64, "0123456789" * 3])
+def test_the_console_refuses_a_missing_or_guessable_session_key_without_printing_it(key, monkeypatch):
+    monkeypatch.setenv("PIPELINE_CONSOLE_SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="PIPELINE_CONSOLE_SECRET_KEY: (not set|too weak)") as refused:
+        create_app()
+    assert not key or key not in str(refused.value)
+
+
+def test_the_console_starts_with_a_random_session_key(monkeypatch):
+    monkeypatch.setenv("PIPELINE_CONSOLE_SECRET_KEY", secrets.token_hex(32))
+    assert create_app().secret_key == os.environ["PIPELINE_CONSOLE_SECRET_KEY"]

@@ -162,6 +162,7 @@ class console(luigi.Config):
     login_lockout_minutes = luigi.IntParameter(default=15, description="... for this long")
     api_requests_per_minute = luigi.IntParameter(default=60, description="per API token; more get 429")
     api_max_days = luigi.IntParameter(default=366, description="the longest period one API request may ask for")
+    api_log_days = luigi.IntParameter(default=90, description="API calls are kept in the call log this long")
     preview_rows = luigi.IntParameter(default=100, description="rows a preview shows in the page")
     runs_local_scheduler = luigi.BoolParameter(
         default=False, parsing=luigi.BoolParameter.EXPLICIT_PARSING,

@@ -49,14 +49,40 @@ def seconds_until_allowed(token_id: str, per_minute: int, now: float) -> float:
         return 0.0
 
 
+LOGGED_PATH_CHARS, LOGGED_PARAMS_CHARS = 256, 2048
+
+
+def clipped(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
 def record_call(token: accounts.Token, path: str, template: str | None, params: dict | None,
                 file_format: str | None, rows: int | None, status: int) -> None:
+    """One row in the call log, its path and parameters clipped (a client chooses their length); calls older
+    than [console] api_log_days are forgotten."""
+    now = dt.datetime.now(dt.UTC)
     with state_db() as db:
         db.run_file("record_api_call.sql", {
-            "called_at": accounts.now_text(), "token_id": token.token_id, "token_name": token.name,
-            "client_id": token.client_id, "path": path, "template": template,
-            "params": json.dumps(params, default=str, sort_keys=True) if params is not None else None,
-            "format": file_format, "rows_sent": rows, "status": status})
+            "called_at": accounts.now_text(now), "token_id": token.token_id, "token_name": token.name,
+            "client_id": token.client_id, "path": clipped(path, LOGGED_PATH_CHARS),
+            "template": clipped(template, LOGGED_PATH_CHARS),
+            "params": clipped(json.dumps(params, default=str, sort_keys=True), LOGGED_PARAMS_CHARS)
+            if params is not None else None,
+            "format": clipped(file_format, 16), "rows_sent": rows, "status": status,
+            "forget_before": accounts.now_text(now - dt.timedelta(days=console().api_log_days))})
+
+
+_refusals_logged: dict[str, float] = {}
+
+
+def refusal_to_log(token_id: str, now: float) -> bool:
+    """Whether a rate-limited call is logged: the first of each minute per token, so that a client hammering
+    the API cannot grow the log at its own pace."""
+    with _calls_lock:
+        if now - _refusals_logged.get(token_id, -60.0) < 60:
+            return False
+        _refusals_logged[token_id] = now
+        return True
 
 
 def log_call(template: str | None, params: dict | None, file_format: str | None, rows: int | None,
@@ -78,7 +104,8 @@ def _authenticate() -> Response | None:
     g.token = token
     wait = seconds_until_allowed(token.token_id, console().api_requests_per_minute, time.monotonic())
     if wait:
-        log_call(None, None, None, None, 429)
+        if refusal_to_log(token.token_id, time.monotonic()):
+            log_call(None, None, None, None, 429)
         response = problem(429, f"more than {console().api_requests_per_minute} calls a minute with this token")
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response

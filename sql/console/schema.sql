@@ -41,6 +41,8 @@ create table if not exists console_api_calls (
     status integer not null
 );
 
+create index if not exists console_api_calls_by_time on console_api_calls (called_at);
+
 create table if not exists console_subscriptions (
     name text primary key,
     entry text not null,

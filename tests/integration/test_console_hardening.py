@@ -5,7 +5,9 @@ is bounded in time."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -114,3 +116,19 @@ def test_a_huge_body_is_refused_before_it_is_read(console):
                            b"Content-Length: 419430400\r\n\r\n" + b"x" * 65536)
         answer = connection.recv(4096)  # within the timeout, without sending the other 400 MB
     assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_hammering_the_api_with_huge_paths_keeps_the_call_log_small(console):
+    token = console.add_token("acme", "hammer")
+    database = Path(console.env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///"))
+    before = database.stat().st_size
+    with requests.Session() as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        statuses = [client.get(f"{console.url}/api/v1/reports/{'x' * 200_000}", timeout=30).status_code
+                    for _ in range(300)]
+    assert statuses.count(429) >= 200 and set(statuses) == {404, 429}
+    with sqlite3.connect(database) as state:
+        logged = state.execute("select status, length(path) from console_api_calls").fetchall()
+    assert len([status for status, _ in logged if status == 429]) == 1  # the first refusal of the minute
+    assert max(length for _, length in logged) <= 256
+    assert database.stat().st_size - before < 1 << 20

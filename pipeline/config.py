@@ -164,6 +164,8 @@ class console(luigi.Config):
     api_max_days = luigi.IntParameter(default=366, description="the longest period one API request may ask for")
     api_log_days = luigi.IntParameter(default=90, description="API calls are kept in the call log this long")
     preview_rows = luigi.IntParameter(default=100, description="rows a preview shows in the page")
+    max_runs = luigi.IntParameter(default=2, description="run-now and resend commands running at once; more are "
+                                                         "refused until one ends")
     runs_local_scheduler = luigi.BoolParameter(
         default=False, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="runs started in the console use Luigi's local scheduler instead of luigid")

@@ -35,7 +35,7 @@ from pipeline.console.reports import (
     streamed,
     warehouse,
 )
-from pipeline.console.runs import start_run
+from pipeline.console.runs import RunRefused, start_run
 from pipeline.exports import subscriptions
 from pipeline.exports.definitions import (
     ExportDefinition,
@@ -406,7 +406,11 @@ def subscription_run(name: str, action: str) -> Any:
         flash(f"Run date: {error}.", "error")
         return redirect(url_for("pages.subscription", name=name))
     interval = interval_for(definition.interval, date)
-    start_run(g.user.email, action, definition.name, date)
+    try:
+        start_run(g.user.email, action, definition.name, date)
+    except RunRefused as refused:
+        flash(f"Not started: {refused}.", "error")
+        return redirect(url_for("pages.subscription", name=name))
     flash(f"{'Run' if action == 'run' else 'Resend'} of {name} for {interval} started: it shows below when done.")
     return redirect(url_for("pages.subscription", name=name))
 

@@ -10,6 +10,7 @@ import waitress
 from pipeline.config import ConfigError, console, console_db_url
 from pipeline.console import accounts
 from pipeline.console.app import create_app
+from pipeline.console.runs import abandon_unfinished_runs
 from pipeline.secrets import redact_url
 from pipeline.statedb import state_db
 
@@ -55,6 +56,9 @@ def serve(host: str, port: int) -> None:
                                                    f"({settings.threads}): pages and log-ins need a thread while "
                                                    f"downloads stream")
     app = create_app()
+    abandoned = abandon_unfinished_runs()
+    if abandoned:
+        print(f"{abandoned} run(s) started before the console last stopped are marked failed", flush=True)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     print(f"console on http://{host}:{port}/ (state: {redact_url(console_db_url())}); Ctrl-C stops it", flush=True)
     server = waitress.create_server(app, host=host, port=port, **server_options(settings))

@@ -132,3 +132,32 @@ def test_hammering_the_api_with_huge_paths_keeps_the_call_log_small(console):
     assert len([status for status, _ in logged if status == 429]) == 1  # the first refusal of the minute
     assert max(length for _, length in logged) <= 256
     assert database.stat().st_size - before < 1 << 20
+
+
+def test_repeated_run_clicks_start_one_run_and_at_most_max_runs_at_once(console):
+    editor = console.session("editor@example.com")
+    database = console.env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")
+    pages = [console.post_form(editor, "/subscriptions/acme_daily_conversations/resend", {"date": "2026-11-30"})
+             for _ in range(12)]
+    assert sum("is already in progress" in page.text for page in pages) >= 10
+    for day in range(20, 25):
+        console.post_form(editor, "/subscriptions/acme_daily_conversations/run", {"date": f"2026-11-{day}"})
+    with sqlite3.connect(database) as state:
+        started = state.execute("select action, run_date from console_runs").fetchall()
+    assert started.count(("resend", "2026-11-30")) == 1
+    assert len(started) <= 2  # [console] max_runs
+
+
+def test_a_run_the_console_never_saw_end_is_marked_failed_at_its_next_start(local_env, smtp_server, tmp_path):
+    running = start_console(local_env, smtp_server, tmp_path, console=SETTINGS)
+    database = running.env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")
+    stop_console(running)
+    with sqlite3.connect(database) as state:  # as a console killed during a run leaves it
+        state.execute("insert into console_runs (run_id, subscription, run_date, action, requested_by, started_at) "
+                      "values ('r1', 'acme_daily_conversations', '2026-11-30', 'run', 'cs@example.com', "
+                      "'2026-12-01T08:00:00.000000Z')")
+    running = start_console(local_env, smtp_server, tmp_path, console=SETTINGS)
+    stop_console(running)
+    with sqlite3.connect(database) as state:
+        ((exit_code, output),) = state.execute("select exit_code, output from console_runs").fetchall()
+    assert exit_code == -1 and "the console stopped while this ran" in output

@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,12 +165,17 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(db: StateDB, actor: str, client_id: str, name: str) -> str:
-    """A new token bound to one client; returns it (shown once, only its hash is kept)."""
+def create_token(db: StateDB, actor: str, client_id: str, name: str, *, known: Collection[str]) -> str:
+    """A new token bound to one of the `known` clients (the warehouse's); returns it (shown once, only its hash
+    is kept). A mistyped client would get a token that reads nothing, silently."""
     client_id, name = client_id.strip(), name.strip() or f"{client_id.strip()} token"
     if not CLIENT_ID.match(client_id):
         raise AccountError("client_id", f"{client_id!r} is not a client id (letters, digits, _ . -; up to 64)"
                            if client_id else "missing")
+    if client_id not in known:
+        listed = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+        raise AccountError("client_id", f"the warehouse has no client {client_id!r}" +
+                           (f"; it knows {listed}" if known else "; it holds no client's data yet"))
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     db.run_file("insert_token.sql", {"token_id": token_id, "name": name, "client_id": client_id,
                                      "secret_hash": _secret_hash(secret), "created_by": actor, "now": now_text()})

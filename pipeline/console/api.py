@@ -175,9 +175,9 @@ def report(name: str) -> Response:
     filename = f"{name}_{g.token.client_id}_{interval.label}.{file_format}"
     token, path = g.token, request.path
 
-    def logged(rows: int) -> None:  # runs after the last byte, outside the request context
+    def logged(rows: int, failed: bool) -> None:  # runs after the last byte, outside the request context
         record_call(token, path, name, {**params, "start": interval.start, "end": interval.end}, file_format, rows,
-                    200)
+                    500 if failed else 200)
 
     try:
         return report_response(template, params, interval, file_format, f"token:{token.token_id}", filename,

@@ -18,11 +18,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
-from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
-from werkzeug.exceptions import TooManyRequests
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pipeline import paths
+from pipeline.alerts import first_line
 from pipeline.config import ConfigError, console
 from pipeline.console import accounts, api
 from pipeline.console.accounts import AccountError, LoginRefused
@@ -31,6 +45,7 @@ from pipeline.console.reports import (
     TooManyStreams,
     allowed_values,
     check_allowed,
+    known_clients,
     report_response,
     streamed,
     warehouse,
@@ -52,6 +67,7 @@ from pipeline.exports.templates import (
     find_template,
     load_templates,
 )
+from pipeline.secrets import redact
 from pipeline.statedb import state_db
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
@@ -73,11 +89,31 @@ def create_app() -> Flask:
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     app.after_request(_security_headers)
     app.register_error_handler(TooManyStreams, lambda busy: TooManyRequests(str(busy)))
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.globals.update(csrf_token=_csrf_token, ROLES=accounts.ROLES)
     app.jinja_env.filters["when"] = lambda text: text[:19].replace("T", " ") if text else ""
     app.jinja_env.filters["tojson_pretty"] = lambda value: json.dumps(json.loads(value), indent=1, sort_keys=True) \
         if value else ""
     return app
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    """Under /api/ an error is JSON, as the API's own refusals are; pages keep Flask's error page."""
+    if request.path.startswith("/api/"):
+        return api.problem(error.code or 500, error.description or error.name)
+    return error
+
+
+def _unexpected_error(error: Exception) -> Response | HTTPException:
+    """A failure no view expected: logged with its traceback (redacted), answered without it."""
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    current_app.logger.error("%s %s failed: %s", request.method, request.path, redact(first_line(error)),
+                             exc_info=error)
+    if request.path.startswith("/api/"):
+        return api.problem(500, "internal error; the console's log has the details")
+    return InternalServerError()
 
 
 MIN_KEY_CHARACTERS, MIN_DISTINCT_CHARACTERS = 32, 10
@@ -434,6 +470,8 @@ def _preview_request(templates: dict[str, Template], complete: bool
             dates[field] = fallback
     if dates["end"] <= dates["start"]:
         errors["end"] = "must be after the start (it is exclusive)"
+    elif (dates["end"] - dates["start"]).days > console().api_max_days:  # the API's cap: one query, one year
+        errors["end"] = f"at most {console().api_max_days} days after the start"
     params = {}
     for name, parameter in template.parameters.items():
         raw = request.args.get(f"param_{name}", "")
@@ -541,11 +579,11 @@ def tokens() -> Any:
         try:
             with state_db() as db:
                 created = accounts.create_token(db, g.user.email, request.form.get("client_id", ""),
-                                                request.form.get("name", ""))
+                                                request.form.get("name", ""), known=known_clients())
         except AccountError as error:
             errors[error.field] = str(error)
     with state_db(write=False) as db:
         listed, calls = db.query_file("tokens.sql"), db.query_file("api_calls.sql")
-    return render_template("tokens.html", tokens=listed, calls=calls, created=created, errors=errors), \
-        400 if errors else 200
+    return render_template("tokens.html", tokens=listed, calls=calls, created=created, errors=errors,
+                           clients=known_clients()), 400 if errors else 200
 

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,6 +32,18 @@ def warehouse() -> Iterator[Warehouse]:
         yield connection
     finally:
         connection.close()
+
+
+def known_clients() -> list[str]:
+    """The clients whose data the warehouse holds (the client lookup every client template uses); none on a
+    warehouse without the analytics tables yet."""
+    try:
+        with warehouse() as connection:
+            return [client for (client,) in connection.query_file("exports/lookups/clients.sql")]
+    except Exception as error:
+        if "does not exist" in str(error):
+            return []
+        raise
 
 
 _lookups: dict[tuple[str, str], tuple[float, list]] = {}
@@ -88,13 +101,15 @@ class StreamSlots:
 SLOTS = StreamSlots()
 
 
-def streamed(chunks: Iterable[bytes], holder: str, content_type: str, headers: dict[str, str]) -> Response:
+def streamed(chunks: Iterator[bytes], holder: str, content_type: str, headers: dict[str, str]) -> Response:
     """A streamed response holding one of the holder's slots until the server closes it (sent, failed or the
-    client gone); TooManyStreams when none is free."""
+    client gone); TooManyStreams when none is free. Its first chunk is made here, in the request: a query that
+    fails does so before the status is sent, and the request's error handlers answer it."""
     settings = console()
     SLOTS.take(holder, settings.max_streams_per_holder, settings.max_streams)
     try:
-        response = Response(chunks, content_type=content_type, headers=headers)
+        first = next(chunks, b"")
+        response = Response(itertools.chain([first], chunks), content_type=content_type, headers=headers)
     except BaseException:
         SLOTS.give_back(holder)
         raise
@@ -103,15 +118,15 @@ def streamed(chunks: Iterable[bytes], holder: str, content_type: str, headers: d
 
 
 def report_response(template: Template, params: dict[str, Any], interval: Interval, file_format: str,
-                    holder: str, filename: str | None = None, on_done: Callable[[int], None] | None = None
-                    ) -> Response:
+                    holder: str, filename: str | None = None,
+                    on_done: Callable[[int, bool], None] | None = None) -> Response:
     """A template's whole result, streamed as CSV or JSON (an XLSX is written to a temporary file first: a zip
-    needs seeking), in one of the holder's download slots. `on_done` gets the row count once everything is
-    sent."""
+    needs seeking), in one of the holder's download slots. `on_done` gets the rows sent and whether the query
+    failed, once the response ends."""
     batch_rows = exports().batch_rows
 
     def body() -> Iterator[bytes]:
-        counted = Counted([])
+        counted, failed = Counted([]), False
         try:
             # On Redshift a big result goes through UNLOAD, as a scheduled export's does: the client never holds it.
             with warehouse() as connection, template_rows(connection, template, params, interval, batch_rows,
@@ -127,9 +142,12 @@ def report_response(template: Template, params: dict[str, Any], interval: Interv
                     yield from json_chunks([column.name for column in columns], counted)
                 else:
                     yield from csv_chunks([column.label for column in columns], counted)
+        except Exception:
+            failed = True
+            raise
         finally:  # also when the client went away mid-stream: the rows it was sent
             if on_done is not None:
-                on_done(counted.rows)
+                on_done(counted.rows, failed)
 
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
     return streamed(body(), holder, CONTENT_TYPES[file_format], headers)

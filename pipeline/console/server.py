@@ -10,6 +10,7 @@ import waitress
 from pipeline.config import ConfigError, console, console_db_url
 from pipeline.console import accounts
 from pipeline.console.app import create_app
+from pipeline.console.reports import known_clients
 from pipeline.console.runs import abandon_unfinished_runs
 from pipeline.secrets import redact_url
 from pipeline.statedb import state_db
@@ -74,4 +75,4 @@ def add_user(email: str, role: str, password: str) -> bool:
 
 def add_token(client_id: str, name: str) -> str:
     with state_db() as db:
-        return accounts.create_token(db, "command line", client_id, name)
+        return accounts.create_token(db, "command line", client_id, name, known=known_clients())

@@ -275,7 +275,7 @@ def test_the_console_state_can_live_in_postgresql(local_env, monkeypatch):
              "recipients": ["cs@example.com"]}
     with state_db() as db:
         accounts.save_user(db, "test", "pg@example.com", "editor", PASSWORD)
-        token = accounts.create_token(db, "test", "globex", "pg")
+        token = accounts.create_token(db, "test", "globex", "pg", known=["acme", "globex"])
         subscriptions.insert(db, entry, "pg@example.com", accounts.now_text())
     with pytest.raises(RuntimeError), state_db() as db:  # a failing unit of work leaves nothing behind
         accounts.save_user(db, "test", "gone@example.com", "viewer", PASSWORD)

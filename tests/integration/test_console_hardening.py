@@ -161,3 +161,29 @@ def test_a_run_the_console_never_saw_end_is_marked_failed_at_its_next_start(loca
     with sqlite3.connect(database) as state:
         ((exit_code, output),) = state.execute("select exit_code, output from console_runs").fetchall()
     assert exit_code == -1 and "the console stopped while this ran" in output
+
+
+def test_api_errors_are_json_previews_keep_the_api_range_and_tokens_need_a_known_client(console, local_env):
+    token = console.add_token("acme", "bi")
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token}"
+    missing = api.get(f"{console.url}/api/v1/no/such/route", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]
+    with local_env.warehouse() as connection:  # a table gone under the API's query: a failure nobody expected
+        connection.execute("alter table analytics.conversations rename to conversations_away")
+    try:
+        failed = api.get(f"{console.url}/api/v1/reports/daily_client_conversations",
+                         params={"start": "2026-11-29", "end": "2026-11-30"}, timeout=30)
+    finally:
+        with local_env.warehouse() as connection:
+            connection.execute("alter table analytics.conversations_away rename to conversations")
+    assert failed.status_code == 500 and failed.headers["Content-Type"] == "application/json"
+    assert failed.json() == {"error": "internal error; the console's log has the details"}
+
+    viewer = console.session("viewer@example.com")
+    century = viewer.get(f"{console.url}/preview", params={"template": "daily_client_conversations", "run": "1",
+                                                           "start": "2000-01-01", "end": "2099-01-01",
+                                                           "param_client_id": "acme"}, timeout=30)
+    assert century.status_code == 400 and "at most 366 days after the start" in century.text
+    refused = console.cli("add-token", "--client", "acmee")
+    assert refused.returncode != 0 and "the warehouse has no client 'acmee'; it knows acme, globex" in refused.stderr

@@ -17,7 +17,14 @@ from pipeline.config import console
 from pipeline.console import accounts
 from pipeline.console.reports import TooManyStreams, check_allowed, report_response, warehouse
 from pipeline.exports.schedule import Interval
-from pipeline.exports.templates import BUILTIN_PARAMS, CLIENT_PARAM, ParameterError, Template, load_templates
+from pipeline.exports.templates import (
+    BUILTIN_PARAMS,
+    CLIENT_PARAM,
+    ParameterError,
+    Template,
+    load_templates,
+    parse_typed,
+)
 from pipeline.statedb import state_db
 
 blueprint = Blueprint("api", __name__)
@@ -139,7 +146,7 @@ def parse_request(template: Template, args: Any) -> tuple[dict[str, Any], Interv
     dates = {}
     for name in BUILTIN_PARAMS:
         try:
-            dates[name] = dt.date.fromisoformat(args.get(name, ""))
+            dates[name] = parse_typed("date", args.get(name, ""))
         except ValueError:
             raise ParameterError(name, f"{args.get(name, '')!r} is not a date (YYYY-MM-DD)" if args.get(name)
                                  else "missing (YYYY-MM-DD)") from None

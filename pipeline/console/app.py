@@ -66,6 +66,7 @@ from pipeline.exports.templates import (
     TemplateError,
     find_template,
     load_templates,
+    parse_typed,
 )
 from pipeline.secrets import redact
 from pipeline.statedb import state_db
@@ -232,7 +233,7 @@ FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
 def parse_day(text: str) -> dt.date:
     """A date from a form or URL, within years the pipeline can mean; ValueError saying the form otherwise."""
     try:
-        day = dt.date.fromisoformat(text.strip())
+        day = parse_typed("date", text)
     except ValueError:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
     if not FIRST_DAY <= day < LAST_DAY:

@@ -20,6 +20,8 @@ from pipeline.sqlfiles import sql_dir
 FORMATS = ("csv", "xlsx")
 TEMPLATE_FIELDS = ("name", "description", "start", "end", "interval", "rows", "format", "file", "link")
 DEFAULT_SUBJECT = "$description: $interval"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BODY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # a body keeps its line breaks and tabs
 DEFAULT_BODY = "Hello,\n\n$description for $interval: $rows rows, $file\n\n-- analytics-pipeline\n"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 EMAIL = re.compile(r"^[^@\s,;<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -145,6 +147,12 @@ def check_definition(raw: Any, source: str, templates: dict[str, Template] | Non
         if unknown_fields:
             fail(text_field, f"unknown placeholder ${sorted(unknown_fields)[0]}; "
                              f"known: {', '.join('$' + f for f in TEMPLATE_FIELDS)}")
+    # One line each: a line break in a subject breaks every e-mail of the export (a header cannot hold it).
+    for line_field in ("description", "subject"):
+        if isinstance(raw.get(line_field), str) and _CONTROL.search(raw[line_field]):
+            fail(line_field, "contains a control character (a line break, a tab or NUL); write it on one line")
+    if isinstance(raw.get("body"), str) and _BODY_CONTROL.search(raw["body"]):
+        fail("body", "contains a control character other than a line break or a tab")
     for flag in _FLAGS:
         if not isinstance(raw.get(flag, False), bool):
             fail(flag, "expected true or false")

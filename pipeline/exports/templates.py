@@ -56,6 +56,8 @@ class Parameter:
         """A value of the declared type from a form, a URL or a YAML file; ParameterError when it is not one."""
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             raise ParameterError(self.name, "missing")
+        if isinstance(raw, str) and _CONTROL.search(raw.strip()):
+            raise ParameterError(self.name, "contains a control character (a line break, a tab or NUL)")
         try:
             value = parse_typed(self.type, raw)
         except ValueError:
@@ -65,14 +67,33 @@ class Parameter:
         return value
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def parse_typed(kind: str, raw: Any) -> Any:
+    """Strictly: ASCII digits for an integer (Python's int() takes '٣' and '1_0'), YYYY-MM-DD for a date
+    (fromisoformat takes '20261205' and '2026-W49-6'), and text without control characters (a NUL or a line
+    break has no business in a parameter and breaks what it reaches)."""
     if kind == "integer":
         if isinstance(raw, bool):
             raise ValueError(raw)
-        return int(raw)
+        if isinstance(raw, int):
+            return raw
+        if not _INTEGER.fullmatch(str(raw).strip()):
+            raise ValueError(raw)
+        return int(str(raw).strip())
     if kind == "date":
-        return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw).strip())
-    return str(raw).strip()
+        if isinstance(raw, dt.date):
+            return raw
+        if not _DATE.fullmatch(str(raw).strip()):
+            raise ValueError(raw)
+        return dt.date.fromisoformat(str(raw).strip())
+    text = str(raw).strip()
+    if _CONTROL.search(text):
+        raise ValueError(raw)
+    return text
 
 
 @dataclass(frozen=True)

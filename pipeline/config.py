@@ -137,6 +137,10 @@ class exports(luigi.Config):
     claim_timeout_minutes = luigi.IntParameter(
         default=60, description="a claim to send an interval older than this is from a run that died: another "
                                 "run sends it (with the same Message-ID)")
+    staff_domains = luigi.Parameter(
+        default="", description="e-mail domains of the team running the exports (comma-separated): a console "
+                                "subscription may send any client's rows to them, and to the client's own "
+                                "domains (sql/exports/recipients.yml) only")
 
 
 class console(luigi.Config):

@@ -109,12 +109,34 @@ def save_user(db: StateDB, actor: str, email: str, role: str, password: str | No
     after = {"email": email, "role": role, "disabled": disabled}
     if existing:
         db.run_file("update_user.sql", params)
+        if password is not None or role != existing[0]["role"] or bool(disabled) != bool(existing[0]["disabled"]):
+            db.run_file("end_user_sessions.sql", {"email": email})  # what the user could do changed: log in again
         record(db, actor, "user changed" + (" (new password)" if password is not None else ""), email,
                _public(existing[0]), after)
         return False
     db.run_file("insert_user.sql", params)
     record(db, actor, "user added", email, None, after)
     return True
+
+
+def start_session(db: StateDB, user: User, hours: int) -> str:
+    """A new session of the user; returns its id (the cookie holds it, signed)."""
+    session_id, now = secrets.token_urlsafe(32), dt.datetime.now(dt.UTC)
+    db.run_file("start_session.sql", {"session_id": session_id, "email": user.email, "now": now_text(now),
+                                      "forget_before": now_text(now - dt.timedelta(hours=hours))})
+    return session_id
+
+
+def session_user(db: StateDB, session_id: str, hours: int) -> User | None:
+    """The user of a live session: None once it was ended (log-out, a changed password or role, a disabled
+    user) or is older than `hours`."""
+    since = now_text(dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours))
+    rows = db.query_file("session_user.sql", {"session_id": session_id, "since": since})
+    return User(rows[0]["email"], rows[0]["role"]) if rows else None
+
+
+def end_session(db: StateDB, session_id: str) -> None:
+    db.run_file("end_session.sql", {"session_id": session_id})
 
 
 def find_user(db: StateDB, email: str) -> User | None:

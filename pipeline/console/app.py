@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +60,7 @@ from pipeline.exports.definitions import (
 from pipeline.exports.render import report_title, template_rows
 from pipeline.exports.schedule import INTERVALS, Interval, interval_for
 from pipeline.exports.templates import (
+    CLIENT_PARAM,
     ParameterError,
     Template,
     TemplateError,
@@ -156,10 +156,9 @@ def _authenticate() -> Response | None:
         if not sent or not hmac.compare_digest(sent.encode(), session.get("csrf", "").encode()):
             abort(400, "this form's CSRF token is missing or out of date: reload the page and send it again")
     g.user = None
-    email = session.get("user")
-    if email and time.time() - session.get("since", 0) < console().session_hours * 3600:
+    if session.get("sid"):  # checked on the server each time: an ended session's cookie is worth nothing
         with state_db(write=False) as db:
-            g.user = accounts.find_user(db, email)  # a disabled user or a changed role counts at once
+            g.user = accounts.session_user(db, session["sid"], console().session_hours)
     if g.user is None and request.endpoint not in ("pages.login", "static"):
         return redirect(url_for("pages.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
     return None
@@ -189,7 +188,9 @@ def login() -> Any:
             error, user = str(refused), None
         if user is not None:
             session.clear()  # a new session (and CSRF token) after log-in: no fixation
-            session.update(user=user.email, since=time.time(), csrf=secrets.token_urlsafe(32))
+            with state_db() as db:
+                session_id = accounts.start_session(db, user, settings.session_hours)
+            session.update(sid=session_id, csrf=secrets.token_urlsafe(32))
             session.permanent = True
             return redirect(local_path(request.args.get("next", "")) or url_for("pages.subscription_list"))
     return render_template("login.html", error=error), 401 if error else 200
@@ -207,6 +208,9 @@ def local_path(target: str) -> str | None:
 
 @pages.route("/logout", methods=["POST"])
 def logout() -> Any:
+    if session.get("sid"):
+        with state_db() as db:
+            accounts.end_session(db, session["sid"])
     session.clear()
     return redirect(url_for("pages.login"))
 
@@ -407,9 +411,18 @@ def subscription_edit(name: str) -> Any:
     errors = validate_entry(entry, templates, creating=False)
     if errors:
         return _form_page(templates, template, entry, errors, creating=False, status=400, version=version)
+    if audience(entry) != audience(existing.entry) and not (g.user.can("admin") or g.user.email == existing.owner):
+        abort(403, f"only its owner ({existing.owner}) or an admin may change whose data {name} holds or who "
+                   f"receives it")
     _save(name, version, entry, "subscription changed")
     flash(f"Subscription {name} saved.")
     return redirect(url_for("pages.subscription", name=name))
+
+
+def audience(entry: dict) -> tuple:
+    """Whose rows a subscription sends, and to whom."""
+    return ((entry.get("params") or {}).get(CLIENT_PARAM), sorted(entry.get("recipients") or []),
+            sorted(entry.get("cc") or []))
 
 
 def _save(name: str, version: str, after: dict, action: str) -> None:

@@ -14,7 +14,14 @@ import yaml
 from pipeline.config import exports
 from pipeline.exports import subscriptions
 from pipeline.exports.schedule import INTERVALS, Schedule, parse_schedule
-from pipeline.exports.templates import ParameterError, Template, TemplateError, find_template, load_templates
+from pipeline.exports.templates import (
+    CLIENT_PARAM,
+    ParameterError,
+    Template,
+    TemplateError,
+    find_template,
+    load_templates,
+)
 from pipeline.sqlfiles import sql_dir
 
 FORMATS = ("csv", "xlsx")
@@ -67,6 +74,25 @@ class ExportDefinition:
 def _template_fields(template: str) -> set[str]:
     return {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(template)
             if m.group("named") or m.group("braced")}
+
+
+RECIPIENTS_FILE = "exports/recipients.yml"
+
+
+def domain_of(address: str) -> str:
+    return address.rsplit("@", 1)[1].strip().lower()
+
+
+def allowed_domains(client: str | None) -> set[str]:
+    """The domains a console subscription may send a client's rows to: the staff's ([exports] staff_domains)
+    and the client's own (sql/exports/recipients.yml); the staff's alone for a report of no single client."""
+    staff = {part.strip().lower() for part in exports().staff_domains.split(",") if part.strip()}
+    path = sql_dir() / RECIPIENTS_FILE
+    declared = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if not isinstance(declared, dict) or not all(
+            isinstance(domains, list) and all(isinstance(d, str) for d in domains) for domains in declared.values()):
+        raise ExportConfigError(f"sql/{RECIPIENTS_FILE}: expected client: [domain, ...] mappings")
+    return staff | ({domain.strip().lower() for domain in declared.get(client) or []} if client else set())
 
 
 def parse_definition(raw: Any, source: str, templates: dict[str, Template] | None = None, *,
@@ -139,6 +165,16 @@ def check_definition(raw: Any, source: str, templates: dict[str, Template] | Non
             if not isinstance(address, str) or not EMAIL.match(address):
                 fail(list_field, f"{address!r} is not an e-mail address")
         addresses[list_field] = tuple(value)
+
+    if origin == "console" and template is not None and isinstance(params, dict):
+        allowed = allowed_domains(params.get(CLIENT_PARAM) if CLIENT_PARAM in template.parameters else None)
+        for list_field in ("recipients", "cc"):
+            for address in addresses[list_field]:
+                if isinstance(address, str) and EMAIL.match(address) and domain_of(address) not in allowed:
+                    whose = (f"client {params[CLIENT_PARAM]}'s" if CLIENT_PARAM in template.parameters
+                             else "the staff's")
+                    fail(list_field, f"{address} is outside {whose} domains ({', '.join(sorted(allowed)) or 'none'}: "
+                                     f"sql/exports/recipients.yml and [exports] staff_domains)")
 
     texts = {}
     for text_field, default in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY)):

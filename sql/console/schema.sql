@@ -76,3 +76,13 @@ create table if not exists console_audit (
 );
 
 create index if not exists console_audit_by_time on console_audit (at);
+
+-- Log-in sessions, checked on every request: log-out, a new password, a role change or a disabled user
+-- ends them at once (a signed cookie alone would keep working until it expires).
+create table if not exists console_sessions (
+    session_id text primary key,
+    email text not null,
+    started_at text not null
+);
+
+create index if not exists console_sessions_by_email on console_sessions (email);

@@ -187,3 +187,21 @@ def test_api_errors_are_json_previews_keep_the_api_range_and_tokens_need_a_known
     assert century.status_code == 400 and "at most 366 days after the start" in century.text
     refused = console.cli("add-token", "--client", "acmee")
     assert refused.returncode != 0 and "the warehouse has no client 'acmee'; it knows acme, globex" in refused.stderr
+
+
+def test_a_session_ends_at_log_out_and_when_its_password_changes(console):
+    def replay(cookies) -> requests.Response:  # the old cookie, as someone who copied it would send it
+        stolen = requests.Session()
+        stolen.cookies.update(cookies)
+        return stolen.get(console.url + "/subscriptions", timeout=10, allow_redirects=False)
+
+    editor = console.session("editor@example.com")
+    cookies = editor.cookies.copy()
+    assert replay(cookies).status_code == 200
+    console.post_form(editor, "/logout", {})
+    assert replay(cookies).status_code == 302  # to the log-in page
+
+    editor = console.session("editor@example.com")
+    cookies = editor.cookies.copy()
+    assert console.add_user("editor@example.com", "editor") is None  # its password set again, from the command line
+    assert replay(cookies).status_code == 302

@@ -77,8 +77,11 @@ def full_refresh(connection: Warehouse, project: Catalog, model: Model, refreshe
         connection.execute(sql.create_shadow)
         for region in _regions(connection):
             params = {"region": region, **ALL_TIME}
-            for upstream, statements in windows.items():  # every key: the touched keys of all time
-                connection.execute(statements.create_touched, params)
+            # Every key: the refreshed model's from all the raw rows (its touched query over all time); a model
+            # it reads is current (refreshed before it, if at all), so its own table holds all of its keys.
+            for upstream, statements in windows.items():
+                connection.execute(statements.create_touched if upstream == model else statements.create_all_keys,
+                                   params)
                 connection.analyze(touched_table(upstream.name))
             connection.execute(windows[model].create_rows, params)
             connection.execute(sql.fill_shadow)

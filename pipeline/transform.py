@@ -134,6 +134,7 @@ class ModelStatements:
     """The SQL the runner sends for one model, its values bound from the window's parameters."""
 
     create_touched: str  # the touched keys as the tables are before the window's rebuild
+    create_all_keys: str  # instead, every key the model's table holds (a full refresh of a model reading it)
     add_moved: str  # keys the upstream rebuild moved (for a model that reads other models)
     create_rows: str  # model.sql for the touched keys, into a temp table the data tests read
     delete: str
@@ -150,6 +151,8 @@ def model_statements(model: Model, project: Catalog) -> ModelStatements:
     columns = ", ".join(quote_ident(c.name) for c in model.columns)
     return ModelStatements(
         create_touched=f"create temp table {touched} as\nselect distinct *\nfrom (\n{keys}\n) as touched_keys",
+        create_all_keys=(f"create temp table {touched} as\nselect distinct {', '.join(map(quote_ident, model.key))}\n"
+                         f"from {table}\nwhere {quote_ident('region')} = %(region)s"),
         add_moved=f"insert into {touched}\nselect * from (\n{keys}\n) as moved\nexcept\nselect * from {touched}",
         create_rows=(f"create temp table {rows} as\nselect {columns}\nfrom (\n"
                      f"{_rendered(model, model.select_sql, project)}\n) as model_rows"),

@@ -44,8 +44,9 @@ def project_statements() -> dict[str, list[str]]:
         generated = model_statements(model, catalog())
         tests = [data_test_query(model, test, relation)[0] for test in model.tests
                  for relation in (rows_table(model.name), model.table)]
-        found[f"models/{model.name}"] = [generated.create_touched, generated.add_moved, generated.create_rows,
-                                         generated.delete, generated.insert, generated.count_touched,
+        found[f"models/{model.name}"] = [generated.create_touched, generated.create_all_keys, generated.add_moved,
+                                         generated.create_rows, generated.delete, generated.insert,
+                                         generated.count_touched,
                                          generated.drop_rows, generated.drop_touched, *tests]
         refresh = refresh_statements(model, dialect("postgresql"))
         found[f"models/{model.name} (full refresh)"] = [refresh.drop_shadow, refresh.fill_shadow, refresh.drop_live,

@@ -205,3 +205,29 @@ def test_a_session_ends_at_log_out_and_when_its_password_changes(console):
     cookies = editor.cookies.copy()
     assert console.add_user("editor@example.com", "editor") is None  # its password set again, from the command line
     assert replay(cookies).status_code == 302
+
+
+def test_a_subscription_sends_a_clients_rows_only_to_its_domains_and_only_its_owner_changes_that(console):
+    console.add_user("editor2@example.com", "editor")
+    console.add_user("admin@example.com", "admin")
+    owner = console.session("editor@example.com")
+    entry = {"name": "acme_daily_cs", "description": "Acme daily", "template": "daily_client_conversations",
+             "param_client_id": "acme", "format": "csv", "schedule": "daily"}
+    outside = console.post_form(owner, "/subscriptions/new?template=daily_client_conversations",
+                                {**entry, "recipients": "cs@example.com, evil@attacker.test"})
+    assert outside.status_code == 400
+    assert "evil@attacker.test is outside client acme&#39;s domains (acme.example, example.com" in outside.text
+    created = console.post_form(owner, "/subscriptions/new?template=daily_client_conversations",
+                                {**entry, "recipients": "cs@example.com, bi@acme.example"})
+    assert "Subscription acme_daily_cs created" in created.text
+
+    other = console.session("editor2@example.com")
+    moved = console.post_form(other, "/subscriptions/acme_daily_cs/edit",
+                              {**entry, "param_client_id": "globex", "recipients": "cs@example.com"})
+    assert moved.status_code == 403 and "only its owner (editor@example.com) or an admin" in moved.text
+    reworded = console.post_form(other, "/subscriptions/acme_daily_cs/edit",
+                                 {**entry, "description": "Acme, daily", "recipients": "cs@example.com, bi@acme.example"})
+    assert "Subscription acme_daily_cs saved" in reworded.text  # anything else, any editor
+    admin = console.session("admin@example.com")
+    assert "saved" in console.post_form(admin, "/subscriptions/acme_daily_cs/edit",
+                                        {**entry, "param_client_id": "globex", "recipients": "cs@example.com"}).text

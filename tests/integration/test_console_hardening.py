@@ -225,8 +225,8 @@ def test_a_subscription_sends_a_clients_rows_only_to_its_domains_and_only_its_ow
     moved = console.post_form(other, "/subscriptions/acme_daily_cs/edit",
                               {**entry, "param_client_id": "globex", "recipients": "cs@example.com"})
     assert moved.status_code == 403 and "only its owner (editor@example.com) or an admin" in moved.text
-    reworded = console.post_form(other, "/subscriptions/acme_daily_cs/edit",
-                                 {**entry, "description": "Acme, daily", "recipients": "cs@example.com, bi@acme.example"})
+    same_audience = {**entry, "description": "Acme, daily", "recipients": "cs@example.com, bi@acme.example"}
+    reworded = console.post_form(other, "/subscriptions/acme_daily_cs/edit", same_audience)
     assert "Subscription acme_daily_cs saved" in reworded.text  # anything else, any editor
     admin = console.session("admin@example.com")
     assert "saved" in console.post_form(admin, "/subscriptions/acme_daily_cs/edit",

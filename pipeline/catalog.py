@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.sqlfiles import is_identifier, sql_dir
+from pipeline.sqlfiles import is_identifier, parse_yaml, sql_dir
 
 # Declared column types. Each warehouse kind maps them to its own types (pipeline/warehouse/<kind>/).
 TYPES = ("objectid", "text", "json", "timestamp", "date", "bool", "int", "float", "numeric")
@@ -315,7 +315,7 @@ def _shown(path: Path, root: Path) -> str:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise CatalogError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(document, dict):

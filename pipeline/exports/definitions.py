@@ -22,7 +22,7 @@ from pipeline.exports.templates import (
     find_template,
     load_templates,
 )
-from pipeline.sqlfiles import sql_dir
+from pipeline.sqlfiles import parse_yaml, sql_dir
 
 FORMATS = ("csv", "xlsx")
 TEMPLATE_FIELDS = ("name", "description", "start", "end", "interval", "rows", "format", "file", "link")
@@ -88,7 +88,7 @@ def allowed_domains(client: str | None) -> set[str]:
     and the client's own (sql/exports/recipients.yml); the staff's alone for a report of no single client."""
     staff = {part.strip().lower() for part in exports().staff_domains.split(",") if part.strip()}
     path = sql_dir() / RECIPIENTS_FILE
-    declared = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    declared = parse_yaml(path.read_text(encoding="utf-8")) if path.is_file() else {}
     if not isinstance(declared, dict) or not all(
             isinstance(domains, list) and all(isinstance(d, str) for d in domains) for domains in declared.values()):
         raise ExportConfigError(f"sql/{RECIPIENTS_FILE}: expected client: [domain, ...] mappings")
@@ -206,7 +206,7 @@ def check_definition(raw: Any, source: str, templates: dict[str, Template] | Non
 def parse_definitions(text: str, source: str, templates: dict[str, Template] | None = None
                       ) -> dict[str, ExportDefinition]:
     try:
-        document = yaml.safe_load(text) or {}
+        document = parse_yaml(text) or {}
     except yaml.YAMLError as error:
         raise ExportConfigError(f"{source}: not valid YAML: {str(error).splitlines()[0]}") from None
     entries = document.get("exports") if isinstance(document, dict) else None

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.sqlfiles import read_sql, sql_dir, statements
+from pipeline.sqlfiles import parse_yaml, read_sql, sql_dir, statements
 from pipeline.warehouse import Warehouse
 
 BUILTIN_PARAMS = ("start", "end")  # bound by each run: the interval's first day and the day after its last
@@ -193,7 +193,7 @@ def parse_template(name: str, declaration: str, sql: str, source: str) -> Templa
     if not _NAME.match(name):
         raise TemplateError(f"{source}: a template name is lowercase letters, digits and underscores")
     try:
-        raw = yaml.safe_load(declaration) or {}
+        raw = parse_yaml(declaration) or {}
     except yaml.YAMLError as error:
         raise TemplateError(f"{source}: not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(raw, dict):

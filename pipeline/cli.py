@@ -698,6 +698,10 @@ def stdout_open() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     redact_logs()
+    # Fresh task instances for each command: Luigi reuses an instance with the same parameters, and wrappers
+    # keep what their requires() computed (a second `transform` of a range in one process, the console's or
+    # a test's, would get the first one's spans).
+    luigi.task_register.Register.clear_instance_cache()
     command = " ".join(part for part in (args.command, getattr(args, "export_command", None),
                                          getattr(args, "quarantine_command", None),
                                          getattr(args, "console_command", None),

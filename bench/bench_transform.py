@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,17 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_backfill import DAY, REGION, REPO, conversations_for, create_database  # noqa: E402
+from bench_verify import timed  # noqa: E402
 
 MODEL = "daily_conversation_metrics"
-
-
-def timed(command: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", *command], cwd=REPO, env=env,
-                            capture_output=True, text=True)
-    if result.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return time.perf_counter() - started
 
 
 def seed(mongo_uri: str, days: int, docs_per_day: int) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
 from pipeline.local.services import LocalStack, local_stack
+from pipeline.sqlfiles import SQL_DIR_ENV, sql_dir
 
 REGIONS = ("us", "eu")
 BUCKET = "lake"
@@ -69,6 +72,15 @@ def s3_env(stack, monkeypatch, tmp_path) -> PipelineEnv:
 def local_env(stack, monkeypatch, tmp_path) -> PipelineEnv:
     """Parts in a local directory."""
     return make_env(stack, monkeypatch, tmp_path, str(tmp_path / "lake"))
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A scratch copy of the project's SQL folder, which the pipeline then reads (PIPELINE_SQL_DIR)."""
+    root = tmp_path / "sql"
+    shutil.copytree(sql_dir(), root)
+    monkeypatch.setenv(SQL_DIR_ENV, str(root))
+    return root
 
 
 @pytest.fixture(scope="session")

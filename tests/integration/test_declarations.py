@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from bson import ObjectId
@@ -14,7 +13,6 @@ from pymongo import MongoClient
 
 from pipeline.cli import main
 from pipeline.local.demo_data import DemoDataSpec, seed_database
-from pipeline.sqlfiles import SQL_DIR_ENV, sql_dir
 
 pytestmark = pytest.mark.integration
 
@@ -67,14 +65,6 @@ where f.region = %(region)s
 group by cast(f.created_at as date), f.region
 """
 
-
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    """A scratch copy of the project's SQL folder, which the pipeline then reads."""
-    root = tmp_path / "sql"
-    shutil.copytree(sql_dir(), root)
-    monkeypatch.setenv(SQL_DIR_ENV, str(root))
-    return root
 
 
 def seed_feedback(uri: str, count: int) -> list[dict]:

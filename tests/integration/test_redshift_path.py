@@ -8,7 +8,6 @@ import datetime as dt
 import gzip
 import json
 import re
-import shutil
 import threading
 from urllib.parse import urlsplit
 
@@ -271,18 +270,14 @@ def test_a_part_swapped_for_another_of_the_same_length_and_rows_is_refused(redsh
     warehouse.close()
 
 
-def test_a_model_change_and_a_full_refresh_run_on_the_redshift_driver(redshift_env, tmp_path, monkeypatch):
-    from pipeline.sqlfiles import SQL_DIR_ENV, sql_dir
+def test_a_model_change_and_a_full_refresh_run_on_the_redshift_driver(redshift_env, project):
     from tests.integration.test_transform import RAW_DAILY_METRICS, add_bot_messages_column, rows
 
     env, _ = redshift_env
-    scratch = tmp_path / "sql"
-    shutil.copytree(sql_dir(), scratch)
-    monkeypatch.setenv(SQL_DIR_ENV, str(scratch))
     seed(env, per_day=30, days=2)
     args = ["--start", "2026-11-20", "--end", "2026-11-22", "--local-scheduler", "--workers", "1"]
     assert main(["backfill", *args]) == 0
-    add_bot_messages_column(scratch)
+    add_bot_messages_column(project)
     assert main(["transform", *args]) == 0
     metrics = ("select metric_date, region, client_id, \"language\", device, platform, conversations, messages, "
                "bot_messages from analytics.daily_conversation_metrics")

@@ -14,7 +14,6 @@ from pymongo import MongoClient
 
 from pipeline.cli import main
 from pipeline.local.demo_data import DemoDataSpec, seed_database
-from pipeline.sqlfiles import SQL_DIR_ENV, sql_dir
 
 pytestmark = pytest.mark.integration
 
@@ -72,13 +71,6 @@ from raw.conversations as c
 left join ({MESSAGE_COUNTS}) as m on m.region = c.region and m.conversation_id = c._id
 group by 1, 2, 3"""
 
-
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "sql"
-    shutil.copytree(sql_dir(), root)
-    monkeypatch.setenv(SQL_DIR_ENV, str(root))
-    return root
 
 
 def rows(env, sql: str) -> list[tuple]:

@@ -21,7 +21,7 @@ from pipeline.runlog import start_run_log
 from pipeline.runner import RunFailed, build, failure_log, format_plan, plan, preflight, report_failure
 from pipeline.secrets import redact, redact_logs
 from pipeline.sources import SourceError
-from pipeline.warehouse import WarehouseError, read_only
+from pipeline.warehouse import WarehouseError, read_only, replacing
 from pipeline.windows import check_window_minutes, parse_moment, utcnow
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -112,7 +112,6 @@ def cmd_backfill(args: argparse.Namespace) -> None:
 
 def cmd_transform(args: argparse.Namespace) -> None:
     from pipeline.tasks.flow import chosen_models
-    from pipeline.warehouse import replacing
 
     chosen = chosen_models(args.model)  # an unknown name stops here, naming the declared ones
     if args.full_refresh:
@@ -128,10 +127,7 @@ def cmd_transform(args: argparse.Namespace) -> None:
             raise CommandError("--end must be after --start (it is exclusive)")
         what = (f"transform {args.start:%Y-%m-%d %H:%M} .. {args.end:%Y-%m-%d %H:%M} of "
                 f"{', '.join(model.name for model in chosen) if args.model else 'the stale models'}")
-    try:
-        _transform(args, what)
-    finally:
-        replacing(frozenset())  # for the next command run in this process (tests, the console)
+    _transform(args, what)
 
 
 def _transform(args: argparse.Namespace, what: str) -> None:
@@ -487,7 +483,9 @@ def cmd_console_add_user(args: argparse.Namespace) -> None:
     try:
         created = add_user(args.email, args.role, password)
     except AccountError as error:
-        raise CommandError(f"--{error.field.replace('_', '-')}: {error}") from None
+        option = "--password-stdin" if error.field == "password" and args.password_stdin else \
+            f"--{error.field.replace('_', '-')}"
+        raise CommandError(f"{option}: {error}") from None
     print(f"user {args.email.strip().lower()} {'added' if created else 'changed'} ({args.role})")
 
 
@@ -712,7 +710,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with failure_log() as log_path:
         code, message = 0, ""
         try:
-            args.handler(args)
+            try:
+                args.handler(args)
+            finally:  # a command's --dry-run or full refresh ends with it (tests and the console run several)
+                read_only(False)
+                replacing(frozenset())
             sys.stdout.flush()
         except BrokenPipeError as error:
             if stdout_open():

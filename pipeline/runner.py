@@ -201,9 +201,11 @@ def format_plan(steps: list[tuple[luigi.Task, bool]]) -> str:
         if isinstance(task, luigi.WrapperTask):
             continue
         params = task.to_str_params(only_significant=True)
-        what = " ".join(params[name] for name in ("region", "collection", "model") if name in params)
-        window = getattr(task, "window", "")
-        lines.append(f"  {'done  ' if done else 'to run'}  {task.get_task_family():<16} {what:<22} {window}")
+        what = " ".join(params[name] for name in ("region", "collection", "model", "name") if name in params)
+        when = getattr(task, "window", None) or getattr(task, "interval", "")  # an export's period
+        recipients = getattr(getattr(task, "definition", None), "recipients", ())
+        to = f"  to {', '.join(recipients)}" if recipients and task.get_task_family() == "DeliverExport" else ""
+        lines.append(f"  {'done  ' if done else 'to run'}  {task.get_task_family():<16} {what:<22} {when}{to}")
     to_run = sum(not done for task, done in steps if not isinstance(task, luigi.WrapperTask))
     lines.append(f"dry run: {to_run} task(s) would run, {len(lines) - to_run} already done; nothing was changed")
     return "\n".join(lines)

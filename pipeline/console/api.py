@@ -143,6 +143,9 @@ def reports() -> Response:
 
 def parse_request(template: Template, args: Any) -> tuple[dict[str, Any], Interval, str]:
     """The parameters (the client's from the token), interval and format; ParameterError names the culprit."""
+    repeated = sorted(name for name in args if len(args.getlist(name)) > 1)
+    if repeated:  # which one would count is a guess; the client gets to say
+        raise ParameterError(repeated[0], "given more than once")
     dates = {}
     for name in BUILTIN_PARAMS:
         try:

@@ -187,6 +187,12 @@ def test_api_errors_are_json_previews_keep_the_api_range_and_tokens_need_a_known
     assert century.status_code == 400 and "at most 366 days after the start" in century.text
     refused = console.cli("add-token", "--client", "acmee")
     assert refused.returncode != 0 and "the warehouse has no client 'acmee'; it knows acme, globex" in refused.stderr
+    twice = api.get(f"{console.url}/api/v1/reports/daily_client_conversations", timeout=10, params=[
+        ("client_id", "acme"), ("client_id", "acme"), ("start", "2026-11-29"), ("end", "2026-11-30")])
+    assert twice.status_code == 400 and twice.json()["parameter"] == "client_id"
+    short = console.cli("add-user", "--email", "new@example.com", "--role", "viewer", "--password-stdin",
+                        stdin="short\n")
+    assert short.returncode != 0 and "--password-stdin: " in short.stderr  # the option used, not --password
 
 
 def test_a_session_ends_at_log_out_and_when_its_password_changes(console):

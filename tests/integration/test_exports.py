@@ -310,3 +310,10 @@ def test_the_export_list_shows_next_run_and_last_delivery(exports_env, smtp_serv
     assert set(rows) == {"acme_daily", "acme_weekly", "acme_monthly_empty"}
     assert " sent (11-29..11-30) " in rows["acme_daily"]
     assert " never " in rows["acme_weekly"] and "cs-acme@example.com, am@example.com" in rows["acme_weekly"]
+
+
+def test_a_dry_run_names_each_export_its_period_and_recipients(exports_env, capsys):
+    assert main(["export", "run", "--date", "2026-11-30", "--local-scheduler", "--dry-run"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "DeliverExport" in line]
+    assert lines and all("acme_" in line and " to " in line and "@" in line for line in lines)
+    assert any("acme_daily" in line and "2026-11-29" in line for line in lines)

@@ -134,7 +134,13 @@ def column_widths(labels: list[str], sample: list[tuple]) -> list[float]:
 
 def _cell_value(value: Any) -> Any:
     # Excel has no decimal type; a float keeps numbers numeric (exact up to 15 digits).
-    return float(value) if isinstance(value, Decimal) else value
+    if isinstance(value, Decimal):
+        return float(value)
+    # A timestamp to the second, as CSV and JSON write it: one value reads the same in every format, and
+    # 23:59:59.999999 (stored as a fraction of a day) is not rounded into the next day by spreadsheet readers.
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0)
+    return value
 
 
 def sheet_name(title: str) -> str:

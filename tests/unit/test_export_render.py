@@ -59,7 +59,7 @@ def test_xlsx_has_a_title_row_labels_number_formats_a_frozen_header_and_an_autof
     assert sheet.freeze_panes == "A3"
     assert sheet.auto_filter.ref == "A2:F4"
     started, day, client, messages, rate, engaged = (c.value for c in sheet[3])
-    assert started.replace(microsecond=0) == dt.datetime(2026, 11, 27, 10, 5, 7)
+    assert started == dt.datetime(2026, 11, 27, 10, 5, 7)  # to the second, as CSV and JSON write it
     assert sheet["A3"].number_format == "yyyy-mm-dd hh:mm:ss"
     assert isinstance(day, dt.datetime) and sheet["B3"].number_format == "yyyy-mm-dd"  # Excel dates are datetimes
     assert (client, messages, rate, engaged) == ("acmé 🔑", 12345, 0.335, True)
@@ -106,3 +106,14 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised_and_numbe
     assert [row[0] for row in rows] == ["'=HYPERLINK(\"http://evil.test\",\"x\")", "'+1+cmd|' /C calc'!A0", "'-2+3",
                                         "'@SUM(A1:A9)", "'\tx", "'\rx", "a=b", ""]
     assert {(row[1], row[2]) for row in rows} == {("-5", "-1.5")}
+
+
+def test_the_last_microsecond_of_a_day_stays_in_that_day_in_every_format(tmp_path):
+    last = dt.datetime(2026, 11, 29, 23, 59, 59, 999999)
+    path, out = tmp_path / "x.xlsx", io.BytesIO()
+    write_xlsx(COLUMNS[:1], [[(last,)]], str(path), sheet_title="t", title="t")
+    write_csv(LABELS[:1], [[(last,)]], out)
+    cell = openpyxl.load_workbook(path).active["A3"].value
+    assert cell == dt.datetime(2026, 11, 29, 23, 59, 59)
+    assert out.getvalue().decode().splitlines()[1] == cell.isoformat() == json.loads(
+        b"".join(json_chunks(["at"], [[(last,)]])))[0]["at"]

@@ -202,6 +202,8 @@ def cmd_verify(args: argparse.Namespace) -> None:
                         f"at the source")
     if problems:
         raise CommandError("; ".join(problems))
+    print(f"verify {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}: {len(report.windows)} window check(s) match the "
+          f"source, and every loaded window is transformed with the models of now")
 
 
 def _range_or_last_week(args: argparse.Namespace) -> tuple[dt.datetime, dt.datetime]:
@@ -214,6 +216,7 @@ def cmd_drift(args: argparse.Namespace) -> None:
     from pipeline.warehouse import connection
 
     start, end = _range_or_last_week(args)
+    print(f"type drift of the windows from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (UTC, end exclusive):")
     print(format_drift(drift_report(connection(), start, end)))
 
 

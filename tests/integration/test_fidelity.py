@@ -134,6 +134,7 @@ def test_a_drift_corpus_lands_with_nothing_lost_and_the_originals_come_back(loca
     assert main(["drift", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
     report = capsys.readouterr().out
     assert "answers.content" in report and "object" in report and str(a["_id"]) in report
+    assert report.startswith("type drift of the windows from 2026-11-20 00:00 to 2026-11-21 00:00")
     assert main(["backfill", "--rerun", *BACKFILL_DAY[1:]]) == 0
     with local_env.warehouse() as connection:  # each kind is announced (recorded) once, not per rerun
         assert connection.execute("select count(*) from ops.drift_types").fetchone() == (len(kinds),)
@@ -142,6 +143,9 @@ def test_a_drift_corpus_lands_with_nothing_lost_and_the_originals_come_back(loca
     assert main(["verify", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0
     out = capsys.readouterr().out
     assert "MISMATCH" not in out and "type drift:" in out
+    assert out.splitlines()[-1].startswith("verify 2026-11-20 00:00 .. 2026-11-21 00:00: ")  # one summary line
+    assert out.splitlines()[-1].endswith("match the source, and every loaded window is transformed with the models "
+                                         "of now")
 
 
 def test_quarantine_is_listed_shown_and_replayed_after_a_declaration_fix(local_env, tmp_path, monkeypatch, capsys):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -225,3 +227,26 @@ def test_sync_rebuilds_the_newest_stale_days_first_a_few_per_run(local_env, proj
     assert rows(local_env, "select metric_date, region, client_id, \"language\", device, platform, conversations, "
                            "messages, bot_messages from analytics.daily_conversation_metrics") == rows(
         local_env, RAW_DAILY_METRICS)
+
+
+def test_a_warehouse_of_an_older_release_adopts_its_windows_as_built_by_the_models_its_markers_list(local_env,
+                                                                                                    capsys):
+    seed(local_env, conversations_per_day=10)
+    assert main(["backfill", *RANGE, *LOCAL]) == 0
+    listed = "sources: answers, conversations, messages; models: conversations, answer_usage_daily"
+    with local_env.warehouse() as connection:  # as a release without model builds left it
+        connection.execute("drop table analytics.model_builds")
+        connection.execute("delete from ops.schema_columns where table_name = 'analytics.model_builds'")
+        connection.execute(f"update analytics.transform_audit set declared = '{listed}'")
+    # The new release's first command, in its own process: it makes analytics.model_builds and adopts.
+    status = subprocess.run([sys.executable, "-m", "pipeline.cli", "status"], capture_output=True, text=True,
+                            timeout=120)
+    assert status.returncode == 0, status.stderr
+    models = {line.split()[0]: line for line in status.stdout.splitlines() if line.strip()}
+    assert "current" in models["conversations"] and "current" in models["answer_usage_daily"]
+    assert "stale: 4 window(s)" in models["daily_conversation_metrics"]  # its markers did not list it
+    loads = rows(local_env, "select * from raw.load_audit")
+    assert main(["backfill", *RANGE, *LOCAL]) == 0  # the source part of the old markers still counts
+    assert rows(local_env, "select * from raw.load_audit") == loads  # nothing extracted again
+    capsys.readouterr()
+    assert main(["status"]) == 0 and "stale" not in capsys.readouterr().out

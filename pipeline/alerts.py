@@ -12,6 +12,7 @@ from email.message import EmailMessage
 import luigi
 
 from pipeline.config import alerts, mail_server
+from pipeline.errors import first_line
 from pipeline.mail import send
 from pipeline.secrets import redact
 
@@ -25,12 +26,6 @@ class Failure:
     params: dict
     error: str  # first line
     host: str
-
-
-def first_line(error: BaseException | str) -> str:
-    text = error if isinstance(error, str) else (f"{type(error).__name__}: {error}" if str(error)
-                                                 else type(error).__name__)
-    return redact(text.strip().splitlines()[0] if text.strip() else text)
 
 
 def failure_of(task: luigi.Task, error: BaseException) -> Failure:

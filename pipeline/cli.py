@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import luigi
 
-from pipeline.alerts import first_line, read_failures
+from pipeline.alerts import read_failures
 from pipeline.catalog import CatalogError
 from pipeline.config import ConfigError, source_uris
+from pipeline.errors import first_line
 from pipeline.exports.definitions import ExportConfigError
 from pipeline.runlog import start_run_log
 from pipeline.runner import RunFailed, build, failure_log, format_plan, plan, preflight, report_failure
@@ -471,6 +472,18 @@ def cmd_console(args: argparse.Namespace) -> None:
     serve(args.host, args.port)
 
 
+def cmd_console_upgrade(args: argparse.Namespace) -> None:
+    from pipeline.console.server import upgrade
+
+    print(f"console database at revision {upgrade()} (the newest)")
+
+
+def cmd_console_worker(args: argparse.Namespace) -> None:
+    from pipeline.console.server import work
+
+    work()
+
+
 def cmd_console_add_user(args: argparse.Namespace) -> None:
     import getpass
 
@@ -671,6 +684,10 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--port", type=_count(1, 65535), default=8090)
     console.set_defaults(handler=cmd_console)
     console_commands = console.add_subparsers(dest="console_command")
+    console_commands.add_parser("upgrade", help="bring the console's database to the newest schema (the console "
+                                                "also does at start)").set_defaults(handler=cmd_console_upgrade)
+    console_commands.add_parser("worker", help="run the runs queued in the console (run now, resend), with the "
+                                               "pipeline's credentials").set_defaults(handler=cmd_console_worker)
     add_user = console_commands.add_parser("add-user", help="create a console user, or change one's role and password")
     add_user.add_argument("--email", required=True)
     add_user.add_argument("--role", required=True, choices=["viewer", "editor", "admin"])
@@ -707,7 +724,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          getattr(args, "quarantine_command", None),
                                          getattr(args, "console_command", None),
                                          getattr(args, "lake_command", None)) if part)
-    serving = args.command in ("scheduler", "services") or command == "console"
+    serving = args.command in ("scheduler", "services") or command in ("console", "console worker")
     run_log = start_run_log(command, args.verbose) if not serving else None
     alerted = args.command in ALERTED_COMMANDS and getattr(args, "export_command", "run") == "run"
     with failure_log() as log_path:

@@ -168,8 +168,16 @@ class console(luigi.Config):
     api_max_days = luigi.IntParameter(default=366, description="the longest period one API request may ask for")
     api_log_days = luigi.IntParameter(default=90, description="API calls are kept in the call log this long")
     preview_rows = luigi.IntParameter(default=100, description="rows a preview shows in the page")
-    max_runs = luigi.IntParameter(default=2, description="run-now and resend commands running at once; more are "
-                                                         "refused until one ends")
+    max_runs = luigi.IntParameter(default=2, description="run-now and resend requests queued or running at once; "
+                                                         "more are refused until one ends")
+    run_worker = luigi.BoolParameter(
+        default=False, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        description="the console process also runs the queued runs (the local stack); in production a separate "
+                    "`pipeline console worker` does, with the pipeline's credentials, so the console needs none")
+    worker_poll_seconds = luigi.FloatParameter(default=2.0, description="how often a worker looks for queued runs")
+    worker_silent_seconds = luigi.IntParameter(
+        default=120, description="a run whose worker gave no sign of life for this long is marked failed (the "
+                                 "worker stopped)")
     runs_local_scheduler = luigi.BoolParameter(
         default=False, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="runs started in the console use Luigi's local scheduler instead of luigid")

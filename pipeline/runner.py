@@ -16,9 +16,10 @@ import luigi
 import luigi.execution_summary
 from luigi.task import flatten
 
-from pipeline.alerts import FAILURE_LOG_ENV, Failure, alert, describe, first_line, read_failures
+from pipeline.alerts import FAILURE_LOG_ENV, Failure, alert, describe, read_failures
 from pipeline.catalog import catalog
 from pipeline.config import alerts, check_moved_settings, held_wait, logs, source_uris, storage_location, warehouse_url
+from pipeline.errors import first_line
 from pipeline.progress import STAGES, shown
 from pipeline.scheduler import disabled_task_ids, re_enable_task, scheduler_reachable, scheduler_url
 from pipeline.sources import ping

@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from pipeline.exports.definitions import EMAIL
-from pipeline.statedb import StateDB, state_db
+from pipeline.statedb import StateConnection, StateDB
 
 ROLES = ("viewer", "editor", "admin")  # each can do what the one before can, and more
 CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -146,7 +146,8 @@ def find_user(db: StateDB, email: str) -> User | None:
     return User(rows[0]["email"], rows[0]["role"])
 
 
-def authenticate(email: str, password: str, address: str, *, max_failures: int, lockout_minutes: int) -> User:
+def authenticate(connection: StateConnection, email: str, password: str, address: str, *, max_failures: int,
+                 lockout_minutes: int) -> User:
     """The user whose password this is, or LoginRefused. After `max_failures` failures for the e-mail address
     or from the client address within `lockout_minutes`, every attempt is refused until they age out.
 
@@ -159,9 +160,9 @@ def authenticate(email: str, password: str, address: str, *, max_failures: int, 
     since = now_text(now - dt.timedelta(minutes=lockout_minutes))
     subjects = {"email_subject": f"email:{email}", "address_subject": f"address:{address}"}
     attempt = {**subjects, "now": now_text(now), "forget_before": since}
-    with state_db() as db:
+    with connection.transaction() as db:
         db.run_file("record_login_failure.sql", attempt)
-    with state_db(write=False) as db:
+    with connection.transaction(write=False) as db:
         for subject in subjects.values():
             (counted,) = db.query_file("count_login_failures.sql", {"subject": subject, "since": since})
             if counted["failures"] > max_failures:
@@ -174,7 +175,7 @@ def authenticate(email: str, password: str, address: str, *, max_failures: int, 
         matched = False
     if not matched:
         raise LoginRefused("wrong e-mail address or password")
-    with state_db() as db:
+    with connection.transaction() as db:
         db.run_file("clear_login_failures.sql", attempt)
         if _hasher.check_needs_rehash(stored):  # the library's costs went up since it was hashed
             db.run_file("update_user.sql", {**rows[0], "password_hash": _hasher.hash(password), "now": now_text()})

@@ -13,9 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from pipeline.config import console
-from pipeline.console import accounts
-from pipeline.console.reports import TooManyStreams, check_allowed, report_response, warehouse
+from pipeline.console import accounts, web
+from pipeline.console.reports import TooManyStreams, check_allowed, report_response
 from pipeline.exports.schedule import Interval
 from pipeline.exports.templates import (
     BUILTIN_PARAMS,
@@ -25,7 +24,7 @@ from pipeline.exports.templates import (
     load_templates,
     parse_typed,
 )
-from pipeline.statedb import state_db
+from pipeline.statedb import StateDB, state_db
 
 blueprint = Blueprint("api", __name__)
 API_FORMATS = ("csv", "json", "xlsx")
@@ -63,20 +62,19 @@ def clipped(text: str | None, limit: int) -> str | None:
     return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
-def record_call(token: accounts.Token, path: str, template: str | None, params: dict | None,
-                file_format: str | None, rows: int | None, status: int) -> None:
+def record_call(db: StateDB, token: accounts.Token, path: str, template: str | None, params: dict | None,
+                file_format: str | None, rows: int | None, status: int, keep_days: int) -> None:
     """One row in the call log, its path and parameters clipped (a client chooses their length); calls older
-    than [console] api_log_days are forgotten."""
+    than `keep_days` ([console] api_log_days) are forgotten."""
     now = dt.datetime.now(dt.UTC)
-    with state_db() as db:
-        db.run_file("record_api_call.sql", {
-            "called_at": accounts.now_text(now), "token_id": token.token_id, "token_name": token.name,
-            "client_id": token.client_id, "path": clipped(path, LOGGED_PATH_CHARS),
-            "template": clipped(template, LOGGED_PATH_CHARS),
-            "params": clipped(json.dumps(params, default=str, sort_keys=True), LOGGED_PARAMS_CHARS)
-            if params is not None else None,
-            "format": clipped(file_format, 16), "rows_sent": rows, "status": status,
-            "forget_before": accounts.now_text(now - dt.timedelta(days=console().api_log_days))})
+    db.run_file("record_api_call.sql", {
+        "called_at": accounts.now_text(now), "token_id": token.token_id, "token_name": token.name,
+        "client_id": token.client_id, "path": clipped(path, LOGGED_PATH_CHARS),
+        "template": clipped(template, LOGGED_PATH_CHARS),
+        "params": clipped(json.dumps(params, default=str, sort_keys=True), LOGGED_PARAMS_CHARS)
+        if params is not None else None,
+        "format": clipped(file_format, 16), "rows_sent": rows, "status": status,
+        "forget_before": accounts.now_text(now - dt.timedelta(days=keep_days))})
 
 
 _refusals_logged: dict[str, float] = {}
@@ -94,7 +92,9 @@ def refusal_to_log(token_id: str, now: float) -> bool:
 
 def log_call(template: str | None, params: dict | None, file_format: str | None, rows: int | None,
              status: int) -> None:
-    record_call(g.token, request.path, template, params, file_format, rows, status)
+    with web.state().transaction() as db:
+        record_call(db, g.token, request.path, template, params, file_format, rows, status,
+                    web.settings().api_log_days)
 
 
 @blueprint.before_request
@@ -104,16 +104,17 @@ def _authenticate() -> Response | None:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         return problem(401, "missing token: send the header Authorization: Bearer <token>")
-    with state_db(write=False) as db:
+    with web.state().transaction(write=False) as db:
         token = accounts.token_for(db, presented.strip())
     if token is None:
         return problem(401, "unknown or revoked token")
     g.token = token
-    wait = seconds_until_allowed(token.token_id, console().api_requests_per_minute, time.monotonic())
+    per_minute = web.settings().api_requests_per_minute
+    wait = seconds_until_allowed(token.token_id, per_minute, time.monotonic())
     if wait:
         if refusal_to_log(token.token_id, time.monotonic()):
             log_call(None, None, None, None, 429)
-        response = problem(429, f"more than {console().api_requests_per_minute} calls a minute with this token")
+        response = problem(429, f"more than {per_minute} calls a minute with this token")
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
     return None
@@ -155,8 +156,8 @@ def parse_request(template: Template, args: Any) -> tuple[dict[str, Any], Interv
                                  else "missing (YYYY-MM-DD)") from None
     if dates["end"] <= dates["start"]:
         raise ParameterError("end", "must be after start (it is exclusive)")
-    if (dates["end"] - dates["start"]).days > console().api_max_days:
-        raise ParameterError("end", f"at most {console().api_max_days} days per request")
+    if (dates["end"] - dates["start"]).days > web.settings().api_max_days:
+        raise ParameterError("end", f"at most {web.settings().api_max_days} days per request")
     file_format = args.get("format", "json")
     if file_format not in API_FORMATS:
         raise ParameterError("format", f"{file_format!r} is not one of {', '.join(API_FORMATS)}")
@@ -177,23 +178,23 @@ def report(name: str) -> Response:
         return problem(403, f"this token is for client {g.token.client_id!r}, not {asked!r}", CLIENT_PARAM)
     try:
         params, interval, file_format = parse_request(template, request.args)
-        with warehouse() as connection:
-            check_allowed(connection, template, {k: v for k, v in params.items() if k != CLIENT_PARAM})
+        check_allowed(web.warehouse(), template, {k: v for k, v in params.items() if k != CLIENT_PARAM})
     except ParameterError as error:
         log_call(name, dict(request.args), None, None, 400)
         return problem(400, str(error), error.parameter)
     filename = f"{name}_{g.token.client_id}_{interval.label}.{file_format}"
-    token, path = g.token, request.path
+    token, path, state_url, keep_days = g.token, request.path, web.state().url, web.settings().api_log_days
 
     def logged(rows: int, failed: bool) -> None:  # runs after the last byte, outside the request context
-        record_call(token, path, name, {**params, "start": interval.start, "end": interval.end}, file_format, rows,
-                    500 if failed else 200)
+        with state_db(state_url) as db:
+            record_call(db, token, path, name, {**params, "start": interval.start, "end": interval.end},
+                        file_format, rows, 500 if failed else 200, keep_days)
 
     try:
         return report_response(template, params, interval, file_format, f"token:{token.token_id}", filename,
                                on_done=logged)
     except TooManyStreams as busy:
-        record_call(token, path, name, None, file_format, None, 429)
+        log_call(name, None, file_format, None, 429)
         return problem(429, str(busy))
 
 

@@ -1,5 +1,5 @@
-"""What the pages and the data API share: a warehouse connection per request, parameters' allowed values
-(cached), a template's result streamed as CSV, JSON or XLSX, and the cap on downloads streamed at once."""
+"""What the pages and the data API share: parameters' allowed values (cached), a template's result streamed as
+CSV, JSON or XLSX on a connection of its own, and the cap on downloads streamed at once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any
 
 from flask import Response
 
-from pipeline.config import console, exports
+from pipeline.config import exports
+from pipeline.console import web
 from pipeline.exports.render import Counted, csv_chunks, json_chunks, report_title, template_rows, xlsx_file
 from pipeline.exports.schedule import Interval
 from pipeline.exports.templates import ParameterError, Template
@@ -26,7 +27,7 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json",
 
 @contextmanager
 def warehouse() -> Iterator[Warehouse]:
-    """A connection of its own per request: the console only reads, and pages run in several threads."""
+    """A connection of the stream's own: a download outlives its request (and the request's connection)."""
     connection = connect()
     try:
         yield connection
@@ -34,12 +35,11 @@ def warehouse() -> Iterator[Warehouse]:
         connection.close()
 
 
-def known_clients() -> list[str]:
+def known_clients(connection: Warehouse) -> list[str]:
     """The clients whose data the warehouse holds (the client lookup every client template uses); none on a
     warehouse without the analytics tables yet."""
     try:
-        with warehouse() as connection:
-            return [client for (client,) in connection.query_file("exports/lookups/clients.sql")]
+        return [client for (client,) in connection.query_file("exports/lookups/clients.sql")]
     except Exception as error:
         if "does not exist" in str(error):
             return []
@@ -55,7 +55,7 @@ def allowed_values(connection: Warehouse, template: Template, parameter: str) ->
     key = (template.name, parameter)
     with _lookups_lock:
         cached = _lookups.get(key)
-    if cached and time.monotonic() - cached[0] < console().lookup_cache_seconds:
+    if cached and time.monotonic() - cached[0] < web.settings().lookup_cache_seconds:
         return cached[1]
     values = template.allowed_values(connection, parameter)
     with _lookups_lock:
@@ -105,7 +105,7 @@ def streamed(chunks: Iterator[bytes], holder: str, content_type: str, headers: d
     """A streamed response holding one of the holder's slots until the server closes it (sent, failed or the
     client gone); TooManyStreams when none is free. Its first chunk is made here, in the request: a query that
     fails does so before the status is sent, and the request's error handlers answer it."""
-    settings = console()
+    settings = web.settings()
     SLOTS.take(holder, settings.max_streams_per_holder, settings.max_streams)
     try:
         first = next(chunks, b"")

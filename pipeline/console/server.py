@@ -1,9 +1,10 @@
 """Serve the console with waitress (a production WSGI server, pure Python, threads), and the console's
-command-line actions: add a user, add an API token."""
+command-line actions: upgrade its database, run its queued runs (the worker), add a user, add an API token."""
 
 from __future__ import annotations
 
 import logging
+import threading
 
 import waitress
 
@@ -11,9 +12,10 @@ from pipeline.config import ConfigError, console, console_db_url
 from pipeline.console import accounts
 from pipeline.console.app import create_app
 from pipeline.console.reports import known_clients
-from pipeline.console.runs import abandon_unfinished_runs
+from pipeline.console.runs import RunWorker
 from pipeline.secrets import redact_url
-from pipeline.statedb import state_db
+from pipeline.statedb import migrations, state_db
+from pipeline.warehouse import connect
 
 
 def server_options(settings: console) -> dict:
@@ -56,15 +58,31 @@ def serve(host: str, port: int) -> None:
         raise ConfigError("[console] max_streams", f"{settings.max_streams} is not below threads "
                                                    f"({settings.threads}): pages and log-ins need a thread while "
                                                    f"downloads stream")
-    app = create_app()
-    abandoned = abandon_unfinished_runs()
-    if abandoned:
-        print(f"{abandoned} run(s) started before the console last stopped are marked failed", flush=True)
+    app = create_app(settings)  # also brings the console's database to the newest schema
+    if settings.run_worker:  # the local stack: no separate worker process to start
+        threading.Thread(target=RunWorker().run_forever, args=(threading.Event(),), name="console-runs",
+                         daemon=True).start()
     logging.getLogger("waitress").setLevel(logging.WARNING)
     print(f"console on http://{host}:{port}/ (state: {redact_url(console_db_url())}); Ctrl-C stops it", flush=True)
     server = waitress.create_server(app, host=host, port=port, **server_options(settings))
     close_stalled_writers(server, settings.send_timeout_seconds)
     server.run()
+
+
+def upgrade() -> str:
+    """Bring the console's database to the newest schema; returns the revision it is at."""
+    url = console_db_url()
+    migrations.upgrade(url)
+    with state_db(url, write=False) as db:
+        return db.current_revision() or ""
+
+
+def work(stop: threading.Event | None = None) -> None:
+    """Run the console's queued runs until stopped (`pipeline console worker`)."""
+    worker = RunWorker()
+    print(f"console runs: worker {worker.worker_id}, at most {worker.max_runs} at once "
+          f"(state: {redact_url(console_db_url())}); Ctrl-C stops it", flush=True)
+    worker.run_forever(stop or threading.Event())
 
 
 def add_user(email: str, role: str, password: str) -> bool:
@@ -74,5 +92,10 @@ def add_user(email: str, role: str, password: str) -> bool:
 
 
 def add_token(client_id: str, name: str) -> str:
+    connection = connect()
+    try:
+        known = known_clients(connection)
+    finally:
+        connection.close()
     with state_db() as db:
-        return accounts.create_token(db, "command line", client_id, name, known=known_clients())
+        return accounts.create_token(db, "command line", client_id, name, known=known)

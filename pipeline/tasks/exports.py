@@ -9,8 +9,8 @@ from functools import cached_property
 
 import luigi
 
-from pipeline.alerts import first_line
 from pipeline.config import exports, mail_server, retry, source_uris
+from pipeline.errors import first_line
 from pipeline.exports.definitions import ExportDefinition, definitions, find
 from pipeline.exports.deliver import Rendered, deliver_export
 from pipeline.exports.render import export_path, render_export

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -121,6 +122,106 @@ def stop_console(console: Console) -> None:
         console.process.kill()
         console.process.wait(10)
     console.process.stdout.close()
+
+
+class Reply:
+    """A test-client response read as the tests read a `requests` one."""
+
+    def __init__(self, response, url: str):
+        self._response, self.url = response, url
+        self.status_code, self.headers, self.content = response.status_code, response.headers, response.data
+        response.close()  # as a server does once the body is sent: a download gives its slot back
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class ClientSession:
+    """A browser-like session on the app through Flask's test client: cookies kept, redirects followed."""
+
+    def __init__(self, app, base: str):
+        self.client, self.base = app.test_client(), base
+
+    def _send(self, method: str, url: str, allow_redirects: bool = True, **kwargs) -> Reply:
+        kwargs.pop("timeout", None)
+        if "params" in kwargs:
+            kwargs["query_string"] = kwargs.pop("params")
+        response = self.client.open(url.removeprefix(self.base), method=method, follow_redirects=allow_redirects,
+                                    base_url=self.base, **kwargs)
+        return Reply(response, self.base + response.request.full_path.rstrip("?"))
+
+    def get(self, url: str, **kwargs) -> Reply:
+        return self._send("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs) -> Reply:
+        return self._send("POST", url, **kwargs)
+
+
+@dataclass
+class AppConsole:
+    """The console app in this process, reached through Flask's test client (no server, no port): for page and
+    API tests. Its runs are run by `run_queued()`, the worker's step, in this process."""
+
+    app: object
+    env: dict[str, str]
+    url: str = "http://console.test"
+
+    def add_user(self, email: str, role: str) -> None:
+        from pipeline.console.server import add_user
+
+        add_user(email, role, PASSWORD)
+
+    def add_token(self, client: str, name: str = "") -> str:
+        from pipeline.console.server import add_token
+
+        return add_token(client, name)
+
+    def session(self, email: str | None = None) -> ClientSession:
+        session = ClientSession(self.app, self.url)
+        if email:
+            response = self.post_form(session, "/login", {"email": email, "password": PASSWORD})
+            assert response.status_code == 200 and "Log out" in response.text, response.text[:500]
+        return session
+
+    def post_form(self, session: ClientSession, path: str, data: dict, csrf: bool = True) -> Reply:
+        if csrf:
+            page = session.get(self.url + "/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            data = {**data, "csrf_token": token[1] if token else ""}
+        return session.post(self.url + path, data=data)
+
+    def run_queued(self) -> list[str]:
+        """Run the queued console runs to their end, as `pipeline console worker` would; their ids."""
+        from pipeline.console.runs import RunWorker
+
+        worker = RunWorker()
+        claimed = worker.step()
+        worker.wait()
+        return claimed
+
+
+def app_console(env, smtp, luigi_settings, monkeypatch, **sections: dict[str, str]) -> AppConsole:
+    """The console app over the test's warehouse (with client rows) and state database, its settings the
+    local stack's with this console's over them."""
+    from pipeline.config import console
+    from pipeline.console.app import create_app
+    from pipeline.warehouse import connection
+
+    connection()
+    seed_client_rows(env)
+    overrides = {"mail_server": {"host": smtp.host, "port": str(smtp.port)},
+                 "exports": {"require_complete_data": "false"}, **sections}
+    for section, values in overrides.items():
+        for key, value in values.items():
+            luigi_settings(section, key, value)
+    folder = Path(os.environ["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")).parent
+    monkeypatch.setenv("LUIGI_CONFIG_PATH", str(write_settings(folder, smtp, **sections)))  # the worker's runs'
+    monkeypatch.setenv("PIPELINE_CONSOLE_SECRET_KEY", os.urandom(32).hex())
+    return AppConsole(create_app(console()), {"PIPELINE_CONSOLE_DB_URL": os.environ["PIPELINE_CONSOLE_DB_URL"]})
 
 
 def wait_for(predicate, timeout: float = 120, what: str = "it") -> None:

@@ -1,5 +1,6 @@
-"""The exports console and the data API over HTTP, against a real `pipeline console` process, the test's
-warehouse, SQLite state and the local SMTP server: tokens, clients, roles, CSRF, throttling, forms, runs."""
+"""The exports console's pages and the data API through Flask's test client, over the test's warehouse, SQLite
+state and the local SMTP server: tokens, clients, roles, CSRF, throttling, forms, runs. (A real `pipeline
+console` process on loopback: test_console_hardening.py and the browser tests.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import openpyxl
 import pytest
 
 from pipeline.cli import main
-from tests.integration.console_stack import PASSWORD, start_console, stop_console, wait_for
+from tests.integration.console_stack import PASSWORD, app_console
 
 pytestmark = pytest.mark.integration
 
@@ -21,14 +22,13 @@ WEEK = {"start": "2026-11-23", "end": "2026-11-30"}
 
 
 @pytest.fixture
-def console(local_env, smtp_server, tmp_path):
-    running = start_console(local_env, smtp_server, tmp_path)
+def console(local_env, smtp_server, luigi_settings, monkeypatch):
+    running = app_console(local_env, smtp_server, luigi_settings, monkeypatch)
     running.add_user("admin@example.com", "admin")
     running.add_user("editor@example.com", "editor")
     running.add_user("viewer@example.com", "viewer")
     smtp_server.messages.clear()
-    yield running
-    stop_console(running)
+    return running
 
 
 def state(env, sql: str) -> list[tuple]:
@@ -38,10 +38,8 @@ def state(env, sql: str) -> list[tuple]:
 
 
 def api(console, path: str, token: str | None = None, **params):
-    import requests
-
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.get(f"{console.url}/api/v1{path}", headers=headers, params=params, timeout=30)
+    return console.session().get(f"{console.url}/api/v1{path}", headers=headers, params=params)
 
 
 def test_a_clients_token_gets_its_rows_in_every_format_and_nothing_else(console, local_env):
@@ -66,6 +64,7 @@ def test_a_clients_token_gets_its_rows_in_every_format_and_nothing_else(console,
     assert parsed[0][:2] == ["Started at", "Conversation"] and len(parsed) == 41
 
     as_xlsx = api(console, "/reports/weekly_client_engagement", token, format="xlsx", **WEEK)
+    assert as_xlsx.status_code == 200, as_xlsx.text[:3000]
     sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.content)).active
     assert sheet["A1"].value == "Engagement by language & device · Client: acme · 2026-11-23 to 2026-11-29"
     assert [c.value for c in sheet[2]][:3] == ["Language", "Device", "Conversations"]
@@ -102,16 +101,14 @@ def test_missing_wrong_or_revoked_tokens_get_401_and_bad_parameters_400_naming_t
     assert state(console.env, "select secret_hash from console_api_tokens")[0][0] not in token  # only a hash kept
 
 
-def test_the_api_is_rate_limited_per_token(local_env, smtp_server, tmp_path):
-    console = start_console(local_env, smtp_server, tmp_path, console={"api_requests_per_minute": "3"})
-    try:
-        first, second = console.add_token("acme"), console.add_token("globex")
-        assert [api(console, "/reports", first).status_code for _ in range(4)] == [200, 200, 200, 429]
-        limited = api(console, "/reports", first)
-        assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 60
-        assert api(console, "/reports", second).status_code == 200  # another token has its own budget
-    finally:
-        stop_console(console)
+def test_the_api_is_rate_limited_per_token(local_env, smtp_server, luigi_settings, monkeypatch):
+    console = app_console(local_env, smtp_server, luigi_settings, monkeypatch,
+                          console={"api_requests_per_minute": "3"})
+    first, second = console.add_token("acme"), console.add_token("globex")
+    assert [api(console, "/reports", first).status_code for _ in range(4)] == [200, 200, 200, 429]
+    limited = api(console, "/reports", first)
+    assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 60
+    assert api(console, "/reports", second).status_code == 200  # another token has its own budget
 
 
 def test_the_openapi_description_lists_the_endpoints_and_reports(console):
@@ -148,10 +145,9 @@ def test_forms_need_their_csrf_token_and_each_role_its_rights(console):
                                    {"email": "viewer@example.com", "password": PASSWORD})
         assert landed.url == console.url + "/subscriptions", elsewhere
 
-    cookie = next(c for c in editor.cookies if c.name == "pipeline_console")
-    assert cookie.has_nonstandard_attr("HttpOnly")
     page = editor.get(console.url + "/subscriptions")
-    assert "SameSite=Lax" in console.session().get(console.url + "/login").headers["Set-Cookie"]
+    cookie = console.session().get(console.url + "/login").headers["Set-Cookie"]
+    assert cookie.startswith("pipeline_console=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert page.headers["Cache-Control"] == "no-store"
 
@@ -223,17 +219,17 @@ def test_a_subscription_runs_through_the_export_tasks_once_and_every_change_is_a
 
     # Run now from the console for the same date: the interval is delivered already, so nothing is sent.
     ran = console.post_form(editor, "/subscriptions/acme_daily_console/run", {"date": "2026-11-30"})
-    assert "Run of acme_daily_console for 2026-11-29 started" in ran.text
-    wait_for(lambda: state(console.env, "select count(*) from console_runs where finished_at is not null") == [(1,)],
-             what="the console run to end")
-    assert state(console.env, "select exit_code from console_runs") == [(0,)]
+    assert "Run of acme_daily_console for 2026-11-29 queued" in ran.text
+    assert "queued" in editor.get(console.url + "/subscriptions/acme_daily_console").text
+    assert len(console.run_queued()) == 1  # the worker's round
+    assert state(console.env, "select exit_code, outcome from console_runs") == [(0, "done")]
     assert len(smtp_server.messages) == 1
 
     paused = console.post_form(editor, "/subscriptions/acme_daily_console/pause", {})
     assert "paused" in paused.text
     actions = state(console.env, "select actor, action, target, before_value, after_value from console_audit "
                                  "where target = 'acme_daily_console' order by at, rowid")
-    assert [a[1] for a in actions] == ["subscription created", "export run", "subscription paused"]
+    assert [a[1] for a in actions] == ["subscription created", "export run requested", "subscription paused"]
     assert all(a[0] == "editor@example.com" for a in actions)
     assert json.loads(actions[2][3])["paused"] is False and json.loads(actions[2][4])["paused"] is True
     page = console.session("viewer@example.com").get(console.url + "/subscriptions/acme_daily_console").text
@@ -267,7 +263,7 @@ def test_the_console_state_can_live_in_postgresql(local_env, monkeypatch):
     from pipeline.console import accounts
     from pipeline.exports import subscriptions
     from pipeline.exports.definitions import definitions
-    from pipeline.statedb import state_db
+    from pipeline.statedb import StateConnection, state_db
 
     monkeypatch.setenv("PIPELINE_CONSOLE_DB_URL", local_env.warehouse_url)  # the test's own PostgreSQL database
     entry = {"name": "pg_subscription", "description": "Kept in PostgreSQL", "template": "monthly_top_answers",
@@ -280,7 +276,7 @@ def test_the_console_state_can_live_in_postgresql(local_env, monkeypatch):
     with pytest.raises(RuntimeError), state_db() as db:  # a failing unit of work leaves nothing behind
         accounts.save_user(db, "test", "gone@example.com", "viewer", PASSWORD)
         raise RuntimeError("rolled back")
-    assert accounts.authenticate("PG@example.com", PASSWORD, "127.0.0.1", max_failures=5,
+    assert accounts.authenticate(StateConnection(), "PG@example.com", PASSWORD, "127.0.0.1", max_failures=5,
                                  lockout_minutes=15).role == "editor"
     with state_db(write=False) as db:
         assert accounts.token_for(db, token).client_id == "globex"

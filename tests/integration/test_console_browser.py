@@ -93,7 +93,7 @@ def test_an_editor_creates_previews_and_runs_a_subscription_and_the_mail_arrives
     page.goto(console.url + "/subscriptions/acme_weekly_browser")
     page.fill("#run-date", "2026-11-30")
     page.click("text=Run now")
-    assert "started" in page.inner_text("main")
+    assert "queued" in page.inner_text("main")
     wait_for(lambda: any(m["To"] == "cs-browser@example.com" for m in smtp_server.messages), what="the e-mail")
     (message,) = [m for m in smtp_server.messages if m["To"] == "cs-browser@example.com"]
     (attachment,) = message.iter_attachments()

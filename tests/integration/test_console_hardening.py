@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.console_stack import PASSWORD, start_console, stop_console
+from tests.integration.console_stack import PASSWORD, app_console, start_console, stop_console
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +28,14 @@ def console(local_env, smtp_server, tmp_path):
     running.add_user("viewer@example.com", "viewer")
     yield running
     stop_console(running)
+
+
+@pytest.fixture
+def pages(local_env, smtp_server, luigi_settings, monkeypatch):
+    """The same console's app through Flask's test client, for what needs no network."""
+    running = app_console(local_env, smtp_server, luigi_settings, monkeypatch, console=SETTINGS)
+    running.add_user("editor@example.com", "editor")
+    return running
 
 
 def from_address(console, address: str) -> requests.Session:
@@ -134,33 +142,49 @@ def test_hammering_the_api_with_huge_paths_keeps_the_call_log_small(console):
     assert database.stat().st_size - before < 1 << 20
 
 
-def test_repeated_run_clicks_start_one_run_and_at_most_max_runs_at_once(console):
-    editor = console.session("editor@example.com")
-    database = console.env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")
-    pages = [console.post_form(editor, "/subscriptions/acme_daily_conversations/resend", {"date": "2026-11-30"})
-             for _ in range(12)]
-    assert sum("is already in progress" in page.text for page in pages) >= 10
+def test_repeated_run_clicks_queue_one_run_and_at_most_max_runs_at_once(pages):
+    editor = pages.session("editor@example.com")
+    database = pages.env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")
+    clicked = [pages.post_form(editor, "/subscriptions/acme_daily_conversations/resend", {"date": "2026-11-30"})
+               for _ in range(12)]
+    assert sum("is already queued or running" in page.text for page in clicked) == 11
     for day in range(20, 25):
-        console.post_form(editor, "/subscriptions/acme_daily_conversations/run", {"date": f"2026-11-{day}"})
+        pages.post_form(editor, "/subscriptions/acme_daily_conversations/run", {"date": f"2026-11-{day}"})
     with sqlite3.connect(database) as state:
-        started = state.execute("select action, run_date from console_runs").fetchall()
-    assert started.count(("resend", "2026-11-30")) == 1
-    assert len(started) <= 2  # [console] max_runs
+        queued = state.execute("select action, run_date from console_runs").fetchall()
+    assert queued.count(("resend", "2026-11-30")) == 1
+    assert len(queued) == 2  # [console] max_runs
 
 
-def test_a_run_the_console_never_saw_end_is_marked_failed_at_its_next_start(local_env, smtp_server, tmp_path):
-    running = start_console(local_env, smtp_server, tmp_path, console=SETTINGS)
-    database = running.env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")
-    stop_console(running)
-    with sqlite3.connect(database) as state:  # as a console killed during a run leaves it
-        state.execute("insert into console_runs (run_id, subscription, run_date, action, requested_by, started_at) "
-                      "values ('r1', 'acme_daily_conversations', '2026-11-30', 'run', 'cs@example.com', "
-                      "'2026-12-01T08:00:00.000000Z')")
-    running = start_console(local_env, smtp_server, tmp_path, console=SETTINGS)
-    stop_console(running)
+def test_runs_wait_in_the_queue_through_a_console_restart_and_a_stopped_workers_run_is_marked_failed(
+        local_env, smtp_server, luigi_settings, monkeypatch):
+    monkeypatch.delenv("PIPELINE_SOURCES")  # the console needs no MongoDB credentials: the worker runs the runs
+    first = app_console(local_env, smtp_server, luigi_settings, monkeypatch)
+    first.add_user("editor@example.com", "editor")
+    queued = first.post_form(first.session("editor@example.com"), "/subscriptions/acme_daily_conversations/run",
+                             {"date": "2026-11-30"})
+    assert "queued" in queued.text
+    database = first.env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as state:  # as a worker killed during a run leaves it
+        state.execute("insert into console_runs (run_id, subscription, run_date, action, requested_by, started_at, "
+                      "claimed_by, claimed_at, heartbeat_at) values ('r1', 'acme_daily_conversations', '2026-11-29', "
+                      "'run', 'cs@example.com', '2026-12-01T08:00:00.000000Z', 'gone:1', "
+                      "'2026-12-01T08:00:00.000000Z', '2026-12-01T08:00:01.000000Z')")
+
+    restarted = app_console(local_env, smtp_server, luigi_settings, monkeypatch)  # a new console process's app
+    editor = restarted.session("editor@example.com")
+    assert "queued" in editor.get(restarted.url + "/subscriptions/acme_daily_conversations").text
+    monkeypatch.setenv("PIPELINE_SOURCES", local_env_sources(local_env))  # the worker has them
+    assert len(restarted.run_queued()) == 1
+    assert "the worker running it stopped" in editor.get(restarted.url + "/subscriptions/acme_daily_conversations").text
     with sqlite3.connect(database) as state:
-        ((exit_code, output),) = state.execute("select exit_code, output from console_runs").fetchall()
-    assert exit_code == -1 and "the console stopped while this ran" in output
+        runs = dict(state.execute("select run_id, outcome from console_runs").fetchall())
+    assert runs["r1"].startswith("the worker running it stopped")
+    assert [outcome for run_id, outcome in runs.items() if run_id != "r1"] == ["done"]
+
+
+def local_env_sources(env) -> str:
+    return ",".join(f"{region}={uri}" for region, uri in env.mongo_uris.items())
 
 
 def test_api_errors_are_json_previews_keep_the_api_range_and_tokens_need_a_known_client(console, local_env):
@@ -213,7 +237,8 @@ def test_a_session_ends_at_log_out_and_when_its_password_changes(console):
     assert replay(cookies).status_code == 302
 
 
-def test_a_subscription_sends_a_clients_rows_only_to_its_domains_and_only_its_owner_changes_that(console):
+def test_a_subscription_sends_a_clients_rows_only_to_its_domains_and_only_its_owner_changes_that(pages):
+    console = pages
     console.add_user("editor2@example.com", "editor")
     console.add_user("admin@example.com", "admin")
     owner = console.session("editor@example.com")

@@ -12,7 +12,7 @@ from pipeline.config import ConfigError
 from pipeline.console import accounts
 from pipeline.console.accounts import LoginRefused
 from pipeline.console.app import create_app
-from pipeline.statedb import state_db
+from pipeline.statedb import StateConnection, state_db
 
 PASSWORD = "a long enough password"
 
@@ -35,11 +35,15 @@ def test_forty_simultaneous_wrong_log_ins_check_at_most_the_limit_of_passwords(t
     start, outcomes = threading.Barrier(40), []
 
     def attempt(n: int) -> None:
+        connection = StateConnection()  # one per request, as the console's
         start.wait()
         try:
-            accounts.authenticate("cs@example.com", f"wrong {n}", f"10.0.0.{n}", max_failures=5, lockout_minutes=15)
+            accounts.authenticate(connection, "cs@example.com", f"wrong {n}", f"10.0.0.{n}", max_failures=5,
+                                  lockout_minutes=15)
         except LoginRefused as refused:
             outcomes.append(str(refused))
+        finally:
+            connection.close()
 
     threads = [threading.Thread(target=attempt, args=(n,)) for n in range(40)]
     for thread in threads:
@@ -49,7 +53,8 @@ def test_forty_simultaneous_wrong_log_ins_check_at_most_the_limit_of_passwords(t
     assert len(outcomes) == 40 and 1 <= len(checked) <= 5
     assert outcomes.count("wrong e-mail address or password") == len(checked)
     try:  # the right password, now: still refused until the failures age out
-        accounts.authenticate("cs@example.com", PASSWORD, "10.0.1.1", max_failures=5, lockout_minutes=15)
+        accounts.authenticate(StateConnection(), "cs@example.com", PASSWORD, "10.0.1.1", max_failures=5,
+                              lockout_minutes=15)
     except LoginRefused as refused:
         assert "too many failed log-ins" in str(refused)
     else:

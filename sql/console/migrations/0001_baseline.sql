@@ -1,5 +1,6 @@
--- The console's own state: users and their failed log-ins, API tokens and calls, subscriptions, runs started
--- from the console, the audit log. Runs on SQLite and PostgreSQL alike (never Redshift): text keys, flags as
+-- Revision 0001 of the console's own state (pipeline/statedb/migrations), frozen: a change is a new revision.
+-- Users and their failed log-ins, API tokens and calls, subscriptions, runs started from the console, the
+-- audit log. Runs on SQLite and PostgreSQL alike (never Redshift): text keys, flags as
 -- integers 0/1, UTC timestamps as ISO-8601 text (they sort as times).
 create table if not exists console_users (
     email text primary key,

@@ -1,0 +1,95 @@
+"""Preview a report template in the page, and download its whole result as CSV or XLSX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, g, render_template, request
+
+from pipeline.console import accounts, web
+from pipeline.console.reports import allowed_values, check_allowed, report_response
+from pipeline.exports.render import report_title, template_rows
+from pipeline.exports.schedule import Interval, interval_for
+from pipeline.exports.templates import ParameterError, Template, load_templates
+
+blueprint = Blueprint("preview", __name__)
+
+
+def _preview_request(templates: dict[str, Template], complete: bool
+                     ) -> tuple[Template, dict[str, Any], Interval, dict[str, str]]:
+    """The template, parameters and interval a preview asks for, and what is wrong with them, by field; a
+    missing parameter counts only when the request must be `complete` (a first visit has none yet)."""
+    template = templates.get(request.args.get("template", "")) or next(iter(templates.values()))
+    errors: dict[str, str] = {}
+    default = interval_for("previous_week", web.today())
+    dates = {}
+    for field, fallback in (("start", default.start), ("end", default.end)):
+        try:
+            dates[field] = web.parse_day(request.args[field]) if request.args.get(field) else fallback
+        except ValueError as error:
+            errors[field] = str(error)
+            dates[field] = fallback
+    max_days = web.settings().api_max_days
+    if dates["end"] <= dates["start"]:
+        errors["end"] = "must be after the start (it is exclusive)"
+    elif (dates["end"] - dates["start"]).days > max_days:  # the API's cap: one query, one year
+        errors["end"] = f"at most {max_days} days after the start"
+    params = {}
+    for name, parameter in template.parameters.items():
+        raw = request.args.get(f"param_{name}", "")
+        try:
+            params[name] = parameter.parse(raw)
+        except ParameterError as error:
+            if raw or complete:
+                errors[f"params.{name}"] = error.problem
+    return template, params, Interval(dates["start"], dates["end"]), errors
+
+
+def preview_query(template: Template, params: dict[str, Any], interval: Interval) -> dict[str, str]:
+    """The query string of a preview (and of its downloads): only the fields the preview reads."""
+    return {"template": template.name, "start": f"{interval.start}", "end": f"{interval.end}", "run": "1",
+            **{f"param_{name}": f"{value}" for name, value in params.items()}}
+
+
+@blueprint.route("/preview")
+def preview() -> Any:
+    templates = load_templates()
+    template, params, interval, errors = _preview_request(templates, complete="run" in request.args)
+    columns, rows, more = [], [], False
+    connection = web.warehouse()
+    choices = {param: allowed_values(connection, template, param) for param in template.parameters}
+    if "run" in request.args and not errors:
+        try:
+            check_allowed(connection, template, params)
+        except ParameterError as error:
+            errors[f"params.{error.parameter}"] = error.problem
+        else:
+            limit = web.settings().preview_rows
+            with template_rows(connection, template, params, interval, limit + 1) as (columns, batches):
+                for batch in batches:
+                    rows.extend(batch)
+                    if len(rows) > limit:
+                        break
+            more, rows = len(rows) > limit, rows[:limit]
+    return render_template("preview.html", templates=templates, template=template, params=params,
+                           interval=interval, errors=errors, columns=columns, rows=rows, more=more, choices=choices,
+                           ran="run" in request.args and not errors,
+                           title=report_title(template, params, interval),
+                           query=preview_query(template, params, interval)), 400 if errors else 200
+
+
+@blueprint.route("/preview/download.<any(csv, xlsx):file_format>")
+def preview_download(file_format: str) -> Any:
+    templates = load_templates()
+    template, params, interval, errors = _preview_request(templates, complete=True)
+    if errors:
+        abort(400, "; ".join(f"{field}: {problem}" for field, problem in errors.items()))
+    try:
+        check_allowed(web.warehouse(), template, params)
+    except ParameterError as error:
+        abort(400, str(error))
+    with web.state().transaction() as db:
+        accounts.record(db, g.user.email, "preview downloaded", template.name, None,
+                        {"params": params, "start": interval.start, "end": interval.end, "format": file_format})
+    filename = f"{template.name}_{interval.label}.{file_format}"
+    return report_response(template, params, interval, file_format, f"user:{g.user.email}", filename)

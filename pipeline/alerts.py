@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import luigi
 
 from pipeline.config import alerts, mail_server
-from pipeline.errors import first_line
+from pipeline.errors import Explained, first_line, told
 from pipeline.mail import send
 from pipeline.secrets import redact
 
@@ -26,11 +26,12 @@ class Failure:
     params: dict
     error: str  # first line
     host: str
+    explained: bool = False  # the error is written for people (pipeline.errors.Explained): shown as it is
 
 
 def failure_of(task: luigi.Task, error: BaseException) -> Failure:
     params = {name: str(value) for name, value in task.param_kwargs.items()}
-    return Failure(task.get_task_family(), params, first_line(error), socket.gethostname())
+    return Failure(task.get_task_family(), params, told(error), socket.gethostname(), isinstance(error, Explained))
 
 
 @luigi.Task.event_handler(luigi.Event.FAILURE)

@@ -18,6 +18,7 @@ from pipeline.catalog import CatalogError
 from pipeline.config import ConfigError, source_uris
 from pipeline.errors import first_line
 from pipeline.exports.definitions import ExportConfigError
+from pipeline.progress import stepped
 from pipeline.runlog import start_run_log
 from pipeline.runner import RunFailed, build, failure_log, format_plan, plan, preflight, report_failure
 from pipeline.secrets import redact, redact_logs
@@ -179,7 +180,8 @@ def cmd_verify(args: argparse.Namespace) -> None:
     end = args.end or start + dt.timedelta(days=1)
     check_range(start, end, args.window_minutes or windows().backfill_minutes, args.force)
     preflight()
-    report = verify_range(start, end, args.window_minutes, utcnow())
+    with stepped("verify", 0, "windows", quiet=args.quiet) as steps:
+        report = verify_range(start, end, args.window_minutes, utcnow(), steps)
     print(format_report(report))
     undated_rows = missing_created_at(start, end)
     if undated_rows:
@@ -268,12 +270,15 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
     preflight()
     result = ReconcileResult()
     project = catalog()
-    for region, uri in source_uris().items():
-        def lookup(collection: str, values: list, uri: str = uri) -> set:
-            return existing_keys(source_collection(uri, collection), project.source(collection).key, values)
+    uris = source_uris()
+    with stepped("reconcile", len(uris) * len(project.sources), "collections",
+                 quiet=args.quiet) as steps:
+        for region, uri in uris.items():
+            def lookup(collection: str, values: list, uri: str = uri) -> set:
+                return existing_keys(source_collection(uri, collection), project.source(collection).key, values)
 
-        reconcile_region(connection(), project, region, lookup, start, end, now, settings.batch_size, result,
-                         dry_run=args.dry_run)
+            reconcile_region(connection(), project, region, lookup, start, end, now, settings.batch_size, result,
+                             dry_run=args.dry_run, steps=steps)
     print(f"reconcile {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}" + (" (dry run: nothing deleted)"
                                                                           if args.dry_run else ""))
     print(format_reconcile(result, args.dry_run))
@@ -300,24 +305,32 @@ def cmd_lake_prune(args: argparse.Namespace) -> None:
 
 def cmd_export_list(args: argparse.Namespace) -> None:
     from pipeline.exports.definitions import definitions
+    from pipeline.exports.deliver import open_failures
+    from pipeline.exports.schedule import Interval
     from pipeline.warehouse import connection
 
     defined = definitions()
     try:
         last = {row[0]: row[1:] for row in connection().query_file("delivery/last_deliveries.sql")}
+        failed = open_failures(connection(), utcnow() - dt.timedelta(days=FAILURES_SHOWN_DAYS))
     except (WarehouseError, ConfigError) as error:  # the list itself needs no warehouse
         print(f"(last deliveries unknown: {first_line(error)})", file=sys.stderr)
-        last = {}
+        last, failed = {}, []
     today = utcnow().date()
-    print(f"{'export':<32} {'format':<6} {'schedule':<18} {'interval':<15} {'next run':<10}  {'last delivery':<34} "
+    print(f"{'export':<32} {'format':<6} {'schedule':<18} {'interval':<15} {'next run':<10}  {'last delivery':<48} "
           f"recipients")
     for name, definition in sorted(defined.items()):
         due = today if definition.schedule.is_due(today) else definition.schedule.next_run_date(today)
         delivered = last.get(name)
-        shown = (f"{delivered[3]:%Y-%m-%d %H:%M} {delivered[2]} ({delivered[0]:%m-%d}..{delivered[1]:%m-%d})"
+        shown = (f"{delivered[3]:%Y-%m-%d %H:%M} {delivered[2]} ({Interval(delivered[0], delivered[1])})"
                  if delivered else "never")
         print(f"{name:<32} {definition.format:<6} {str(definition.schedule):<18} {definition.interval:<15} "
-              f"{due:%Y-%m-%d}  {shown:<34} {', '.join((*definition.recipients, *definition.cc))}")
+              f"{due:%Y-%m-%d}  {shown:<48} {', '.join((*definition.recipients, *definition.cc))}")
+    for failure in failed:
+        print(f"not delivered: {failure}")
+
+
+FAILURES_SHOWN_DAYS = 7  # failed deliveries not delivered since, shown by `export list` and `status`
 
 
 def cmd_export_preview(args: argparse.Namespace) -> None:
@@ -391,6 +404,7 @@ def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.alerts import alert
     from pipeline.catalog import catalog
     from pipeline.drift import drift_report
+    from pipeline.exports.deliver import open_failures
     from pipeline.status import (
         changed_documents,
         format_lag,
@@ -410,6 +424,8 @@ def cmd_status(args: argparse.Namespace) -> None:
     print(format_models(model_statuses(connection(), catalog())))
     for wait in connection().lock_waits():
         print(f"lock wait: {wait}")
+    for failure in open_failures(connection(), now - dt.timedelta(days=FAILURES_SHOWN_DAYS)):
+        print(f"not delivered: {failure}")
     drifted = drift_report(connection(), now - dt.timedelta(days=1), now)
     if drifted:
         print("type drift (24h): " + "; ".join(f"{line.collection}.{line.field} {line.observed_type} x{line.documents}"
@@ -589,6 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="compare the source and the warehouse document by document (key and "
                                                 "cursor) per window, and the transforms with the models of now")
     range_options(verify, "window length to report by (default [windows] backfill_minutes)", required=False)
+    verify.add_argument("--quiet", action="store_true", help="no progress (for cron)")
     verify.set_defaults(handler=cmd_verify)
 
     reconcile = commands.add_parser("reconcile", help="delete from the warehouse what MongoDB no longer has")
@@ -597,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--end", type=_moment("--end"), help="UTC date or timestamp, exclusive (default: now)")
     reconcile.add_argument("--dry-run", action="store_true",
                            help="count what it would delete and which windows it would transform; change nothing")
+    reconcile.add_argument("--quiet", action="store_true", help="no progress (for cron)")
     reconcile.set_defaults(handler=cmd_reconcile)
 
     lake = commands.add_parser("lake", help="the object store of extracted windows")

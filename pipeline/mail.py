@@ -17,6 +17,30 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500
 
 
+def describe_failure(error: BaseException, settings: mail_server | None = None) -> str:
+    """Why a message did not reach the mail server, in plain words naming the server and the setting to check
+    (never the password)."""
+    settings = settings or mail_server()
+    server = f"the mail server {settings.host}:{settings.port}"
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return (f"{server} refused the log-in of [mail_server] user {settings.user!r} (its password is in "
+                f"{settings.password_env})")
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return f"{server} refused every recipient: {', '.join(sorted(error.recipients))}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        reply = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+        return f"{server} answered {error.smtp_code} {reply}".strip()
+    if isinstance(error, ssl.SSLError):
+        return f"TLS with {server} failed ([mail_server] security = {settings.security}): {error.reason or error}"
+    if isinstance(error, TimeoutError):
+        return f"{server} did not answer within {settings.timeout_seconds} s ([mail_server] timeout_seconds)"
+    if isinstance(error, ConnectionRefusedError):
+        return f"{server} refused the connection: is it running, and are [mail_server] host and port right?"
+    if isinstance(error, OSError):
+        return f"could not reach {server} ([mail_server] host and port): {error.strerror or error}"
+    return f"sending through {server} failed: {type(error).__name__}: {error}"
+
+
 def send(message: EmailMessage, settings: mail_server | None = None, to: list[str] | None = None) -> dict[str, str]:
     """Hand the message to the SMTP server (to its To and Cc, or to `to`); return the recipients it refused
     with its reply, when it accepted the others. Raises only while the message is not yet accepted (all

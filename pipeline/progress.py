@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -53,60 +54,138 @@ class Progress:
             with open(failure_log, encoding="utf-8") as lines:
                 self.failed = sum(1 for _ in lines)
 
-    def line(self, now: float | None = None) -> str:
+    def line(self, now: float | None = None, width: int | None = None) -> str:
+        """One line; within `width` characters when given (a terminal's): shorter words first, then the
+        least needed parts left out, so that it never wraps."""
         elapsed = max((now or time.time()) - self.started, 1e-6)
-        stages = ", ".join(f"{stage} {self.done[stage]}/{self.totals[stage]}" if self.totals[stage] else
-                           f"{stage} {self.done[stage]}" for stage in dict.fromkeys([*self.totals, *self.done]))
+        stages = [(stage, f"{self.done[stage]}/{self.totals[stage]}" if self.totals[stage] else f"{self.done[stage]}")
+                  for stage in dict.fromkeys([*self.totals, *self.done])]
         finished, total = sum(self.done.values()), sum(self.totals.values())
         eta = f"{(total - finished) * elapsed / finished:.0f} s" if 0 < finished < total else "-"
         # Documents read from the sources (each is then loaded and transformed); for exports, rows rendered.
         what, count = ("documents", self.rows["extract"]) if self.totals["extract"] else ("rows", self.rows["render"])
-        return (f"progress: {stages or 'nothing to run'}; {count:,} {what}, {count / elapsed:,.0f} {what}/s; "
-                f"{self.failed} failed; {elapsed:.0f} s elapsed, ETA {eta}")
+        full = (f"progress: {', '.join(f'{stage} {done}' for stage, done in stages) or 'nothing to run'}; "
+                f"{count:,} {what}, {count / elapsed:,.0f} {what}/s; {self.failed} failed; {elapsed:.0f} s elapsed, "
+                f"ETA {eta}")
+        if width is None or len(full) <= width:
+            return full
+        short = {"documents": "docs"}.get(what, what)
+        parts = [" ".join(f"{stage} {done}" for stage, done in stages) or "nothing to run",
+                 f"{compact(count)} {short}", f"ETA {eta}", f"{self.failed} failed", f"{compact(count / elapsed)}/s",
+                 f"{elapsed:.0f} s"]
+        while len(parts) > 1 and len(" · ".join(parts)) > width:
+            parts.pop()
+        fitted = " · ".join(parts)
+        return fitted if len(fitted) <= width else fitted[: max(width - 1, 0)] + "…"
+
+
+def compact(number: float) -> str:
+    """1234567 -> 1.2M, 45300 -> 45k: counts that fit a narrow terminal."""
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if number >= limit:
+            return f"{number / limit:.1f}{suffix}" if number < limit * 10 else f"{number / limit:.0f}{suffix}"
+    return f"{number:.0f}"
+
+
+@contextmanager
+def displayed(line_of: Callable[[int | None], str], *, quiet: bool, interval: float = 30.0,
+              stream: TextIO | None = None) -> Iterator[None]:
+    """Show `line_of(width)` while inside: live on a terminal (one line, never wrapped), else every `interval`
+    seconds; the last line once at the end; nothing when `quiet`."""
+    stream = stream or sys.stderr
+    stop = threading.Event()
+    terminal = stream.isatty() and not quiet
+
+    def plain() -> None:
+        while not stop.wait(interval):
+            print(line_of(None), file=stream, flush=True)
+
+    def live() -> None:
+        from rich.console import Console
+        from rich.live import Live
+        from rich.text import Text
+
+        console = Console(file=stream)
+        with Live(console=console, refresh_per_second=4, transient=True) as display:
+            while not stop.wait(0.25):
+                display.update(Text(line_of(console.width), no_wrap=True, overflow="ellipsis"))
+
+    thread = None if quiet else threading.Thread(target=live if terminal else plain, daemon=True)
+    if thread:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread:
+            thread.join()
+        if not quiet:
+            print(line_of(shutil.get_terminal_size().columns if terminal else None), file=stream, flush=True)
 
 
 @contextmanager
 def shown(totals: Counter[str], failure_log: str, *, quiet: bool, interval: float = 30.0,
           stream: TextIO | None = None) -> Iterator[Progress]:
     """Show the run's progress while inside; the progress file goes in PIPELINE_PROGRESS_LOG for the workers."""
-    stream = stream or sys.stderr
     progress = Progress(totals)
     folder = os.path.dirname(failure_log) if failure_log else None
     path = os.path.join(folder or os.getcwd(), f"progress-{os.getpid()}.jsonl")
     previous = os.environ.get(PROGRESS_LOG_ENV)
     os.environ[PROGRESS_LOG_ENV] = path
-    stop = threading.Event()
-    terminal = stream.isatty() and not quiet
 
-    def plain() -> None:
-        while not stop.wait(interval):
-            progress.read(path, failure_log)
-            print(progress.line(), file=stream, flush=True)
-
-    def live() -> None:
-        from rich.console import Console
-        from rich.live import Live
-
-        with Live(console=Console(file=stream), refresh_per_second=4, transient=True) as display:
-            while not stop.wait(0.25):
-                progress.read(path, failure_log)
-                display.update(progress.line())
-
-    thread = None if quiet else threading.Thread(target=live if terminal else plain, daemon=True)
-    if thread:
-        thread.start()
-    try:
-        yield progress
-    finally:
-        stop.set()
-        if thread:
-            thread.join()
+    def line_of(width: int | None) -> str:
         progress.read(path, failure_log)
-        if not quiet and sum(totals.values()):
-            print(progress.line(), file=stream, flush=True)
+        return progress.line(width=width)
+
+    try:
+        with displayed(line_of, quiet=quiet or not sum(totals.values()), interval=interval, stream=stream):
+            yield progress
+    finally:
+        progress.read(path, failure_log)
         if previous is None:
             os.environ.pop(PROGRESS_LOG_ENV, None)
         else:
             os.environ[PROGRESS_LOG_ENV] = previous
         if os.path.exists(path):
             os.remove(path)
+
+
+@dataclass
+class Steps:
+    """Progress of a command that works through known steps in its own process (verify's windows, reconcile's
+    collections): done / total, what it is on now, elapsed time and ETA."""
+
+    command: str
+    total: int
+    unit: str
+    started: float = field(default_factory=time.time)
+    done: int = 0
+    doing: str = ""
+
+    def advance(self, doing: str = "") -> None:
+        """One step done; `doing` says what the next one is (shown until the next call)."""
+        self.done += 1
+        self.doing = doing
+
+    def start(self, doing: str) -> None:
+        self.doing = doing
+
+    def line(self, now: float | None = None, width: int | None = None) -> str:
+        elapsed = max((now or time.time()) - self.started, 1e-6)
+        eta = f"{(self.total - self.done) * elapsed / self.done:.0f} s" if 0 < self.done < self.total else "-"
+        parts = [f"{self.command}: {self.done}/{self.total} {self.unit}", f"ETA {eta}", f"{elapsed:.0f} s",
+                 self.doing]
+        parts = [part for part in parts if part]
+        while width is not None and len(parts) > 1 and len(" · ".join(parts)) > width:
+            parts.pop()
+        fitted = " · ".join(parts)
+        return fitted if width is None or len(fitted) <= width else fitted[: max(width - 1, 0)] + "…"
+
+
+@contextmanager
+def stepped(command: str, total: int, unit: str, *, quiet: bool = False, interval: float = 30.0,
+            stream: TextIO | None = None) -> Iterator[Steps]:
+    """Show a command's steps while inside (see `displayed`)."""
+    steps = Steps(command, total, unit)
+    with displayed(lambda width: steps.line(width=width), quiet=quiet, interval=interval, stream=stream):
+        yield steps

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.catalog import Catalog, Column, Source
 from pipeline.convert import key_cell, objectid_value
+from pipeline.progress import Steps
 from pipeline.sources import window_slices
 from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.transform import transform_window
@@ -80,7 +81,7 @@ def windows_holding(transformed: list[tuple[dt.datetime, dt.datetime]], cursors:
 
 def reconcile_region(connection: Warehouse, project: Catalog, region: str, lookup: Lookup, start: dt.datetime,
                      end: dt.datetime, now: dt.datetime, batch_size: int, result: ReconcileResult,
-                     dry_run: bool = False) -> None:
+                     dry_run: bool = False, steps: Steps | None = None) -> None:
     """Delete what MongoDB no longer has and transform the windows that held it (dry_run: only count)."""
     cursors: list[dt.datetime] = []
     # The transformed windows that may hold deleted documents, read before any delete unmarks them.
@@ -88,6 +89,8 @@ def reconcile_region(connection: Warehouse, project: Catalog, region: str, looku
     transformed = [(ws, we) for ws, we, _ in marked]
     declared = {Window(ws, we): signature for ws, we, signature in marked}
     for source in project.sources.values():
+        if steps is not None:
+            steps.start(f"{region}.{source.name}")
         (sql,) = statements(render(read_sql("reconcile/loaded_keys.sql"), table=source.table, key=source.key,
                                    cursor=source.cursor))
         checked, gone = 0, []
@@ -102,6 +105,8 @@ def reconcile_region(connection: Warehouse, project: Catalog, region: str, looku
         result.deleted[(region, source.name)] = len(gone) if dry_run or not gone else delete_keys(
             connection, source, region, gone, now)
         cursors += [cursor for _, cursor in gone]
+        if steps is not None:
+            steps.advance()
     if not cursors:
         return
     for window in windows_holding(transformed, cursors):

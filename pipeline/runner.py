@@ -126,8 +126,14 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
         failures = read_failures(os.environ.get(FAILURE_LOG_ENV, ""))
         if verbose or not failures:
             print(result.summary_text, file=sys.stderr)
+        explained = list(dict.fromkeys(failure.error for failure in failures if failure.explained))
         for failure in failures:  # one line each: the task, its window, the error's first line
-            print(f"failed: {describe_task(failure)}: {failure.error}", file=sys.stderr)
+            if not failure.explained:
+                print(f"failed: {describe_task(failure)}: {failure.error}", file=sys.stderr)
+        if explained and len(explained) == len(failures):  # said for people: the message is the outcome
+            raise RunFailed("; ".join(explained))
+        for said in explained:
+            print(f"failed: {said}", file=sys.stderr)
         raise RunFailed(f"{len(failures)} task(s) failed" if failures else
                         f"run did not succeed: {result.status.value[1]}")
 

@@ -15,6 +15,7 @@ from pipeline.catalog import catalog
 from pipeline.config import extract, source_uris, windows
 from pipeline.convert import key_cell
 from pipeline.paths import manifest_path, undated_path, window_prefix
+from pipeline.progress import Steps
 from pipeline.reconcile import KEY_VALUES
 from pipeline.sources import source_collection, undated_documents, window_documents
 from pipeline.sqlfiles import read_sql, render, statements
@@ -229,15 +230,21 @@ class VerifyReport:
 
 
 def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | None,
-                 now: dt.datetime) -> VerifyReport:
-    """Every closed window of [start, end) (an open one is still filling: it would not reconcile yet)."""
+                 now: dt.datetime, steps: Steps | None = None) -> VerifyReport:
+    """Every closed window of [start, end) (an open one is still filling: it would not reconcile yet); each
+    region's window is a step of `steps`."""
     minutes = window_minutes or windows().backfill_minutes
     horizon = now - dt.timedelta(minutes=windows().lag_minutes)
     closed = [window for window in windows_between(start, end, minutes) if window.end <= horizon]
     store = ObjectStore.from_config()
     report = VerifyReport([], [])
-    for region in source_uris():
+    regions = list(source_uris())
+    if steps is not None:
+        steps.total = len(regions) * len(closed)
+    for region in regions:
         for window in closed:
+            if steps is not None:
+                steps.start(f"{region} {window.start:%Y-%m-%d %H:%M}")
             checks = [check_window(region, collection, window,
                                    store.exists(manifest_path(window_prefix(region, collection, window))))
                       for collection in catalog().sources]
@@ -246,6 +253,8 @@ def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | Non
                 untransformed, stale = transform_gaps(region, window)
                 if untransformed or stale:
                     report.transforms.append(TransformCheck(region, window, untransformed, stale))
+            if steps is not None:
+                steps.advance()
     return report
 
 

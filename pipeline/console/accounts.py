@@ -70,6 +70,19 @@ def record(db: StateDB, actor: str, action: str, target: str, before: Any = None
         "after_value": None if after is None else json.dumps(after, sort_keys=True, default=str)})
 
 
+def changes(before: str | None, after: str | None) -> list[tuple[str, Any, Any]]:
+    """What an audit event changed, field by field (nested fields as `params.client_id`): (field, before,
+    after) for each field whose value differs; a creation lists every field with None before."""
+    def flat(value: Any, prefix: str = "") -> dict[str, Any]:
+        if isinstance(value, dict):
+            return {name: leaf for key, item in value.items() for name, leaf in flat(item, f"{prefix}{key}.").items()}
+        return {prefix.rstrip("."): value}
+
+    old, new = (flat(json.loads(text)) if text else {} for text in (before, after))
+    return [(field, old.get(field), new.get(field)) for field in sorted(old.keys() | new.keys())
+            if old.get(field) != new.get(field)]
+
+
 def check_email(email: str) -> str:
     email = email.strip().lower()
     if not EMAIL.match(email):

@@ -13,8 +13,10 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from pipeline.config import exports
 from pipeline.console import accounts, web
 from pipeline.console.reports import TooManyStreams, check_allowed, report_response
+from pipeline.exports.completeness import incomplete, period_gaps, warehouse_regions
 from pipeline.exports.schedule import Interval
 from pipeline.exports.templates import (
     BUILTIN_PARAMS,
@@ -28,14 +30,14 @@ from pipeline.statedb import StateDB, state_db
 
 blueprint = Blueprint("api", __name__)
 API_FORMATS = ("csv", "json", "xlsx")
-RESERVED = (*BUILTIN_PARAMS, "format")
+RESERVED = (*BUILTIN_PARAMS, "format", "allow_incomplete")
 _calls: dict[str, collections.deque] = collections.defaultdict(collections.deque)
 _calls_lock = threading.Lock()
 
 
-def problem(status: int, detail: str, parameter: str | None = None) -> Response:
-    """An error as JSON: {"error": what is wrong, "parameter": the culprit when there is one}."""
-    body = {"error": detail, **({"parameter": parameter} if parameter else {})}
+def problem(status: int, detail: str, parameter: str | None = None, **details: Any) -> Response:
+    """An error as JSON: {"error": what is wrong, "parameter": the culprit when there is one, and `details`}."""
+    body = {"error": detail, **({"parameter": parameter} if parameter else {}), **details}
     response = jsonify(body)
     response.status_code = status
     if status == 401:
@@ -158,6 +160,8 @@ def parse_request(template: Template, args: Any) -> tuple[dict[str, Any], Interv
         raise ParameterError("end", "must be after start (it is exclusive)")
     if (dates["end"] - dates["start"]).days > web.settings().api_max_days:
         raise ParameterError("end", f"at most {web.settings().api_max_days} days per request")
+    if args.get("allow_incomplete", "false") not in ("true", "false"):
+        raise ParameterError("allow_incomplete", "true or false")
     file_format = args.get("format", "json")
     if file_format not in API_FORMATS:
         raise ParameterError("format", f"{file_format!r} is not one of {', '.join(API_FORMATS)}")
@@ -182,6 +186,13 @@ def report(name: str) -> Response:
     except ParameterError as error:
         log_call(name, dict(request.args), None, None, 400)
         return problem(400, str(error), error.parameter)
+    gaps = period_gaps(web.warehouse(), warehouse_regions(web.warehouse()), interval) \
+        if exports().require_complete_data else {}
+    if gaps and request.args.get("allow_incomplete") != "true":
+        log_call(name, dict(request.args), file_format, None, 409)
+        said = incomplete(name, interval, gaps, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        return problem(409, f"{said}; or ask with allow_incomplete=true", complete_until={
+            region: f"{gap:%Y-%m-%dT%H:%M:%S}" for region, gap in sorted(gaps.items())})
     filename = f"{name}_{g.token.client_id}_{interval.label}.{file_format}"
     token, path, state_url, keep_days = g.token, request.path, web.state().url, web.settings().api_log_days
 
@@ -191,8 +202,10 @@ def report(name: str) -> Response:
                         file_format, rows, 500 if failed else 200, keep_days)
 
     try:
-        return report_response(template, params, interval, file_format, f"token:{token.token_id}", filename,
-                               on_done=logged)
+        response = report_response(template, params, interval, file_format, f"token:{token.token_id}", filename,
+                                   on_done=logged)
+        response.headers["X-Data-Complete"] = "false" if gaps else "true"
+        return response
     except TooManyStreams as busy:
         log_call(name, None, file_format, None, 429)
         return problem(429, str(busy))
@@ -200,10 +213,10 @@ def report(name: str) -> Response:
 
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(client_templates()))
+    return jsonify(openapi_document(client_templates(), web.settings().api_max_days))
 
 
-def openapi_document(templates: dict[str, Template]) -> dict[str, Any]:
+def openapi_document(templates: dict[str, Template], max_days: int = 366) -> dict[str, Any]:
     """OpenAPI 3.1: the two endpoints, each template's own parameters listed in its description."""
     error = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return {
@@ -226,16 +239,23 @@ def openapi_document(templates: dict[str, Template]) -> dict[str, Any]:
                               "429": {**error, "description": "rate limited; see Retry-After"}}}},
             "/reports/{name}": {"get": {
                 "summary": "A report's rows for a period, streamed", "operationId": "getReport",
-                "description": "Reports: " + "; ".join(
+                "description": "Each parameter is given once. Reports: " + "; ".join(
                     f"`{t.name}` ({t.title}" + "".join(f", parameter `{p}`" for p in t.parameters if p != CLIENT_PARAM)
                     + ")" for t in templates.values()),
                 "parameters": [
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string",
                                                                                  "enum": sorted(templates)}},
                     {"name": "start", "in": "query", "required": True,
-                     "schema": {"type": "string", "format": "date"}, "description": "first day"},
-                    {"name": "end", "in": "query", "required": True, "schema": {"type": "string", "format": "date"},
-                     "description": "the day after the last (exclusive)"},
+                     "schema": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                     "description": "first day, YYYY-MM-DD"},
+                    {"name": "end", "in": "query", "required": True,
+                     "schema": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                     "description": f"the day after the last (exclusive), YYYY-MM-DD: after start, at most "
+                                    f"{max_days} days after it"},
+                    {"name": "allow_incomplete", "in": "query",
+                     "schema": {"type": "boolean", "default": False},
+                     "description": "serve a period the warehouse does not hold completely yet (else 409); the "
+                                    "response's X-Data-Complete header says which it was"},
                     {"name": "format", "in": "query", "schema": {"type": "string", "enum": list(API_FORMATS),
                                                                  "default": "json"}},
                     {"name": CLIENT_PARAM, "in": "query", "schema": {"type": "string"},
@@ -251,6 +271,8 @@ def openapi_document(templates: dict[str, Template]) -> dict[str, Any]:
                     "401": {**error, "description": "missing, unknown or revoked token"},
                     "403": {**error, "description": "another client than the token's"},
                     "404": {**error, "description": "no such report for clients"},
+                    "409": {**error, "description": "the period is not complete in the warehouse yet; the body's "
+                                                    "complete_until gives each region's progress"},
                     "429": {**error, "description": "rate limited; see Retry-After"},
                 }}},
         },

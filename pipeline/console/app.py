@@ -5,7 +5,6 @@ every value); a form posts a CSRF token from the session; roles: viewer < editor
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 
 from flask import Flask, Response, current_app, request
@@ -47,8 +46,6 @@ def create_app(settings: console | None = None, state_url: str | None = None) ->
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, ROLES=accounts.ROLES)
     app.jinja_env.filters["when"] = lambda text: text[:19].replace("T", " ") if text else ""
-    app.jinja_env.filters["tojson_pretty"] = lambda value: json.dumps(json.loads(value), indent=1, sort_keys=True) \
-        if value else ""
     return app
 
 

@@ -70,7 +70,7 @@ def run_command(run: QueuedRun, local_scheduler: bool) -> list[str]:
 
 def outcome_of(exit_code: int, output: str) -> str:
     """The run's outcome in one line: the command's own closing message (`pipeline: ...`), or `done`."""
-    said = [line.removeprefix("pipeline: ") for line in output.splitlines()
+    said = [line.removeprefix("pipeline: ").removeprefix("error: ") for line in output.splitlines()
             if line.startswith("pipeline: ") and not line.startswith("pipeline: the full log is")]
     if exit_code == 0:
         return "done"
@@ -138,10 +138,12 @@ class RunWorker:
         output = redact(output)
         connection = StateConnection(self.url)
         try:
+            outcome = outcome_of(exit_code, output)
             with connection.transaction() as db:
                 db.run_file("finish_run.sql", {"run_id": run.run_id, "exit_code": exit_code, "now": now_text(),
-                                               "outcome": outcome_of(exit_code, output),
-                                               "output": output[-OUTPUT_KEPT:]})
+                                               "outcome": outcome, "output": output[-OUTPUT_KEPT:]})
+                record(db, "console worker", f"export {run.action} {'done' if exit_code == 0 else 'failed'}",
+                       run.subscription, None, {"date": run.run_date, "run_id": run.run_id, "outcome": outcome})
         finally:
             connection.close()
 

@@ -133,3 +133,23 @@ def resend_refused(connection: Warehouse, definition: ExportDefinition, interval
             **key, "status": "partial" if refused else "sent", "refused": describe_refused(refused),
             "delivered_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
     return recipients, describe_refused(refused)
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    export_name: str
+    interval: Interval
+    failed_at: dt.datetime
+    reason: str
+    retry: str
+
+    def __str__(self) -> str:
+        return (f"{self.export_name} for {self.interval} failed at {self.failed_at:%Y-%m-%d %H:%M} UTC: "
+                f"{self.reason}; {self.retry}")
+
+
+def open_failures(connection: Warehouse, since: dt.datetime) -> list[FailedDelivery]:
+    """Each export's latest failed delivery since `since` whose interval was not delivered after it."""
+    return [FailedDelivery(name, Interval(start, end), failed_at, reason, retry)
+            for name, start, end, failed_at, reason, retry in connection.query_file("delivery/open_failures.sql",
+                                                                                   {"since": since})]

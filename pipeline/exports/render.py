@@ -23,6 +23,7 @@ from pipeline.exports.definitions import ExportDefinition
 from pipeline.exports.deliver import Rendered
 from pipeline.exports.schedule import Interval
 from pipeline.exports.templates import Column, Template
+from pipeline.exports.xlsx import write_workbook
 from pipeline.sqlfiles import read_sql, statements
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
@@ -132,17 +133,6 @@ def column_widths(labels: list[str], sample: list[tuple]) -> list[float]:
     return [min(max(width, MIN_WIDTH), MAX_WIDTH) for width in widths]
 
 
-def _cell_value(value: Any) -> Any:
-    # Excel has no decimal type; a float keeps numbers numeric (exact up to 15 digits).
-    if isinstance(value, Decimal):
-        return float(value)
-    # A timestamp to the second, as CSV and JSON write it: one value reads the same in every format, and
-    # 23:59:59.999999 (stored as a fraction of a day) is not rounded into the next day by spreadsheet readers.
-    if isinstance(value, dt.datetime):
-        return value.replace(microsecond=0)
-    return value
-
-
 def sheet_name(title: str) -> str:
     """Excel's rules: at most 31 characters, none of []:*?/\\."""
     return _SHEET_FORBIDDEN.sub(" ", title).strip()[:31] or "Report"
@@ -150,62 +140,16 @@ def sheet_name(title: str) -> str:
 
 def write_xlsx(columns: list[Column], batches: Iterable[list[tuple]], path: str, sheet_title: str,
                title: str | None = None) -> int:
-    """A write-only workbook: a title row naming the report (when given), then a styled, frozen, filtered
-    header of the columns' labels, cells typed and in the columns' number formats, widths from the first rows."""
-    # openpyxl takes a sixth of a second to import: only the commands that write a workbook pay it.
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_name(sheet_title))
+    """A workbook: a title row naming the report (when given), then a styled, frozen, filtered header of the
+    columns' labels, cells typed and in the columns' number formats, widths from the first rows. Streamed
+    (pipeline.exports.xlsx): time and memory stay flat in the row count."""
     labels = [column.label for column in columns]
     iterator = iter(batches)
     first = next(iterator, [])
-    for index, width in enumerate(column_widths(labels, first), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    header_row = 2 if title else 1
-    sheet.freeze_panes = f"A{header_row + 1}"
-    if title:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = Font(bold=True, size=14)
-        sheet.append([cell])
-    header = []
-    for label in labels:
-        cell = WriteOnlyCell(sheet, value=label)
-        cell.font = Font(bold=True, color=HEADER_COLORS[0])
-        cell.fill = PatternFill("solid", fgColor=HEADER_COLORS[1])
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-        header.append(cell)
-    sheet.append(header)
-    formats = [column.number_format for column in columns]
-    count = 0
-    for batch in itertools.chain([first], iterator):
-        for row in batch:
-            cells = []
-            for value, declared in zip(row, formats):
-                value = _cell_value(value)
-                number_format = declared or BY_TYPE.get(type(value))
-                if isinstance(value, str) and (value[:1] == "=" or ILLEGAL_CHARACTERS_RE.search(value)):
-                    # Text stays text: a chat message starting with "=" is not a formula, and Excel cannot hold
-                    # control characters (openpyxl refuses them), which become U+FFFD.
-                    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
-                    cell.data_type = "s"
-                    cells.append(cell)
-                elif number_format and value is not None and not isinstance(value, (str, bool)):
-                    cell = WriteOnlyCell(sheet, value=value)
-                    cell.number_format = number_format
-                    cells.append(cell)
-                else:
-                    cells.append(value)
-            sheet.append(cells)
-        count += len(batch)
-    last_column = get_column_letter(max(len(columns), 1))
-    sheet.auto_filter.ref = f"A{header_row}:{last_column}{count + header_row}"
-    workbook.save(path)
-    return count
+    return write_workbook(path, sheet_title=sheet_name(sheet_title), labels=labels,
+                          formats=[column.number_format for column in columns], by_type=BY_TYPE,
+                          widths=column_widths(labels, first), batches=itertools.chain([first], iterator),
+                          title=title, header_colors=HEADER_COLORS)
 
 
 def report_title(template: Template, params: dict[str, Any], interval: Interval) -> str:

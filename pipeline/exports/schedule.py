@@ -70,6 +70,11 @@ class Interval:
     end: dt.date
 
     @property
+    def last(self) -> dt.date:
+        """The last day the interval covers (people read periods with both ends included)."""
+        return self.end - dt.timedelta(days=1)
+
+    @property
     def label(self) -> str:
         """Names the export's file: one day, or first..last day."""
         last = self.end - dt.timedelta(days=1)

@@ -10,11 +10,13 @@ from functools import cached_property
 import luigi
 
 from pipeline.config import exports, mail_server, retry, source_uris
-from pipeline.errors import first_line
+from pipeline.errors import Explained, first_line
+from pipeline.exports.completeness import incomplete, period_gaps
 from pipeline.exports.definitions import ExportDefinition, definitions, find
 from pipeline.exports.deliver import Rendered, deliver_export
 from pipeline.exports.render import export_path, render_export
 from pipeline.exports.schedule import Interval, interval_for
+from pipeline.mail import describe_failure
 from pipeline.paths import rendered_path
 from pipeline.retry import retries_transient, with_retries
 from pipeline.storage import ObjectStore
@@ -40,56 +42,18 @@ class ExportTask(PipelineTask):
         return interval_for(self.definition.interval, self.date)
 
 
-def first_gap(windows: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime
-              ) -> dt.datetime | None:
-    """Where [start, end) stops being covered by the (sorted) windows, or None when it is covered."""
-    reached = start
-    for window_start, window_end in windows:
-        if window_start > reached:
-            break
-        reached = max(reached, window_end)
-    return None if reached >= end else reached
-
-
-class IntervalTransformed(PipelineTask):
-    """Complete when every region's transformed windows cover [start, end): an export must not be sent, and
-    then never corrected, while sync is still behind."""
-
-    start = luigi.DateParameter()
-    end = luigi.DateParameter()
-
-    def complete(self) -> bool:
-        return not self.gaps()
-
-    def gaps(self) -> dict[str, dt.datetime]:
-        start, end = (dt.datetime.combine(day, dt.time()) for day in (self.start, self.end))
-        gaps = {}
-        for region in source_uris():
-            windows = connection().query_file("delivery/transformed_windows.sql",
-                                                        {"region": region, "start": start, "end": end})
-            gap = first_gap(windows, start, end)
-            if gap is not None:
-                gaps[region] = gap
-        return gaps
-
-    def run(self) -> None:
-        gaps = ", ".join(f"{region} from {gap:%Y-%m-%d %H:%M}" for region, gap in self.gaps().items())
-        raise RuntimeError(f"data for {self.start} .. {self.end} is not transformed yet: {gaps}")
-
-
 class RenderExport(ExportTask):
     """Outputs exports/<name>/<interval>.<format>.json (written after the file): rows, bytes, columns."""
-
-    def requires(self) -> list[luigi.Task]:
-        if not exports().require_complete_data:
-            return []
-        return [IntervalTransformed(start=self.interval.start, end=self.interval.end)]
 
     def output(self) -> luigi.Target:
         return ObjectStore.from_config().target(rendered_path(export_path(self.definition, self.interval)))
 
     @retries_transient
     def run(self) -> None:
+        if exports().require_complete_data:  # never sent, and then never corrected, while the sync is behind
+            gaps = period_gaps(connection(), source_uris(), self.interval)
+            if gaps:
+                raise incomplete(self.name, self.interval, gaps, utcnow())
         self.set_status_message(f"rendering {self.definition.name} for {self.interval}")
         rendered = render_export(connection(), self.definition, self.interval, ObjectStore.from_config(),
                                  exports().batch_rows, exports().unload_above_rows)
@@ -133,13 +97,15 @@ class DeliverExport(ExportTask):
             record = deliver_export(self.definition, self.interval, rendered, store, settings=exports(),
                                     sender=mail_server().sender, attempts=settings.attempts,
                                     base_delay=settings.base_delay_seconds)
-        except BaseException:
+        except BaseException as error:
             try:
                 in_transaction("delivery/release.sql", claimed)
-            except Exception as error:  # the send's error is what the run reports; the claim goes stale
+            except Exception as release_error:  # the send's error is what the run reports; the claim goes stale
                 logger.warning("%s: could not give the claim back (%s); it lapses after [exports] "
-                               "claim_timeout_minutes", self.name, first_line(error))
-            raise
+                               "claim_timeout_minutes", self.name, first_line(release_error))
+            if not isinstance(error, Exception):
+                raise
+            raise self._failed(error) from error
         recorded = with_retries(
             lambda: in_transaction("delivery/record_delivery.sql", {**record, **claimed, "delivered_at": utcnow()}),
             attempts=settings.attempts, base_delay=settings.base_delay_seconds, what=f"delivery record of {self.name}")
@@ -151,6 +117,29 @@ class DeliverExport(ExportTask):
             raise ExportPartial(f"{self.name} for {self.interval}: the SMTP server refused {record['refused']}; the "
                                 f"others got it. `pipeline export resend {self.name} --date {self.date}` retries the "
                                 f"refused ones")
+
+
+    def _failed(self, error: Exception) -> DeliveryFailed:
+        """Record the failed attempt (the console, `export list` and `status` show it) and say it plainly."""
+        reason = describe_failure(error, mail_server())
+        retry_when = retry_note(self.date)
+        try:
+            in_transaction("delivery/record_failure.sql", {**self._key(), "failed_at": utcnow(), "reason": reason,
+                                                           "retry": retry_when})
+        except Exception as record_error:
+            logger.warning("%s: could not record the failed delivery (%s)", self.name, first_line(record_error))
+        return DeliveryFailed(f"{self.name} for {self.interval} was not sent: {reason}. {retry_when[0].upper()}"
+                              f"{retry_when[1:]}")
+
+
+class DeliveryFailed(Explained):
+    """An export's e-mail did not reach the mail server; recorded in exports.delivery_failures."""
+
+
+def retry_note(run_date: dt.date) -> str:
+    """When a failed delivery is tried again: its claim was given back, so any later run of its run date."""
+    return (f"it is retried by the next `pipeline export run` that looks back to {run_date:%Y-%m-%d} (deploy/ runs "
+            f"it daily, 7 days back), or at once with Run now for {run_date:%Y-%m-%d} in the console")
 
 
 def stale_before() -> dt.datetime:

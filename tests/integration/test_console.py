@@ -8,13 +8,15 @@ import csv
 import datetime as dt
 import io
 import json
+import socket
 import sqlite3
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from pipeline.cli import main
-from tests.integration.console_stack import PASSWORD, app_console
+from tests.integration.console_stack import PASSWORD, app_console, write_settings
 
 pytestmark = pytest.mark.integration
 
@@ -334,3 +336,99 @@ def test_bad_dates_and_incomplete_downloads_are_refused_not_run(console):
     download = editor.get(console.url + "/preview/download.csv?template=daily_client_conversations")
     assert download.status_code == 400 and "client_id: missing" in download.text
     assert editor.get(console.url + "/subscriptions/acme_daily_conversations/files/9999-01-01").status_code == 400
+
+
+def transformed(env, region: str, start: str, end: str) -> None:
+    """The region's data transformed over [start, end), as the transform's audit rows record it."""
+    with env.warehouse() as connection:
+        connection.execute("insert into analytics.transform_audit (region, window_start, window_end, keys_touched, "
+                           "declared, transformed_at) values (%s, %s, %s, 0, '', now())", (region, start, end))
+
+
+def test_the_api_refuses_a_period_not_complete_yet_with_409_naming_each_regions_progress(console, local_env,
+                                                                                          luigi_settings):
+    luigi_settings("exports", "require_complete_data", "true")
+    token = console.add_token("acme")
+    transformed(local_env, "eu", "2026-11-20", "2026-11-27")
+    week = api(console, "/reports/weekly_client_engagement", token, **WEEK)
+    assert week.status_code == 409 and week.json()["complete_until"] == {"eu": "2026-11-27T00:00:00"}
+    assert "the data for 2026-11-23 to 2026-11-29 is not complete yet" in week.json()["error"]
+    served = api(console, "/reports/weekly_client_engagement", token, allow_incomplete="true", **WEEK)
+    assert served.status_code == 200 and served.headers["X-Data-Complete"] == "false" and len(served.json()) == 2
+    transformed(local_env, "eu", "2026-11-27", "2026-12-01")
+    whole = api(console, "/reports/weekly_client_engagement", token, **WEEK)
+    assert whole.status_code == 200 and whole.headers["X-Data-Complete"] == "true"
+    assert api(console, "/reports/weekly_client_engagement", token, allow_incomplete="yes", **WEEK).json()[
+        "parameter"] == "allow_incomplete"
+    rules = api(console, "/openapi.json").json()["paths"]["/reports/{name}"]["get"]
+    assert "409" in rules["responses"] and "at most 366 days" in str(rules["parameters"])
+
+
+def test_a_run_now_failure_and_a_failed_delivery_read_as_sentences_in_the_console_and_export_list(
+        local_env, smtp_server, luigi_settings, monkeypatch, capsys):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # a port nobody listens on: the mail server is down
+    port = closed.getsockname()[1]
+    console = app_console(local_env, smtp_server, luigi_settings, monkeypatch,
+                          exports={"require_complete_data": "true"})
+    console.add_user("editor@example.com", "editor")
+    console.add_user("admin@example.com", "admin")
+    editor = console.session("editor@example.com")
+    page = editor.get(console.url + "/subscriptions/acme_daily_conversations").text
+    assert "Not ready for today" in page and "is not complete yet" in page  # flagged before the click
+
+    console.post_form(editor, "/subscriptions/acme_daily_conversations/run", {"date": "2026-11-30"})
+    console.run_queued()
+    ((outcome,),) = state(console.env, "select outcome from console_runs")
+    assert outcome.startswith("acme_daily_conversations: the data for 2026-11-29 is not complete yet (it is in the "
+                              "warehouse for eu up to 2026-11-29 00:00 UTC, ")
+    assert "the sync has not loaded it yet: it catches up by itself, or run `pipeline sync`" in outcome
+    assert "luigi" not in outcome.lower() and "Worker" not in outcome and "Error" not in outcome
+
+    for region in local_env.mongo_uris:
+        transformed(local_env, region, "2026-11-29", "2026-11-30")
+    monkeypatch.setenv("LUIGI_CONFIG_PATH", str(write_settings(
+        Path(console.env["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")).parent, smtp_server,
+        mail_server={"host": "127.0.0.1", "port": str(port)}, retry={"attempts": "1"})))
+    console.post_form(editor, "/subscriptions/acme_daily_conversations/run", {"date": "2026-11-30"})
+    console.run_queued()
+    outcomes = [row[0] for row in state(console.env, "select outcome from console_runs order by started_at")]
+    assert outcomes[-1] == (f"acme_daily_conversations for 2026-11-29 was not sent: the mail server 127.0.0.1:{port} "
+                            f"refused the connection: is it running, and are [mail_server] host and port right?. It is "
+                            f"retried by the next `pipeline export run` that looks back to 2026-11-30 (deploy/ runs it "
+                            f"daily, 7 days back), or at once with Run now for 2026-11-30 in the console")
+    page = editor.get(console.url + "/subscriptions/acme_daily_conversations").text
+    assert 'id="failed-deliveries"' in page and f"127.0.0.1:{port} refused the connection" in page
+    assert "full log" not in page  # the output is for admins
+    assert "full log" in console.session("admin@example.com").get(
+        console.url + "/subscriptions/acme_daily_conversations").text
+
+    luigi_settings("mail_server", "port", str(port))
+    assert main(["export", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "not delivered: acme_daily_conversations for 2026-11-29 failed at" in listed and str(port) in listed
+    closed.close()
+
+
+def test_the_audit_log_shows_what_changed_a_page_at_a_time(console):
+    editor = console.session("editor@example.com")
+    entry = {"name": "acme_audited", "description": "Before", "template": "daily_client_conversations",
+             "param_client_id": "acme", "format": "csv", "schedule": "daily", "recipients": "cs@example.com"}
+    console.post_form(editor, "/subscriptions/new", entry)
+    console.post_form(editor, "/subscriptions/acme_audited/edit", {**entry, "description": "After"})
+    page = editor.get(console.url + "/audit").text
+    assert "<del>Before</del> → <ins>After</ins>" in page and "<del>daily</del>" not in page  # only what changed
+    for n in range(60):
+        console.post_form(editor, "/subscriptions/acme_audited/pause" if n % 2 == 0 else
+                          "/subscriptions/acme_audited/resume", {})
+    first = editor.get(console.url + "/audit").text
+    assert first.count("<tr>") == 51  # a header and 50 events
+    older = re_first(r'id="older" href="([^"]+)"', first)
+    second = editor.get(console.url + older.replace("&amp;", "&")).text
+    assert "subscription created" in second and 'id="older"' not in second
+
+
+def re_first(pattern: str, text: str) -> str:
+    import re
+
+    return re.search(pattern, text)[1]

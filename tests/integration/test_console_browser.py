@@ -6,6 +6,7 @@ under var/test-artifacts/console/."""
 from __future__ import annotations
 
 import io
+import socket
 
 import openpyxl
 import pytest
@@ -74,7 +75,7 @@ def test_an_editor_creates_previews_and_runs_a_subscription_and_the_mail_arrives
     page.goto(console.url + "/preview?template=weekly_client_engagement")
     page.select_option("#param_client_id", "acme")
     page.fill("#start", "2026-11-23")
-    page.fill("#end", "2026-11-30")
+    page.fill("#to", "2026-11-29")
     page.click("#preview-form button[type=submit]")
     table = page.locator("#preview")
     assert table.locator("thead th").all_inner_texts()[:3] == ["Language", "Device", "Conversations"]
@@ -137,3 +138,78 @@ def test_the_api_in_the_browser_returns_the_tokens_client_only(browser, console)
                                               "?start=2026-11-29&end=2026-11-30&client_id=globex")
     assert other.status == 403 and other.json()["parameter"] == "client_id"
     context.close()
+
+
+# Dates and periods that wrap onto a second line (each cell's text taller than one line).
+WRAPPED = """() => Array.from(document.querySelectorAll('td.when, td.period, td.datetime, td.date')).filter((td) => {
+  const range = document.createRange();
+  range.selectNodeContents(td);
+  return range.getBoundingClientRect().height > parseFloat(getComputedStyle(td).lineHeight) * 1.5;
+}).map((td) => td.textContent.trim())"""
+
+
+def test_failures_read_as_sentences_the_audit_shows_changes_and_no_date_wraps_at_1280_or_800_px(
+        browser, local_env, smtp_server, tmp_path):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # the mail server is down: nothing listens on this port
+    console = start_console(local_env, smtp_server, tmp_path, exports={"require_complete_data": "true"},
+                            mail_server={"host": "127.0.0.1", "port": str(closed.getsockname()[1])},
+                            retry={"attempts": "1"})
+    try:
+        console.add_user("editor@example.com", "editor")
+        page = log_in(browser, console, "editor@example.com")
+        page.goto(console.url + "/subscriptions/acme_daily_conversations")
+        assert "is not complete yet" in page.inner_text("#not-ready")  # flagged before the click
+
+        def run_now(date: str) -> str:
+            page.fill("#run-date", date)
+            page.click("text=Run now")
+            assert "queued" in page.inner_text("main")
+
+            def ended() -> bool:
+                page.reload()
+                return page.locator("#runs tbody tr").first.locator(".status", has_text="failed").count() == 1
+            wait_for(ended, what="the run to fail")
+            return page.locator("#runs tbody tr").first.locator(".outcome").inner_text()
+
+        missing = run_now("2026-11-30")
+        assert missing.startswith("acme_daily_conversations: the data for 2026-11-29 is not complete yet")
+        assert "pipeline sync" in missing and "luigi" not in missing.lower()
+        with local_env.warehouse() as connection:
+            for region in local_env.mongo_uris:
+                connection.execute("insert into analytics.transform_audit (region, window_start, window_end, "
+                                   "keys_touched, declared, transformed_at) values (%s, '2026-11-29', '2026-11-30', "
+                                   "0, '', now())", (region,))
+        unsent = run_now("2026-11-30")
+        assert "was not sent: the mail server 127.0.0.1:" in unsent and "refused the connection" in unsent
+        failed = page.locator("#failed-deliveries tbody tr").first.inner_text()
+        assert "2026-11-29" in failed and "refused the connection" in failed and "Run now for 2026-11-30" in failed
+        screenshot(page, "6-failed-delivery")
+
+        page.goto(console.url + "/subscriptions/new?template=daily_client_conversations")
+        page.fill("#name", "acme_audit_browser")
+        page.fill("#description", "Before")
+        page.select_option("#param_client_id", "acme")
+        page.fill("#recipients", "cs@example.com")
+        page.click("#subscription-form button[type=submit]")
+        page.wait_for_url("**/subscriptions/acme_audit_browser")
+        page.click("text=Edit")
+        page.fill("#description", "After")
+        page.click("#subscription-form button[type=submit]")
+        page.wait_for_url("**/subscriptions/acme_audit_browser")
+        page.goto(console.url + "/audit")
+        change = page.locator("#audit tbody tr", has_text="subscription changed").first
+        assert change.locator("del").inner_text() == "Before" and change.locator("ins").inner_text() == "After"
+
+        for width in (1280, 800):
+            page.set_viewport_size({"width": width, "height": 900})
+            for path, name in (("/subscriptions", "subscriptions"), ("/subscriptions/acme_daily_conversations",
+                                                                      "subscription-failed-delivery"),
+                               ("/audit", "audit"), ("/preview?template=daily_client_conversations&start=2026-11-29"
+                                                     "&to=2026-11-29&param_client_id=acme&run=1", "preview")):
+                page.goto(console.url + path)
+                assert page.evaluate(WRAPPED) == [], (width, path)
+                screenshot(page, f"{width}-{name}")
+    finally:
+        closed.close()
+        stop_console(console)

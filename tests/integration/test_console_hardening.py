@@ -208,7 +208,7 @@ def test_api_errors_are_json_previews_keep_the_api_range_and_tokens_need_a_known
     century = viewer.get(f"{console.url}/preview", params={"template": "daily_client_conversations", "run": "1",
                                                            "start": "2000-01-01", "end": "2099-01-01",
                                                            "param_client_id": "acme"}, timeout=30)
-    assert century.status_code == 400 and "at most 366 days after the start" in century.text
+    assert century.status_code == 400 and "at most 366 days from the start" in century.text
     refused = console.cli("add-token", "--client", "acmee")
     assert refused.returncode != 0 and "the warehouse has no client 'acmee'; it knows acme, globex" in refused.stderr
     twice = api.get(f"{console.url}/api/v1/reports/daily_client_conversations", timeout=10, params=[

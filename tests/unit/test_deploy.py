@@ -46,8 +46,10 @@ def test_workloads_reference_secrets_never_literal_values_and_request_resources(
                     assert "value" not in variable and "secretKeyRef" in variable["valueFrom"], variable["name"]
             for source in container.get("envFrom", []):
                 assert set(source) == {"secretRef"}, "environment only from the Secret, by reference"
-            if doc["kind"] == "CronJob":
+            if doc["kind"] == "CronJob" or doc["metadata"]["name"] == "console-worker":
                 assert container["envFrom"] == [{"secretRef": {"name": "pipeline-secrets"}}]
+            if doc["metadata"]["name"] == "console":  # no MongoDB, SMTP or Slack credentials in the console pod
+                assert container["envFrom"] == [{"secretRef": {"name": "console-secrets"}}]
 
 
 def test_the_console_runs_its_real_command_behind_the_proxy_the_configmap_declares():
@@ -59,6 +61,11 @@ def test_the_console_runs_its_real_command_behind_the_proxy_the_configmap_declar
     config = configparser.ConfigParser()
     config.read_string(configmap["data"]["luigi.cfg"])
     assert config.getint("console", "proxy_hops") == 1 and config.getboolean("console", "secure_cookies")
+    assert not config.getboolean("console", "run_worker", fallback=False)  # the worker Deployment runs them
+    (upgrade,) = console["spec"]["template"]["spec"]["initContainers"]
+    assert build_parser().parse_args(upgrade["args"]).console_command == "upgrade"
+    (worker,) = [doc for doc in documents() if doc["metadata"]["name"] == "console-worker"]
+    assert build_parser().parse_args(containers(worker)[0]["args"]).console_command == "worker"
 
 
 def test_cronjobs_run_real_commands_on_the_expected_schedules():

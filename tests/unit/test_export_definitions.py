@@ -107,7 +107,7 @@ def test_message_attaches_small_files_and_links_large_ones():
 
 
 def test_first_gap_in_transformed_windows():
-    from pipeline.tasks.exports import first_gap
+    from pipeline.exports.completeness import first_gap
 
     T = dt.datetime
     day = (T(2026, 11, 29), T(2026, 11, 30))

@@ -13,11 +13,19 @@ from pipeline.console.reports import known_clients
 blueprint = Blueprint("admin", __name__)
 
 
+AUDIT_PAGE = 50
+
+
 @blueprint.route("/audit")
 def audit() -> Any:
+    """The audit log, a page at a time (?before=<an event's time> for older ones), each event's changes."""
+    before = request.args.get("before", "")
     with web.state().transaction(write=False) as db:
-        events = db.query_file("audit.sql")
-    return render_template("audit.html", events=events)
+        events = db.query_file("audit.sql", {"before": before, "page_size": AUDIT_PAGE})
+    older = events[AUDIT_PAGE - 1]["at"] if len(events) > AUDIT_PAGE else None
+    shown = [{**event, "changes": accounts.changes(event["before_value"], event["after_value"])}
+             for event in events[:AUDIT_PAGE]]
+    return render_template("audit.html", events=shown, older=older, newest=not before)
 
 
 @blueprint.route("/users", methods=["GET", "POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
@@ -22,18 +23,26 @@ def _preview_request(templates: dict[str, Template], complete: bool
     template = templates.get(request.args.get("template", "")) or next(iter(templates.values()))
     errors: dict[str, str] = {}
     default = interval_for("previous_week", web.today())
-    dates = {}
-    for field, fallback in (("start", default.start), ("end", default.end)):
-        try:
-            dates[field] = web.parse_day(request.args[field]) if request.args.get(field) else fallback
-        except ValueError as error:
-            errors[field] = str(error)
-            dates[field] = fallback
+    start, end = default.start, default.end
+    try:
+        start = web.parse_day(request.args["start"]) if request.args.get("start") else start
+    except ValueError as error:
+        errors["start"] = str(error)
+    # The form's `to` is the last day, included, as people read periods; `end` (exclusive, as the API's) is
+    # accepted too.
+    field = "to" if request.args.get("to") or "end" not in request.args else "end"
+    try:
+        if request.args.get("to"):
+            end = web.parse_day(request.args["to"]) + dt.timedelta(days=1)
+        elif request.args.get("end"):
+            end = web.parse_day(request.args["end"])
+    except ValueError as error:
+        errors[field] = str(error)
     max_days = web.settings().api_max_days
-    if dates["end"] <= dates["start"]:
-        errors["end"] = "must be after the start (it is exclusive)"
-    elif (dates["end"] - dates["start"]).days > max_days:  # the API's cap: one query, one year
-        errors["end"] = f"at most {max_days} days after the start"
+    if field not in errors and end <= start:
+        errors[field] = "must not be before the start" if field == "to" else "must be after the start (exclusive)"
+    elif field not in errors and (end - start).days > max_days:  # the API's cap: one query, one year
+        errors[field] = f"at most {max_days} days from the start"
     params = {}
     for name, parameter in template.parameters.items():
         raw = request.args.get(f"param_{name}", "")
@@ -42,12 +51,12 @@ def _preview_request(templates: dict[str, Template], complete: bool
         except ParameterError as error:
             if raw or complete:
                 errors[f"params.{name}"] = error.problem
-    return template, params, Interval(dates["start"], dates["end"]), errors
+    return template, params, Interval(start, end) if end > start else default, errors
 
 
 def preview_query(template: Template, params: dict[str, Any], interval: Interval) -> dict[str, str]:
     """The query string of a preview (and of its downloads): only the fields the preview reads."""
-    return {"template": template.name, "start": f"{interval.start}", "end": f"{interval.end}", "run": "1",
+    return {"template": template.name, "start": f"{interval.start}", "to": f"{interval.last}", "run": "1",
             **{f"param_{name}": f"{value}" for name, value in params.items()}}
 
 

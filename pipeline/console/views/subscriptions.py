@@ -10,10 +10,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from pipeline import paths
+from pipeline.config import exports
 from pipeline.console import accounts, web
 from pipeline.console.reports import CONTENT_TYPES, allowed_values, check_allowed, streamed
 from pipeline.console.runs import RunRefused, request_run
 from pipeline.exports import subscriptions
+from pipeline.exports.completeness import incomplete, period_gaps, warehouse_regions
 from pipeline.exports.definitions import (
     ExportDefinition,
     check_definition,
@@ -75,20 +77,33 @@ def _definition(name: str) -> ExportDefinition:
 @blueprint.route("/subscriptions/<name>")
 def subscription(name: str) -> Any:
     definition = _definition(name)
+    connection = web.warehouse()
     try:
-        history = web.warehouse().query_file("delivery/history.sql", {"export_name": name})
-    except Exception:
-        history = []
+        history = connection.query_file("delivery/history.sql", {"export_name": name})
+        failures = connection.query_file("delivery/failures.sql", {"export_name": name})
+    except Exception:  # nothing delivered yet: the tables may not exist
+        history, failures = [], []
     with web.state().transaction(write=False) as db:
         runs = db.query_file("runs.sql", {"subscription": name})
         stored = subscriptions.get(db, name)
     today = web.today()
     deliveries = [{"interval": Interval(row[0], row[1]), "status": row[2], "recipients": row[3], "rows": row[4],
                    "attached": row[5], "delivered_at": row[6], "refused": row[7]} for row in history]
-    return render_template("subscription.html", d=definition, deliveries=deliveries, runs=runs,
-                           next_run=next_run(definition, today), today=today,
-                           interval=interval_for(definition.interval, today),
+    failed = [{"interval": Interval(row[0], row[1]), "failed_at": row[2], "reason": row[3], "retry": row[4],
+               "delivered_since": row[5]} for row in failures]
+    interval = interval_for(definition.interval, today)
+    return render_template("subscription.html", d=definition, deliveries=deliveries, failed=failed, runs=runs,
+                           next_run=next_run(definition, today), today=today, interval=interval,
+                           not_ready=not_ready(connection, name, interval),
                            version=stored.updated_at if stored else "")
+
+
+def not_ready(connection: Warehouse, name: str, interval: Interval) -> str | None:
+    """Why a run for today's date would fail for missing data, before anyone clicks; None when it would not."""
+    if not exports().require_complete_data:
+        return None
+    gaps = period_gaps(connection, warehouse_regions(connection), interval)
+    return str(incomplete(name, interval, gaps, dt.datetime.now(dt.UTC).replace(tzinfo=None))) if gaps else None
 
 
 @blueprint.route("/subscriptions/<name>/files/<run_date>")

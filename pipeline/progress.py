@@ -89,9 +89,9 @@ def compact(number: float) -> str:
 
 @contextmanager
 def displayed(line_of: Callable[[int | None], str], *, quiet: bool, interval: float = 30.0,
-              stream: TextIO | None = None) -> Iterator[None]:
+              stream: TextIO | None = None, last_line: bool = True) -> Iterator[None]:
     """Show `line_of(width)` while inside: live on a terminal (one line, never wrapped), else every `interval`
-    seconds; the last line once at the end; nothing when `quiet`."""
+    seconds; the last line once at the end (on a terminal only, unless `last_line`); nothing when `quiet`."""
     stream = stream or sys.stderr
     stop = threading.Event()
     terminal = stream.isatty() and not quiet
@@ -119,7 +119,7 @@ def displayed(line_of: Callable[[int | None], str], *, quiet: bool, interval: fl
         stop.set()
         if thread:
             thread.join()
-        if not quiet:
+        if not quiet and (last_line or terminal):
             print(line_of(shutil.get_terminal_size().columns if terminal else None), file=stream, flush=True)
 
 
@@ -185,7 +185,8 @@ class Steps:
 @contextmanager
 def stepped(command: str, total: int, unit: str, *, quiet: bool = False, interval: float = 30.0,
             stream: TextIO | None = None) -> Iterator[Steps]:
-    """Show a command's steps while inside (see `displayed`)."""
+    """Show a command's steps while inside (see `displayed`); the command prints its own summary after."""
     steps = Steps(command, total, unit)
-    with displayed(lambda width: steps.line(width=width), quiet=quiet, interval=interval, stream=stream):
+    with displayed(lambda width: steps.line(width=width), quiet=quiet, interval=interval, stream=stream,
+                   last_line=False):
         yield steps

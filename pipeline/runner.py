@@ -24,6 +24,7 @@ from pipeline.progress import STAGES, shown
 from pipeline.scheduler import disabled_task_ids, re_enable_task, scheduler_reachable, scheduler_url
 from pipeline.sources import ping
 from pipeline.storage import ObjectStore, StorageError
+from pipeline.tasks.common import DEFAULT_WAREHOUSE_WRITERS, WAREHOUSE_WRITERS
 from pipeline.warehouse import WarehouseError, connection
 from pipeline.windows import parse_moment, utcnow
 
@@ -87,6 +88,9 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
     if not local_scheduler:
         check_scheduler(url)
     _default_setting("worker", "check_unfulfilled_deps", "false")  # see luigi.cfg [worker]
+    # A resource luigi.cfg does not size counts as 1: writers default to the ETL queue's slots (local scheduler;
+    # luigid gets the same default from pipeline.scheduler's policy).
+    _default_setting("resources", WAREHOUSE_WRITERS, str(DEFAULT_WAREHOUSE_WRITERS))
     # Luigi logs through this process's logging set-up (the CLI's): configuring its own handler too would print
     # every line twice with -v.
     _default_setting("core", "no_configure_logging", "true")

@@ -65,7 +65,10 @@ def re_enable_task(url: str, task_id: str, timeout: float = 10.0) -> None:
 # The operator's own config file may change these; state and history follow the command line and
 # environment.
 POLICY = {"scheduler": {"retry_delay": "300", "retry_count": "3", "disable_window": "3600", "disable_persist": "900",
-                        "worker_disconnect_delay": "60", "prune_on_get_work": "true", "remove_delay": "86400"}}
+                        "worker_disconnect_delay": "60", "prune_on_get_work": "true", "remove_delay": "86400"},
+          # Shared by every worker process and pod on this luigid: warehouse writers at once (the ETL queue's
+          # slots), MongoDB scans at once per region (mongo_<region>; 1 unless the operator's file says more).
+          "resources": {"warehouse_writers": "3"}}
 
 
 def luigid_config(state_dir: Path, history_url: str, operator_file: str = "") -> str:

@@ -78,8 +78,15 @@ def changes(before: str | None, after: str | None) -> list[tuple[str, Any, Any]]
             return {name: leaf for key, item in value.items() for name, leaf in flat(item, f"{prefix}{key}.").items()}
         return {prefix.rstrip("."): value}
 
+    def shown(value: Any) -> Any:  # as the files and forms write values: true/false, lists comma-separated
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            return ", ".join(map(str, value)) or "(none)"
+        return value
+
     old, new = (flat(json.loads(text)) if text else {} for text in (before, after))
-    return [(field, old.get(field), new.get(field)) for field in sorted(old.keys() | new.keys())
+    return [(field, shown(old.get(field)), shown(new.get(field))) for field in sorted(old.keys() | new.keys())
             if old.get(field) != new.get(field)]
 
 

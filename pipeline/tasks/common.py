@@ -30,6 +30,18 @@ class PipelineTask(luigi.Task):
         record_task(self.get_task_family(), self.progress_rows)
 
 
+WAREHOUSE_WRITERS = "warehouse_writers"  # the Luigi resource: [resources] warehouse_writers
+DEFAULT_WAREHOUSE_WRITERS = 3  # the ETL queue's slots (deploy/redshift/wlm.json)
+
+
+class WritesWarehouse(luigi.Task):
+    """A task that writes the warehouse holds one of [resources] warehouse_writers while it runs: however many
+    worker processes and pods share one luigid, no more of them write at once than the ETL queue has slots
+    (more would queue inside Redshift holding their connections, or fail on its connection limit)."""
+
+    resources = {WAREHOUSE_WRITERS: 1}
+
+
 class WindowTask(PipelineTask):
     """A task about one (region, window): the window is aligned and half-open, in UTC."""
 

@@ -128,8 +128,9 @@ class DeliverExport(ExportTask):
                                                            "retry": retry_when})
         except Exception as record_error:
             logger.warning("%s: could not record the failed delivery (%s)", self.name, first_line(record_error))
-        return DeliveryFailed(f"{self.name} for {self.interval} was not sent: {reason}. {retry_when[0].upper()}"
-                              f"{retry_when[1:]}")
+        ending = "" if reason.endswith((".", "?")) else "."
+        return DeliveryFailed(f"{self.name} for {self.interval} was not sent: {reason}{ending} "
+                              f"{retry_when[0].upper()}{retry_when[1:]}")
 
 
 class DeliveryFailed(Explained):

@@ -9,13 +9,13 @@ from pipeline.extract import read_manifest
 from pipeline.load import load_window
 from pipeline.retry import retries_transient
 from pipeline.storage import ObjectStore
-from pipeline.tasks.common import SourceWindowTask, WarehouseMarker, window_bounds
+from pipeline.tasks.common import SourceWindowTask, WarehouseMarker, WritesWarehouse, window_bounds
 from pipeline.tasks.extract import ExtractWindow
 from pipeline.warehouse import connection
 from pipeline.windows import utcnow
 
 
-class LoadWindow(SourceWindowTask):
+class LoadWindow(SourceWindowTask, WritesWarehouse):
     """Outputs a raw.load_audit row for (region, collection, window), committed with the merge."""
 
     def requires(self) -> luigi.Task:

@@ -11,7 +11,7 @@ import luigi
 from pipeline.catalog import Model, catalog
 from pipeline.refresh import full_refresh
 from pipeline.retry import retries_transient
-from pipeline.tasks.common import PipelineTask, WarehouseMarker, WindowTask, window_bounds
+from pipeline.tasks.common import PipelineTask, WarehouseMarker, WindowTask, WritesWarehouse, window_bounds
 from pipeline.tasks.load import LoadWindow
 from pipeline.transform import rebuild_models, stale_in_span, transform_window
 from pipeline.warehouse import connection, replacing
@@ -40,7 +40,7 @@ class StaleBuilds(luigi.Target):
         return not self.stale()
 
 
-class TransformWindow(WindowTask):
+class TransformWindow(WindowTask, WritesWarehouse):
     """Outputs an analytics.transform_audit row for (region, window), committed with the models, and its builds
     by every model of now (analytics.model_builds)."""
 
@@ -76,7 +76,7 @@ class TransformWindow(WindowTask):
         self.set_progress_percentage(int(done * 100 / models))
 
 
-class BuildModels(WindowTask):
+class BuildModels(WindowTask, WritesWarehouse):
     """Rebuilds the named models (stale ones only) for the transformed windows inside one span (a day, say),
     from the raw tables alone: it requires nothing, so no source, object store or load is touched."""
 
@@ -101,7 +101,7 @@ class BuildModels(WindowTask):
         self.set_progress_percentage(int(done * 100 / models))
 
 
-class FullRefresh(PipelineTask):
+class FullRefresh(PipelineTask, WritesWarehouse):
     """Rebuilds one model over all history into a shadow table and swaps it in (pipeline.refresh); the models of
     the same refresh that it reads are refreshed first."""
 

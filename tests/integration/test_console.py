@@ -231,9 +231,12 @@ def test_a_subscription_runs_through_the_export_tasks_once_and_every_change_is_a
     assert "paused" in paused.text
     actions = state(console.env, "select actor, action, target, before_value, after_value from console_audit "
                                  "where target = 'acme_daily_console' order by at, rowid")
-    assert [a[1] for a in actions] == ["subscription created", "export run requested", "subscription paused"]
-    assert all(a[0] == "editor@example.com" for a in actions)
-    assert json.loads(actions[2][3])["paused"] is False and json.loads(actions[2][4])["paused"] is True
+    assert [a[1] for a in actions] == ["subscription created", "export run requested", "export run done",
+                                       "subscription paused"]
+    assert [a[0] for a in actions] == ["editor@example.com", "editor@example.com", "console worker",
+                                       "editor@example.com"]
+    assert json.loads(actions[2][4])["outcome"] == "done"  # the run's outcome, recorded
+    assert json.loads(actions[3][3])["paused"] is False and json.loads(actions[3][4])["paused"] is True
     page = console.session("viewer@example.com").get(console.url + "/subscriptions/acme_daily_console").text
     assert "2026-11-29" in page and "sent" in page and "Edit" not in page  # history shown, nothing to change
 
@@ -394,7 +397,7 @@ def test_a_run_now_failure_and_a_failed_delivery_read_as_sentences_in_the_consol
     console.run_queued()
     outcomes = [row[0] for row in state(console.env, "select outcome from console_runs order by started_at")]
     assert outcomes[-1] == (f"acme_daily_conversations for 2026-11-29 was not sent: the mail server 127.0.0.1:{port} "
-                            f"refused the connection: is it running, and are [mail_server] host and port right?. It is "
+                            f"refused the connection: is it running, and are [mail_server] host and port right? It is "
                             f"retried by the next `pipeline export run` that looks back to 2026-11-30 (deploy/ runs it "
                             f"daily, 7 days back), or at once with Run now for 2026-11-30 in the console")
     page = editor.get(console.url + "/subscriptions/acme_daily_conversations").text

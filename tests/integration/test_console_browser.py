@@ -93,7 +93,7 @@ def test_an_editor_creates_previews_and_runs_a_subscription_and_the_mail_arrives
     # Run now: the same export tasks deliver the interval, and the e-mail arrives with its attachment.
     page.goto(console.url + "/subscriptions/acme_weekly_browser")
     page.fill("#run-date", "2026-11-30")
-    page.click("text=Run now")
+    page.click("button:has-text('Run now')")
     assert "queued" in page.inner_text("main")
     wait_for(lambda: any(m["To"] == "cs-browser@example.com" for m in smtp_server.messages), what="the e-mail")
     (message,) = [m for m in smtp_server.messages if m["To"] == "cs-browser@example.com"]
@@ -124,7 +124,7 @@ def test_a_viewer_cannot_edit_and_a_form_without_its_csrf_token_is_refused(brows
     editor.goto(console.url + "/subscriptions/acme_daily_conversations")
     editor.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach((e) => e.remove())")
     with editor.expect_navigation():
-        editor.click("text=Run now")
+        editor.click("button:has-text('Run now')")
     assert "CSRF token is missing" in editor.content()
 
 
@@ -163,7 +163,7 @@ def test_failures_read_as_sentences_the_audit_shows_changes_and_no_date_wraps_at
 
         def run_now(date: str) -> str:
             page.fill("#run-date", date)
-            page.click("text=Run now")
+            page.click("button:has-text('Run now')")
             assert "queued" in page.inner_text("main")
 
             def ended() -> bool:
@@ -193,7 +193,8 @@ def test_failures_read_as_sentences_the_audit_shows_changes_and_no_date_wraps_at
         page.fill("#recipients", "cs@example.com")
         page.click("#subscription-form button[type=submit]")
         page.wait_for_url("**/subscriptions/acme_audit_browser")
-        page.click("text=Edit")
+        page.click("a.button:has-text('Edit')")
+        page.wait_for_url("**/subscriptions/acme_audit_browser/edit**")
         page.fill("#description", "After")
         page.click("#subscription-form button[type=submit]")
         page.wait_for_url("**/subscriptions/acme_audit_browser")
@@ -209,6 +210,7 @@ def test_failures_read_as_sentences_the_audit_shows_changes_and_no_date_wraps_at
                                                      "&to=2026-11-29&param_client_id=acme&run=1", "preview")):
                 page.goto(console.url + path)
                 assert page.evaluate(WRAPPED) == [], (width, path)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, (width, path)  # no sideways
                 screenshot(page, f"{width}-{name}")
     finally:
         closed.close()

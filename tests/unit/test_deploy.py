@@ -133,3 +133,17 @@ def test_the_images_entrypoint_runs_here():
     executable = str(Path(sys.executable).parent / entrypoint[0])
     result = subprocess.run([executable, *command], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("usage: pipeline")
+
+
+def test_warehouse_writers_default_to_the_etl_queues_slots_on_luigid_and_in_a_local_run():
+    import json
+
+    from pipeline.scheduler import POLICY
+    from pipeline.tasks.common import DEFAULT_WAREHOUSE_WRITERS, WAREHOUSE_WRITERS
+    from pipeline.tasks.load import LoadWindow
+    from pipeline.tasks.transform import BuildModels, FullRefresh, TransformWindow
+
+    (etl,) = [queue for queue in json.loads((DEPLOY / "redshift" / "wlm.json").read_text()) if queue["name"] == "etl"]
+    assert etl["query_concurrency"] == DEFAULT_WAREHOUSE_WRITERS == int(POLICY["resources"][WAREHOUSE_WRITERS])
+    assert all(task.resources == {WAREHOUSE_WRITERS: 1} for task in (LoadWindow, TransformWindow, BuildModels,
+                                                                      FullRefresh))

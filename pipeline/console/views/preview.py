@@ -29,8 +29,9 @@ def _preview_request(templates: dict[str, Template], complete: bool
     except ValueError as error:
         errors["start"] = str(error)
     # The form's `to` is the last day, included, as people read periods; `end` (exclusive, as the API's) is
-    # accepted too.
-    field = "to" if request.args.get("to") or "end" not in request.args else "end"
+    # accepted too. Either one's error shows beside the form's field.
+    field = "to"
+    exclusive = not request.args.get("to") and bool(request.args.get("end"))
     try:
         if request.args.get("to"):
             end = web.parse_day(request.args["to"]) + dt.timedelta(days=1)
@@ -40,7 +41,7 @@ def _preview_request(templates: dict[str, Template], complete: bool
         errors[field] = str(error)
     max_days = web.settings().api_max_days
     if field not in errors and end <= start:
-        errors[field] = "must not be before the start" if field == "to" else "must be after the start (exclusive)"
+        errors[field] = "must be after the start (exclusive)" if exclusive else "must not be before the start"
     elif field not in errors and (end - start).days > max_days:  # the API's cap: one query, one year
         errors[field] = f"at most {max_days} days from the start"
     params = {}

@@ -6,13 +6,12 @@ Run it with the virtualenv's python: `python bench/bench_workers.py [--days 3] [
 
 What it does, in one run: starts the embedded services (two regions, us and eu) under a temp dir, seeds --days
 days of demo data into each, then for each N of --processes: starts a fresh luigid (`pipeline scheduler`), a
-fresh warehouse database and lake, and N `pipeline backfill --workers 1 --scheduler-url ...` processes at once
-over the whole range. While they run it samples pg_stat_activity every 50 ms: the warehouse connections of the
-backfill, and how many of them are inside a transaction (writing). When all have ended it counts the windows
-loaded more than once (raw.load_audit) and transformed more than once (analytics.transform_audit).
-It prints, per N: the wall time and its ratio to N = 1, the peak connections and peak connections in a
-transaction (luigid's [resources] warehouse_writers is 3: loads, transforms and rebuilds at once), and the
-duplicates. Nothing is asserted.
+fresh warehouse database and lake, and N `pipeline backfill --workers W --scheduler-url ...` processes at once
+over the whole range. While they run it samples pg_stat_activity every 20 ms: the warehouse connections of the
+backfill, and how many of them hold a transaction that wrote (a load, a transform). When all have ended it
+counts the windows loaded more than once (raw.load_audit) and transformed more than once (analytics.transform_audit).
+It prints, per N: the wall time and its ratio to N = 1, the peak connections and peak writers (luigid's
+[resources] warehouse_writers is 3: loads, transforms and rebuilds at once), and the duplicates. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -59,7 +58,8 @@ def create_database(postgres_url: str, name: str) -> str:
 
 
 class Sampler(threading.Thread):
-    """Peak connections to one database, and peak of those inside a transaction, every 50 ms."""
+    """Peak connections to one database, and peak of those inside a transaction that wrote (it has a
+    transaction id: a load, a transform, a marker), every 20 ms."""
 
     def __init__(self, postgres_url: str, database: str):
         super().__init__(daemon=True)
@@ -71,9 +71,9 @@ class Sampler(threading.Thread):
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as monitor:
-            while not self.done.wait(0.05):
+            while not self.done.wait(0.02):
                 ((connections, writing),) = monitor.execute(
-                    "select count(*), count(*) filter (where xact_start is not null and state <> 'idle') "
+                    "select count(*), count(*) filter (where backend_xid is not null) "
                     "from pg_stat_activity where datname = %s and pid <> pg_backend_pid()", (self.database,)
                 ).fetchall()
                 self.connections, self.writing = max(self.connections, connections), max(self.writing, writing)
@@ -90,21 +90,24 @@ def duplicates(url: str) -> tuple[int, int]:
     return loads, transforms
 
 
-def run_processes(count: int, stack, root: Path, days: int) -> dict:
+def run_processes(count: int, stack, root: Path, days: int, workers: int, writers: int) -> dict:
     from tests.luigid import start_luigid, stop_luigid
 
     database = f"workers_{count}"
     url = create_database(stack.postgres_url, database)
-    env = {**os.environ, **stack.env(), "PIPELINE_WAREHOUSE_URL": url, "PIPELINE_STORAGE_URL": str(root / f"lake{count}"),
-           "PIPELINE_SOURCES": ",".join(f"{region}={stack.mongo_uris[region]}" for region in REGIONS)}
+    sources = ",".join(f"{region}={stack.mongo_uris[region]}" for region in REGIONS)
+    env = {**os.environ, **stack.env(), "PIPELINE_WAREHOUSE_URL": url,
+           "PIPELINE_STORAGE_URL": str(root / f"lake{count}"), "PIPELINE_SOURCES": sources}
     # The warehouse's tables first, as a deployed warehouse has them: the processes then only run the range.
     subprocess.run([sys.executable, "-m", "pipeline.cli", "doctor"], env=env, capture_output=True, check=False)
-    luigid, scheduler = start_luigid(root / f"luigid{count}", env)
+    operator = root / f"luigid{count}.cfg"  # the operator's luigid settings: the writers' cap
+    operator.write_text(f"[resources]\nwarehouse_writers = {writers}\n")
+    luigid, scheduler = start_luigid(root / f"luigid{count}", env, str(operator))
     sampler = Sampler(stack.postgres_url, database)
     sampler.start()
     end = START + dt.timedelta(days=days)
     command = [sys.executable, "-m", "pipeline.cli", "backfill", "--start", f"{START:%Y-%m-%d}", "--end",
-               f"{end:%Y-%m-%d}", "--workers", "1", "--quiet", "--scheduler-url", scheduler]
+               f"{end:%Y-%m-%d}", "--workers", str(workers), "--quiet", "--scheduler-url", scheduler]
     started = time.perf_counter()
     try:
         processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -126,6 +129,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--conversations", type=int, default=2000, help="conversations per day and region")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--workers", type=int, default=1, help="Luigi workers of each process")
+    parser.add_argument("--writers", type=int, default=3, help="luigid's [resources] warehouse_writers")
     args = parser.parse_args()
     from pipeline.local.services import local_stack
 
@@ -136,9 +141,11 @@ def main() -> None:
         seed(stack, args.days, args.conversations)
         print(f"seeded {args.days} day(s) x {len(REGIONS)} regions, {args.conversations} conversations a day each, "
               f"in {time.perf_counter() - started:.0f} s")
-        results = {count: run_processes(count, stack, root, args.days) for count in args.processes}
+        results = {count: run_processes(count, stack, root, args.days, args.workers, args.writers)
+                   for count in args.processes}
     base = results[args.processes[0]]["seconds"]
-    print(f"{'processes':>9} {'seconds':>8} {'ratio':>6} {'peak conns':>10} {'peak writing':>12} {'loaded twice':>12} "
+    print(f"--workers {args.workers} per process; luigid's [resources] warehouse_writers {args.writers}")
+    print(f"{'processes':>9} {'seconds':>8} {'ratio':>6} {'peak conns':>10} {'peak writers':>12} {'loaded twice':>12} "
           f"{'transformed twice':>17}")
     for count, result in results.items():
         print(f"{count:>9} {result['seconds']:>8.1f} {result['seconds'] / base:>6.2f} {result['connections']:>10} "

@@ -58,6 +58,9 @@ def describe(command: str, failures: list[Failure], limit: int) -> tuple[str, st
     subject = f"analytics-pipeline: `{command}` failed on {host}: {len(failures)} failure(s)"
     lines = []
     for failure in failures[:limit]:
+        if failure.explained:  # written for people: the sentence is the whole story
+            lines.append(f"- {failure.error}")
+            continue
         params = ", ".join(f"{k}={v}" for k, v in failure.params.items())
         lines.append(f"- {failure.task}({params}): {failure.error}")
     if len(failures) > limit:

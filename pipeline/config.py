@@ -64,10 +64,10 @@ class warehouse(luigi.Config):
 class windows(luigi.Config):
     """How time is cut into extract/load windows."""
 
-    sync_minutes = luigi.IntParameter(default=5, description="window length used by `pipeline sync`")
+    sync_minutes = luigi.IntParameter(default=2, description="window length used by `pipeline sync`")
     backfill_minutes = luigi.IntParameter(default=1440, description="window length used by `pipeline backfill`")
     lag_minutes = luigi.IntParameter(
-        default=2, description="a window is processed only once it ended this long ago (late writes)"
+        default=1, description="a window is processed only once it ended this long ago (late writes)"
     )
     initial_lookback_hours = luigi.IntParameter(
         default=24, description="where `pipeline sync` starts when nothing was loaded yet"

@@ -31,7 +31,8 @@ def describe_failure(error: BaseException, settings: mail_server | None = None) 
         reply = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
         return f"{server} answered {error.smtp_code} {reply}".strip()
     if isinstance(error, ssl.SSLError):
-        return f"TLS with {server} failed ([mail_server] security = {settings.security}): {error.reason or error}"
+        why = getattr(error, "reason", None) or error
+        return f"TLS with {server} failed ([mail_server] security = {settings.security}): {why}"
     if isinstance(error, TimeoutError):
         return f"{server} did not answer within {settings.timeout_seconds} s ([mail_server] timeout_seconds)"
     if isinstance(error, ConnectionRefusedError):

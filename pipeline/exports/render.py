@@ -175,7 +175,7 @@ def template_rows(connection: Warehouse, template: Template, params: dict[str, A
 @contextmanager
 def xlsx_file(columns: list[Column], batches: Iterable[list[tuple]], sheet_title: str, title: str
               ) -> Iterator[tuple[str, int]]:
-    """openpyxl writes a zip, which needs a seekable file: a local temporary one, removed afterwards."""
+    """A workbook is a zip, written to a seekable file: a local temporary one, removed afterwards."""
     with tempfile.TemporaryDirectory() as folder:
         local = os.path.join(folder, "export.xlsx")
         rows = write_xlsx(columns, batches, local, sheet_title=sheet_title, title=title)

@@ -31,13 +31,13 @@ def containers(doc):
 
 def test_manifests_parse_with_the_expected_kinds():
     kinds = [doc["kind"] for doc in documents()]
-    assert sorted(set(kinds)) == ["ConfigMap", "CronJob", "Deployment", "PersistentVolumeClaim", "Service"]
+    assert sorted(set(kinds)) == ["ConfigMap", "CronJob", "Deployment", "Job", "PersistentVolumeClaim", "Service"]
     assert kinds.count("CronJob") == 6
 
 
 def test_workloads_reference_secrets_never_literal_values_and_request_resources():
     for doc in documents():
-        if doc["kind"] not in ("Deployment", "CronJob"):
+        if doc["kind"] not in ("Deployment", "CronJob", "Job"):
             continue
         for container in containers(doc):
             assert container["resources"]["requests"], doc["metadata"]["name"]
@@ -46,7 +46,7 @@ def test_workloads_reference_secrets_never_literal_values_and_request_resources(
                     assert "value" not in variable and "secretKeyRef" in variable["valueFrom"], variable["name"]
             for source in container.get("envFrom", []):
                 assert set(source) == {"secretRef"}, "environment only from the Secret, by reference"
-            if doc["kind"] == "CronJob" or doc["metadata"]["name"] == "console-worker":
+            if doc["kind"] in ("CronJob", "Job") or doc["metadata"]["name"] == "console-worker":
                 assert container["envFrom"] == [{"secretRef": {"name": "pipeline-secrets"}}]
             if doc["metadata"]["name"] == "console":  # no MongoDB, SMTP or Slack credentials in the console pod
                 assert container["envFrom"] == [{"secretRef": {"name": "console-secrets"}}]
@@ -147,3 +147,14 @@ def test_warehouse_writers_default_to_the_etl_queues_slots_on_luigid_and_in_a_lo
     assert etl["query_concurrency"] == DEFAULT_WAREHOUSE_WRITERS == int(POLICY["resources"][WAREHOUSE_WRITERS])
     assert all(task.resources == {WAREHOUSE_WRITERS: 1} for task in (LoadWindow, TransformWindow, BuildModels,
                                                                       FullRefresh))
+
+
+def test_the_backfill_job_runs_one_backfill_per_pod_on_the_central_luigid():
+    (job,) = [doc for doc in documents() if doc["kind"] == "Job"]
+    (container,) = containers(job)
+    args = build_parser().parse_args(container["args"])
+    assert args.command == "backfill" and not args.local_scheduler and job["spec"]["parallelism"] > 1
+    (configmap,) = [doc for doc in documents() if doc["kind"] == "ConfigMap"]
+    config = configparser.ConfigParser()
+    config.read_string(configmap["data"]["luigi.cfg"])
+    assert config.get("core", "scheduler_url").startswith("http://luigid.")  # every pod a worker of one luigid

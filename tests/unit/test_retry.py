@@ -104,3 +104,4 @@ def test_redshift_serializable_isolation_and_dropped_connections_are_transient()
 ])
 def test_a_postgresql_connect_failure_is_transient_unless_the_server_rejects_the_request(message, transient):
     assert is_transient_connect(psycopg.OperationalError(message)) is transient
+

@@ -1,0 +1,53 @@
+"""What failures say to people: alerts quote a failure written for them as it is; a mail server failure names
+the server and the setting to check, never the password."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+import pytest
+
+from pipeline.alerts import Failure, describe, failure_of
+from pipeline.exports.completeness import PeriodIncomplete
+from pipeline.mail import describe_failure
+
+
+def test_an_alert_quotes_a_failure_written_for_people_as_it_is_and_names_the_task_of_any_other():
+    class Task:
+        param_kwargs = {"name": "acme_daily", "date": "2026-11-30"}
+
+        def get_task_family(self) -> str:
+            return "RenderExport"
+
+    said = failure_of(Task(), PeriodIncomplete("acme_daily: the data for 2026-11-29 is not complete yet", {}))
+    plain = failure_of(Task(), KeyError("x"))
+    assert said.explained and said.error == "acme_daily: the data for 2026-11-29 is not complete yet"
+    assert not plain.explained and plain.error == "KeyError: 'x'"
+    _, text = describe("export run", [said, plain, Failure("T", {}, "e", "h")], limit=5)
+    assert "\n- acme_daily: the data for 2026-11-29 is not complete yet\n" in text
+    assert "- RenderExport(name=acme_daily, date=2026-11-30): KeyError: 'x'" in text
+
+
+class Settings:
+    host, port, user, password_env, security, timeout_seconds = "smtp.example.com", 587, "mailer", "SMTP_PW", \
+        "starttls", 30
+
+
+@pytest.mark.parametrize("error, said", [
+    (ConnectionRefusedError(111, "Connection refused"),
+     "the mail server smtp.example.com:587 refused the connection: is it running, and are [mail_server] host and "
+     "port right?"),
+    (TimeoutError(), "the mail server smtp.example.com:587 did not answer within 30 s ([mail_server] timeout_seconds)"),
+    (smtplib.SMTPAuthenticationError(535, b"bad credentials"),
+     "the mail server smtp.example.com:587 refused the log-in of [mail_server] user 'mailer' (its password is in "
+     "SMTP_PW)"),
+    (smtplib.SMTPResponseException(452, b"mailbox full"), "the mail server smtp.example.com:587 answered 452 mailbox "
+                                                          "full"),
+    (ssl.SSLError(1, "wrong version"), "TLS with the mail server smtp.example.com:587 failed ([mail_server] security "
+                                       "= starttls): wrong version"),
+    (OSError(101, "Network is unreachable"), "could not reach the mail server smtp.example.com:587 ([mail_server] host "
+                                             "and port): Network is unreachable"),
+])
+def test_a_mail_server_failure_names_the_server_and_the_setting_to_check(error, said):
+    assert describe_failure(error, Settings()) == said

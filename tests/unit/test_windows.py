@@ -61,5 +61,5 @@ def test_backfill_takes_only_closed_windows():
 
     windows = backfill_windows(D(2026, 11, 27), D(2026, 11, 29), 1440, now=D(2026, 11, 28, 10, 0))
     assert windows == [Window(D(2026, 11, 27), D(2026, 11, 28))]  # the 28th is not over yet
-    quarter_hours = backfill_windows(D(2026, 11, 28, 9), D(2026, 11, 28, 10), 15, now=D(2026, 11, 28, 10, 1))
-    assert [w.start.minute for w in quarter_hours] == [0, 15, 30]  # 9:45-10:00 ended 1 minute ago, within the lag
+    quarter_hours = backfill_windows(D(2026, 11, 28, 9), D(2026, 11, 28, 10), 15, now=D(2026, 11, 28, 10, 0, 30))
+    assert [w.start.minute for w in quarter_hours] == [0, 15, 30]  # 9:45-10:00 ended 30 s ago, within the lag

@@ -81,6 +81,9 @@ class windows(luigi.Config):
     max_windows_per_run = luigi.IntParameter(
         default=288, description="upper bound of windows one `pipeline sync` schedules (catch-up in slices)"
     )
+    catch_up_minutes = luigi.IntParameter(
+        default=60, description="`pipeline sync` reads a backlog older than backdated_lookback_minutes in windows "
+                                "this long (whole aligned cells it has not read at all): fewer, larger tasks")
     future_tolerance_minutes = luigi.IntParameter(
         default=60, description="a cursor later than now plus this is reported by verify as unreadable (its window "
                                 "will not close in time: a clock far off, a year typed wrong)")

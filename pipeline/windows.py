@@ -69,6 +69,24 @@ def rebuild_spans(windows: list[Window], cell_minutes: int) -> list[Window]:
                   if not any(other != span and other.start <= span.start and span.end <= other.end for other in spans))
 
 
+def coalesced(windows: list[Window], cell_minutes: int, before: dt.datetime) -> list[Window]:
+    """The windows, each aligned cell of `cell_minutes` that they fill completely and that ends by `before`
+    replaced by the cell itself: a backlog is read in a few large windows instead of many small ones (a task
+    costs the same whatever its window's length). Oldest first."""
+    if not windows or cell_minutes <= windows[0].minutes:
+        return windows
+    cells: dict[dt.datetime, list[Window]] = {}
+    for window in windows:
+        cells.setdefault(floor_time(window.start, cell_minutes), []).append(window)
+    result = []
+    for start, inside in cells.items():
+        cell = window_at(start, cell_minutes)
+        filled = sum(window.minutes for window in inside) == cell_minutes and all(
+            cell.start <= window.start and window.end <= cell.end for window in inside)
+        result += [cell] if filled and cell.end <= before else inside
+    return sorted(result)
+
+
 def closed_windows(since: dt.datetime, now: dt.datetime, minutes: int, lag_minutes: int) -> list[Window]:
     """Windows from `since` whose end is at least `lag_minutes` before `now`: no late write can still land."""
     horizon = now - dt.timedelta(minutes=lag_minutes)

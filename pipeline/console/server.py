@@ -14,7 +14,7 @@ from pipeline.console.app import create_app
 from pipeline.console.reports import known_clients
 from pipeline.console.runs import RunWorker
 from pipeline.secrets import redact_url
-from pipeline.statedb import migrations, state_db
+from pipeline.statedb import StateConnection, migrations, state_db
 from pipeline.warehouse import connect
 
 
@@ -58,7 +58,8 @@ def serve(host: str, port: int) -> None:
         raise ConfigError("[console] max_streams", f"{settings.max_streams} is not below threads "
                                                    f"({settings.threads}): pages and log-ins need a thread while "
                                                    f"downloads stream")
-    app = create_app(settings)  # also brings the console's database to the newest schema
+    app = create_app(settings)
+    StateConnection(app.config["STATE_URL"]).close()  # brings the database to the newest schema before any request
     if settings.run_worker:  # the local stack: no separate worker process to start
         threading.Thread(target=RunWorker().run_forever, args=(threading.Event(),), name="console-runs",
                          daemon=True).start()

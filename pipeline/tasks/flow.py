@@ -12,7 +12,16 @@ from pipeline.config import source_uris, windows
 from pipeline.tasks.transform import BuildModels, FullRefresh, TransformWindow
 from pipeline.warehouse import connection as warehouse_connection
 from pipeline.warehouse import is_read_only as warehouse_read_only
-from pipeline.windows import Window, closed_windows, floor_time, rebuild_spans, utcnow, windows_between
+from pipeline.windows import (
+    Window,
+    check_window_minutes,
+    closed_windows,
+    coalesced,
+    floor_time,
+    rebuild_spans,
+    utcnow,
+    windows_between,
+)
 
 
 class Backfill(luigi.WrapperTask):
@@ -95,7 +104,9 @@ def windows_due(region: str, now: dt.datetime) -> list[Window]:
         since = max(first, min(last, floor_time(now - dt.timedelta(hours=config.retry_horizon_hours), minutes)))
     done = _rows("load/transformed_windows.sql", {"region": region, "since": since})
     due = [w for w in closed_windows(since, now, minutes, config.lag_minutes) if not covered(w, done)]
-    return due[: config.max_windows_per_run]
+    # A backlog old enough never to be read again (windows_to_reread) is read in catch-up windows.
+    settled = now - dt.timedelta(minutes=config.backdated_lookback_minutes)
+    return coalesced(due, check_window_minutes(config.catch_up_minutes), settled)[: config.max_windows_per_run]
 
 
 def covered(window: Window, done: list[tuple[dt.datetime, dt.datetime]]) -> bool:
@@ -131,7 +142,7 @@ class Sync(luigi.WrapperTask):
         if not hasattr(self, "_due"):
             minutes = windows().sync_minutes
             lookback = dt.timedelta(minutes=windows().backdated_lookback_minutes)
-            self._due = [TransformWindow(region=region, window_start=window.start, window_minutes=minutes)
+            self._due = [TransformWindow(region=region, window_start=window.start, window_minutes=window.minutes)
                          for region in source_uris() for window in windows_due(region, self.now)]
             # Redone if done before the window was old enough: the same moment for every run, so a collection
             # already read again (by this run or an overlapping one) is not read a third time.

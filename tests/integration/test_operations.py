@@ -63,7 +63,8 @@ def test_sync_through_luigid_shows_its_tasks_done(local_env, luigid, tmp_path):
     seed(local_env)
     result = run_cli("sync", "--now", "2026-11-20T02:00", "--workers", "2",
                      LUIGI_CONFIG_PATH=scheduler_config(tmp_path, url, "[windows]\ninitial_lookback_hours = 2\n"
-                                                                      "sync_minutes = 15\nlag_minutes = 5\n"))
+                                                                      "sync_minutes = 15\nlag_minutes = 5\n"
+                                                                      "catch_up_minutes = 15\n"))
     assert result.returncode == 0, result.stderr[-2000:]
     done = task_list(url, "DONE")
     families = {task["name"] for task in done.values()}
@@ -187,6 +188,7 @@ def quarter_hour_windows(luigi_settings) -> None:
     luigi_settings("windows", "initial_lookback_hours", "2")
     luigi_settings("windows", "sync_minutes", "15")
     luigi_settings("windows", "lag_minutes", "5")
+    luigi_settings("windows", "catch_up_minutes", "15")  # each window on its own, however old
 
 
 def test_status_reports_lag_and_alerts_when_stale(local_env, slack, capsys, monkeypatch, luigi_settings):
@@ -239,6 +241,19 @@ def test_sync_retries_a_window_that_failed_instead_of_stepping_over_it(local_env
             "select window_start from analytics.transform_audit where region = 'us'").fetchall()}
     expected = {dt.datetime(2026, 11, 20) + dt.timedelta(minutes=15 * i) for i in range(11)}  # to 02:45
     assert starts == expected
+
+
+def test_sync_reads_a_settled_backlog_in_hour_windows_and_the_last_hour_in_sync_windows(local_env, luigi_settings):
+    luigi_settings("windows", "initial_lookback_hours", "2")  # the rest as shipped: 2-minute windows, 1 of lag
+    seed(local_env)
+    assert main(["sync", "--now", "2026-11-20T02:00", "--local-scheduler", "--workers", "2"]) == 0
+    with local_env.warehouse() as connection:
+        read = connection.execute("select window_start, window_end from analytics.transform_audit where region = "
+                                  "'us' order by window_start").fetchall()
+    hour = dt.datetime(2026, 11, 20, 1)
+    # 00:00-01:00 is older than the second read's lookback (60 min): one task per collection reads it all.
+    assert read[0] == (dt.datetime(2026, 11, 20), hour)
+    assert read[1:] == [(hour + dt.timedelta(minutes=m), hour + dt.timedelta(minutes=m + 2)) for m in range(0, 58, 2)]
 
 
 def test_the_scheduler_keeps_its_own_settings_under_the_deploy_config_path(tmp_path):

@@ -63,3 +63,18 @@ def test_backfill_takes_only_closed_windows():
     assert windows == [Window(D(2026, 11, 27), D(2026, 11, 28))]  # the 28th is not over yet
     quarter_hours = backfill_windows(D(2026, 11, 28, 9), D(2026, 11, 28, 10), 15, now=D(2026, 11, 28, 10, 0, 30))
     assert [w.start.minute for w in quarter_hours] == [0, 15, 30]  # 9:45-10:00 ended 30 s ago, within the lag
+
+
+def test_a_backlog_old_enough_is_read_in_whole_catch_up_cells_and_the_recent_part_in_sync_windows():
+    from pipeline.windows import coalesced
+
+    due = windows_between(D(2026, 11, 23, 0, 30), D(2026, 11, 23, 3, 0), 2)
+    read = coalesced(due, 60, before=D(2026, 11, 23, 2, 30))
+    assert read[0] == Window(D(2026, 11, 23, 0, 30), D(2026, 11, 23, 0, 32))  # 0:00-1:00 is not all due
+    assert Window(D(2026, 11, 23, 1), D(2026, 11, 23, 2)) in read  # a whole hour, settled: one window
+    assert read[-1] == Window(D(2026, 11, 23, 2, 58), D(2026, 11, 23, 3))  # 2:00-3:00 ends after `before`
+    assert len(read) == 15 + 1 + 30 and sorted(read) == read
+    assert sum(window.minutes for window in read) == sum(window.minutes for window in due)  # nothing lost
+    gap = [w for w in due if w.start != D(2026, 11, 23, 1, 20)]  # a window done already: its hour stays small
+    assert Window(D(2026, 11, 23, 1), D(2026, 11, 23, 2)) not in coalesced(gap, 60, before=D(2026, 11, 23, 2, 30))
+    assert coalesced(due, 2, before=D(2026, 11, 24)) == due

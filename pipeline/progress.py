@@ -70,13 +70,19 @@ class Progress:
         if width is None or len(full) <= width:
             return full
         short = {"documents": "docs"}.get(what, what)
-        parts = [" ".join(f"{stage} {done}" for stage, done in stages) or "nothing to run",
-                 f"{compact(count)} {short}", f"ETA {eta}", f"{self.failed} failed", f"{compact(count / elapsed)}/s",
-                 f"{elapsed:.0f} s"]
-        while len(parts) > 1 and len(" · ".join(parts)) > width:
-            parts.pop()
-        fitted = " · ".join(parts)
-        return fitted if len(fitted) <= width else fitted[: max(width - 1, 0)] + "…"
+        return fitted([" ".join(f"{stage} {done}" for stage, done in stages) or "nothing to run",
+                       f"{compact(count)} {short}", f"ETA {eta}", f"{self.failed} failed",
+                       f"{compact(count / elapsed)}/s", f"{elapsed:.0f} s"], width)
+
+
+def fitted(parts: list[str], width: int | None) -> str:
+    """The parts joined by ` · `, the last ones left out until the line fits `width` (cut with … if even the
+    first does not); all of them without a width."""
+    parts = [part for part in parts if part]
+    while width is not None and len(parts) > 1 and len(" · ".join(parts)) > width:
+        parts.pop()
+    line = " · ".join(parts)
+    return line if width is None or len(line) <= width else line[: max(width - 1, 0)] + "…"
 
 
 def compact(number: float) -> str:
@@ -173,13 +179,8 @@ class Steps:
     def line(self, now: float | None = None, width: int | None = None) -> str:
         elapsed = max((now or time.time()) - self.started, 1e-6)
         eta = f"{(self.total - self.done) * elapsed / self.done:.0f} s" if 0 < self.done < self.total else "-"
-        parts = [f"{self.command}: {self.done}/{self.total} {self.unit}", f"ETA {eta}", f"{elapsed:.0f} s",
-                 self.doing]
-        parts = [part for part in parts if part]
-        while width is not None and len(parts) > 1 and len(" · ".join(parts)) > width:
-            parts.pop()
-        fitted = " · ".join(parts)
-        return fitted if width is None or len(fitted) <= width else fitted[: max(width - 1, 0)] + "…"
+        return fitted([f"{self.command}: {self.done}/{self.total} {self.unit}", f"ETA {eta}", f"{elapsed:.0f} s",
+                       self.doing], width)
 
 
 @contextmanager

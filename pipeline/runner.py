@@ -130,16 +130,22 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
         failures = read_failures(os.environ.get(FAILURE_LOG_ENV, ""))
         if verbose or not failures:
             print(result.summary_text, file=sys.stderr)
-        explained = list(dict.fromkeys(failure.error for failure in failures if failure.explained))
-        for failure in failures:  # one line each: the task, its window, the error's first line
-            if not failure.explained:
-                print(f"failed: {describe_task(failure)}: {failure.error}", file=sys.stderr)
-        if explained and len(explained) == len(failures):  # said for people: the message is the outcome
-            raise RunFailed("; ".join(explained))
-        for said in explained:
-            print(f"failed: {said}", file=sys.stderr)
-        raise RunFailed(f"{len(failures)} task(s) failed" if failures else
-                        f"run did not succeed: {result.status.value[1]}")
+        lines, outcome = failure_report(failures, result.status.value[1])
+        for line in lines:
+            print(line, file=sys.stderr)
+        raise RunFailed(outcome)
+
+
+def failure_report(failures: list[Failure], status: str) -> tuple[list[str], str]:
+    """The lines a failed run prints (one per failure: the task, its window, the error's first line) and its
+    closing message. Failures written for people are said as they are, once each; when every failure is one,
+    the sentences are the closing message."""
+    explained = list(dict.fromkeys(failure.error for failure in failures if failure.explained))
+    lines = [f"failed: {describe_task(failure)}: {failure.error}" for failure in failures if not failure.explained]
+    if explained and len(lines) == 0:
+        return lines, "; ".join(explained)
+    lines += [f"failed: {said}" for said in explained]
+    return lines, f"{len(failures)} task(s) failed" if failures else f"run did not succeed: {status}"
 
 
 def left_pending(result: luigi.execution_summary.LuigiRunResult) -> bool:

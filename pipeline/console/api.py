@@ -27,6 +27,7 @@ from pipeline.exports.templates import (
     parse_typed,
 )
 from pipeline.statedb import StateDB, state_db
+from pipeline.windows import utcnow
 
 blueprint = Blueprint("api", __name__)
 API_FORMATS = ("csv", "json", "xlsx")
@@ -190,7 +191,7 @@ def report(name: str) -> Response:
         if exports().require_complete_data else {}
     if gaps and request.args.get("allow_incomplete") != "true":
         log_call(name, dict(request.args), file_format, None, 409)
-        said = incomplete(name, interval, gaps, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        said = incomplete(name, interval, gaps, utcnow())
         return problem(409, f"{said}; or ask with allow_incomplete=true", complete_until={
             region: f"{gap:%Y-%m-%dT%H:%M:%S}" for region, gap in sorted(gaps.items())})
     filename = f"{name}_{g.token.client_id}_{interval.label}.{file_format}"

@@ -118,7 +118,6 @@ class DeliverExport(ExportTask):
                                 f"others got it. `pipeline export resend {self.name} --date {self.date}` retries the "
                                 f"refused ones")
 
-
     def _failed(self, error: Exception) -> DeliveryFailed:
         """Record the failed attempt (the console, `export list` and `status` show it) and say it plainly."""
         reason = describe_failure(error, mail_server())

@@ -51,3 +51,15 @@ class Settings:
 ])
 def test_a_mail_server_failure_names_the_server_and_the_setting_to_check(error, said):
     assert describe_failure(error, Settings()) == said
+
+
+def test_a_run_whose_failures_all_explain_themselves_ends_with_the_sentences_once_each():
+    from pipeline.runner import failure_report
+
+    said = "acme_daily: the data for 2026-11-29 is not complete yet"
+    twice = [Failure("RenderExport", {"name": "acme_daily"}, said, "h", explained=True)] * 2
+    assert failure_report(twice, "FAILED") == ([], said)  # two tasks, one sentence: still the sentence
+    mixed = [*twice, Failure("LoadWindow", {"region": "us"}, "KeyError: 'x'", "h")]
+    lines, outcome = failure_report(mixed, "FAILED")
+    assert outcome == "3 task(s) failed" and lines[-1] == f"failed: {said}" and len(lines) == 2
+    assert failure_report([], "SCHEDULING_FAILED") == ([], "run did not succeed: SCHEDULING_FAILED")

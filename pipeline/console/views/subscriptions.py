@@ -34,6 +34,7 @@ from pipeline.exports.templates import (
 from pipeline.statedb import DuplicateKey
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
+from pipeline.windows import utcnow
 
 blueprint = Blueprint("subscriptions", __name__)
 
@@ -103,7 +104,7 @@ def not_ready(connection: Warehouse, name: str, interval: Interval) -> str | Non
     if not exports().require_complete_data:
         return None
     gaps = period_gaps(connection, warehouse_regions(connection), interval)
-    return str(incomplete(name, interval, gaps, dt.datetime.now(dt.UTC).replace(tzinfo=None))) if gaps else None
+    return str(incomplete(name, interval, gaps, utcnow())) if gaps else None
 
 
 @blueprint.route("/subscriptions/<name>/files/<run_date>")

@@ -299,11 +299,11 @@ class BackfillRun:
     output: str  # stderr + stdout
 
 
-def run_backfill(env: dict[str, str]) -> BackfillRun:
+def run_backfill(env: dict[str, str], extra: tuple[str, ...] = ()) -> BackfillRun:
     """`python -m pipeline.cli -v backfill` of DAY in a subprocess, its process tree polled for memory."""
     command = [sys.executable, "-m", "pipeline.cli", "-v", "backfill",
                "--start", f"{DAY:%Y-%m-%d}", "--end", f"{DAY + dt.timedelta(days=1):%Y-%m-%d}",
-               "--local-scheduler", "--workers", "2"]
+               "--local-scheduler", "--workers", "2", *extra]
     lines: list[str] = []
     started_at = time.time()
     started = time.perf_counter()
@@ -354,8 +354,8 @@ class Backfill:
     analyzed: dict[str, float | None]
 
 
-def measure_backfill(label: str, env: dict[str, str]) -> Backfill:
-    run = run_backfill(env)
+def measure_backfill(label: str, env: dict[str, str], extra: tuple[str, ...] = ()) -> Backfill:
+    run = run_backfill(env, extra)
     url = env["PIPELINE_WAREHOUSE_URL"]
     audit = load_audit(url)
     docs = sum(row[1] for row in audit)
@@ -375,7 +375,10 @@ def task_intervals(run: BackfillRun) -> dict[str, tuple[float, float]]:
         if not match:
             continue
         collection = re.search(r"collection=(\w+)", match["params"])
+        window = re.search(r"window_start=\S+T(\d\d)(\d\d), window_minutes=(\d+)", match["params"])
         label = match["family"] + (f"[{collection[1]}]" if collection else "")
+        if window and window[3] != "1440":  # a day cut into windows: each window's tasks apart
+            label += f" {window[1]}:{window[2]}"
         moments = starts if match["event"] == "running" else ends
         moments.setdefault(label, float(match["at"]) - run.started_at)  # luigi may log a line twice
     return {label: (starts[label], ends[label]) for label in starts if label in ends}
@@ -475,6 +478,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="documents in the small day, for the memory-scaling ratio (default 20000)")
     parser.add_argument("--no-dlt", action="store_true", help="skip (c), e.g. when dlt is not installed")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (its path is printed)")
+    parser.add_argument("--also-window-minutes", type=lambda text: [int(n) for n in text.split(",")], default=[],
+                        help="also back the big day up in windows of these minutes (e.g. 360,480), each into a "
+                             "fresh warehouse and lake, to compare with the default in the same run")
     return parser.parse_args(argv)
 
 
@@ -520,6 +526,16 @@ def main(argv: list[str] | None = None) -> int:
             figures.append(small)
             print(f"(b) small done in {small.seconds:.1f} s")
 
+            alternatives = []
+            for minutes in args.also_window_minutes:
+                alternative = measure_backfill(
+                    f"(b) backfill, {minutes}-minute windows",
+                    pipeline_env(mongo, create_database(postgres, f"analytics_w{minutes}"), root / f"lake_w{minutes}"),
+                    ("--window-minutes", str(minutes)))
+                alternatives.append(alternative)
+                figures.append(alternative.figure)
+                print(f"{alternative.figure.label} done in {alternative.figure.seconds:.1f} s")
+
             dlt_figure = None
             if not args.no_dlt and importlib.util.find_spec("dlt") is None:
                 print("(c) skipped: dlt is not installed (pip install -e '.[bench]')")
@@ -534,7 +550,11 @@ def main(argv: list[str] | None = None) -> int:
             print_table(figures)
             print()
             print_ratios(raw, ours, small, dlt_figure)
-            for title, backfill in (("(b)", big), ("(b) small", little)):
+            for alternative in alternatives:
+                print(f"  {alternative.figure.label} / (a) raw drain time: "
+                      f"{alternative.figure.seconds / raw.seconds:.2f}")
+            for title, backfill in (("(b)", big), ("(b) small", little),
+                                    *((a.figure.label, a) for a in alternatives)):
                 print()
                 print(f"tasks of {title}, {backfill.figure.docs} docs, {backfill.figure.seconds:.1f} s:")
                 print_stages(backfill)

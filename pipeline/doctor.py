@@ -13,10 +13,10 @@ from pipeline.config import alerts, console_db_url, mail_server, source_uris, st
 from pipeline.scheduler import scheduler_reachable, scheduler_url
 from pipeline.secrets import redact, redact_url
 from pipeline.sources import client, has_cursor_index, ping, source_collection
-from pipeline.sqlfiles import sql_dir, warehouse_sql_files
+from pipeline.sqlfiles import sql_dir
 from pipeline.storage import ObjectStore
-from pipeline.warehouse import connection
-from pipeline.warehouse.redshift.compat import check_files
+from pipeline.warehouse import Dialect, connection, dialect
+from pipeline.warehouse.sqlcheck import check_files, sql_files
 from pipeline.windows import utcnow
 
 PROBE = "doctor/probe.txt"
@@ -68,20 +68,23 @@ def _warehouse() -> str:
     return f"{warehouse_url()}: tables match the declarations, temp tables allowed"
 
 
-def _redshift() -> bool:
+def _checking_kind() -> Dialect | None:
+    """The configured warehouse's kind when it rejects some SQL that PostgreSQL runs (Redshift)."""
     try:
-        return warehouse_url().kind == "redshift"
+        kind = dialect(warehouse_url().kind)
     except Exception:  # a bad URL is the warehouse line's to report
-        return False
+        return None
+    return kind if kind.rejected else None
 
 
-def _redshift_sql() -> str:
+def _warehouse_sql(kind: Dialect) -> str:
     root = sql_dir()
-    files = warehouse_sql_files(root)
-    found = check_files(files, root)
+    files = sql_files(kind, root)
+    found = check_files(kind, files, root)
     if found:
-        raise ValueError(f"{len(found)} PostgreSQL-only construct(s), first {found[0]}")
-    return f"no PostgreSQL-only construct in {len(files)} files of {root}"
+        raise ValueError(f"{len(found)} construct(s) {kind.kind} rejects, first {found[0]} "
+                         f"(`pipeline sql-check` lists them all)")
+    return f"nothing {kind.kind} rejects in {len(files)} files of {root}"
 
 
 def _smtp() -> str:
@@ -136,8 +139,9 @@ def checks(scheduler: str | None = "") -> Iterator[Check]:
     yield _check("object store", lambda: (storage_location(), _store())[1],
                  "check PIPELINE_STORAGE_URL and its permissions (AWS_* for S3)")
     yield _check("warehouse", _warehouse, "check PIPELINE_WAREHOUSE_URL and the user's grants (deploy/redshift)")
-    if _redshift():
-        yield _check("sql for redshift", _redshift_sql, "rewrite the construct named above")
+    kind = _checking_kind()
+    if kind:
+        yield _check(f"sql for {kind.kind}", lambda: _warehouse_sql(kind), "rewrite the construct named above")
     if scheduler is not None:
         yield _check("scheduler", lambda: _scheduler(scheduler),
                      "start `pipeline scheduler`, or point at it with --scheduler-url")

@@ -16,7 +16,7 @@ from typing import Any
 from pipeline.catalog import Catalog, Column, Source
 from pipeline.convert import key_cell, objectid_value
 from pipeline.progress import Steps
-from pipeline.sources import window_slices
+from pipeline.sources import existing_keys, source_collection, window_slices
 from pipeline.sqlfiles import read_sql, render, statements
 from pipeline.transform import transform_window
 from pipeline.warehouse import Warehouse
@@ -113,6 +113,22 @@ def reconcile_region(connection: Warehouse, project: Catalog, region: str, looku
         if not dry_run:
             transform_window(connection, project, region, window, now, declared=declared[window])
         result.windows.append((region, window))
+
+
+def reconcile_sources(connection: Warehouse, project: Catalog, uris: dict[str, str], start: dt.datetime,
+                      end: dt.datetime, now: dt.datetime, batch_size: int, dry_run: bool = False,
+                      steps: Steps | None = None) -> ReconcileResult:
+    """Every region's sources against the warehouse over [start, end): each collection of each region a step."""
+    result = ReconcileResult()
+    if steps is not None:
+        steps.total = len(uris) * len(project.sources)
+    for region, uri in uris.items():
+        def lookup(collection: str, values: list, uri: str = uri) -> set:
+            return existing_keys(source_collection(uri, collection), project.source(collection).key, values)
+
+        reconcile_region(connection, project, region, lookup, start, end, now, batch_size, result,
+                         dry_run=dry_run, steps=steps)
+    return result
 
 
 def format_reconcile(result: ReconcileResult, dry_run: bool = False) -> str:

@@ -64,6 +64,23 @@ def stale(statuses: list[TableStatus], threshold: dt.timedelta) -> list[TableSta
     return [s for s in statuses if s.lag is None or s.lag > threshold]
 
 
+@dataclass(frozen=True)
+class StaleAlert:
+    tables: int
+    subject: str
+    text: str
+
+
+def stale_alert(statuses: list[TableStatus], threshold: dt.timedelta) -> StaleAlert | None:
+    """The alert for the tables behind by more than `threshold`; None when none is."""
+    late = stale(statuses, threshold)
+    if not late:
+        return None
+    subject = f"analytics-pipeline: {len(late)} table(s) stale for more than {format_lag(threshold)}"
+    return StaleAlert(len(late), subject, subject + "\n" + "\n".join(
+        f"- {s.region}.{s.collection}: {format_lag(s.lag)} behind" for s in late))
+
+
 def format_lag(lag: dt.timedelta | None) -> str:
     if lag is None:
         return "never loaded"

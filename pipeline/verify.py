@@ -229,6 +229,20 @@ class VerifyReport:
         return all(check.ok for check in self.windows) and not self.transforms
 
 
+def failures(report: VerifyReport, undated: list[Undated]) -> list[str]:
+    """What makes a verify fail, a clause each; none when the warehouse equals the source."""
+    found = []
+    differing = sum(not check.ok for check in report.windows)
+    if differing:
+        found.append(f"{differing} window(s) do not match the source")
+    if report.transforms:
+        found.append(f"{len(report.transforms)} loaded window(s) are not transformed with the models of now")
+    if undated:
+        found.append(f"{sum(u.count for u in undated)} document(s) have no date or a future one in their cursor "
+                     f"field: fix them at the source")
+    return found
+
+
 def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | None,
                  now: dt.datetime, steps: Steps | None = None) -> VerifyReport:
     """Every closed window of [start, end) (an open one is still filling: it would not reconcile yet); each

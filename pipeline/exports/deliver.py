@@ -150,6 +150,35 @@ class FailedDelivery:
 
 def open_failures(connection: Warehouse, since: dt.datetime) -> list[FailedDelivery]:
     """Each export's latest failed delivery since `since` whose interval was not delivered after it."""
-    return [FailedDelivery(name, Interval(start, end), failed_at, reason, retry)
-            for name, start, end, failed_at, reason, retry in connection.query_file("delivery/open_failures.sql",
-                                                                                   {"since": since})]
+    return [FailedDelivery(row["export_name"], Interval(row["interval_start"], row["interval_end"]),
+                           row["failed_at"], row["reason"], row["retry"])
+            for row in connection.records("delivery/open_failures.sql", {"since": since})]
+
+
+@dataclass(frozen=True)
+class LastDelivery:
+    interval: Interval
+    status: str
+    delivered_at: dt.datetime
+
+    def __str__(self) -> str:
+        return f"{self.delivered_at:%Y-%m-%d %H:%M} {self.status} ({self.interval})"
+
+
+def last_deliveries(connection: Warehouse) -> dict[str, LastDelivery]:
+    """{export name: its latest delivery}."""
+    return {row["export_name"]: LastDelivery(Interval(row["interval_start"], row["interval_end"]), row["status"],
+                                             row["delivered_at"])
+            for row in connection.records("delivery/last_deliveries.sql")}
+
+
+def export_listing(defined: dict[str, ExportDefinition], last: dict[str, LastDelivery], today: dt.date) -> str:
+    """`pipeline export list`'s table: each export's format, schedule, next run, last delivery and recipients."""
+    lines = [f"{'export':<32} {'format':<6} {'schedule':<18} {'interval':<15} {'next run':<10}  "
+             f"{'last delivery':<48} recipients"]
+    for name, definition in sorted(defined.items()):
+        due = today if definition.schedule.is_due(today) else definition.schedule.next_run_date(today)
+        delivered = str(last[name]) if name in last else "never"
+        lines.append(f"{name:<32} {definition.format:<6} {str(definition.schedule):<18} {definition.interval:<15} "
+                     f"{due:%Y-%m-%d}  {delivered:<48} {', '.join((*definition.recipients, *definition.cc))}")
+    return "\n".join(lines)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+
+from pipeline.cli.options import Commands, count, moment
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -26,24 +27,20 @@ def cmd_services(args: argparse.Namespace) -> None:
     serve_forever(args.root)
 
 
-def add_commands(commands, moment: Callable[[str], Callable[[str], object]],
-                 count: Callable[[int, int], Callable[[str], int]]) -> None:
-    """Add the commands to the CLI's subparsers; `moment(option)` parses a UTC date option, `count(least,
-    most)` a bounded whole number."""
-    demo = commands.add_parser("demo", help="embedded services + demo data + the pipeline, then a summary")
+def add_commands(commands: Commands) -> None:
+    """Add the commands to the `pipeline` command (the `pipeline.commands` entry point in pyproject.toml)."""
+    demo = commands.add("demo", "embedded services + demo data + the pipeline, then a summary", cmd_demo)
     demo.add_argument("--root", default="var/demo", help="where the demo keeps its services' data")
     demo.add_argument("--days", type=count(1, 366), default=3)
     demo.add_argument("--conversations-per-day", type=count(1, 1_000_000), default=1500)
     demo.add_argument("--workers", type=count(1, 64), default=2)
-    demo.set_defaults(handler=cmd_demo)
 
-    demo_data = commands.add_parser("demo-data", help="seed the configured MongoDB sources with demo data")
+    demo_data = commands.add("demo-data", "seed the configured MongoDB sources with demo data", cmd_demo_data)
     demo_data.add_argument("--start", type=moment("--start"), required=True, help="first UTC day")
     demo_data.add_argument("--days", type=count(1, 3660), default=3)
     demo_data.add_argument("--conversations-per-day", type=count(1, 1_000_000),
                            default=2000)
-    demo_data.set_defaults(handler=cmd_demo_data)
 
-    services = commands.add_parser("services", help="run the embedded services until Ctrl-C, print their env")
+    services = commands.add("services", "run the embedded services until Ctrl-C, print their env", cmd_services,
+                            serving=True)
     services.add_argument("--root", default="var/demo", help="where the services keep their data")
-    services.set_defaults(handler=cmd_services)

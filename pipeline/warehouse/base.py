@@ -67,6 +67,10 @@ class Dialect:
     column_options: Callable[[Table, Column], str] = lambda table, column: ""
     # whether an error is the kind's "gave up waiting for a lock" (PostgreSQL: lock_timeout)
     is_lock_timeout: Callable[[BaseException], bool] = lambda error: False
+    # `where:line: construct` for each construct of SQL text (written in PostgreSQL's syntax, as every SQL file
+    # and generated statement is) that the kind rejects; `pipeline sql-check`, doctor and the suite run it.
+    # None: the kind runs all of it (PostgreSQL).
+    rejected: Callable[[str, str, int], list[str]] | None = None
 
     def column_type(self, column: Column) -> str:
         return self.types[column.type].format(length=column.max_length or MAX_VARCHAR)
@@ -279,6 +283,12 @@ class Warehouse(ABC):
         """Run the one query of a project SQL file; return all its rows."""
         (statement,) = statements(read_sql(relative))
         return self.query(statement, params or {})
+
+    def records(self, relative: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run the one query of a project SQL file; return its rows as {column: value}, read by name."""
+        (statement,) = statements(read_sql(relative))
+        columns, rows = self.query_table(statement, params or {})
+        return [dict(zip(columns, row)) for row in rows]
 
     def count(self, relative: str, params: Mapping[str, Any]) -> int:
         return int(self.query_file(relative, params)[0][0])

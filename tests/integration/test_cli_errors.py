@@ -72,3 +72,18 @@ def test_a_missing_bucket_is_one_line_naming_it(s3_env, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("pipeline: error: PIPELINE_STORAGE_URL: bucket 'no-such-bucket' at "
                                                 "http://127.0.0.1:") and err[0].endswith(" does not exist"), err
+
+
+def test_sql_check_prints_file_and_line_of_each_construct_and_fails(tmp_path):
+    edited = tmp_path / "report.sql"
+    edited.write_text("-- a report\nselect client_id, string_agg(\n  text, ',') from raw.messages\ngroup by 1;\n"
+                      "insert into t values (1) on\n  conflict do nothing;\n")
+    result = run_cli("sql-check", str(edited))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{edited}:2: string_agg (use listagg), which Redshift rejects",
+                                          f"{edited}:5: ON CONFLICT, which Redshift rejects"]
+    assert_one_line_error(result, "2 construct(s) redshift rejects in 1 files")
+    assert_one_line_error(run_cli("sql-check", str(tmp_path / "missing.sql")), "missing.sql: no such file or folder")
+    project = run_cli("sql-check")  # the SQL folder, the templates and every generated statement
+    assert project.returncode == 0, project.stdout + project.stderr
+    assert "nothing redshift rejects in" in project.stdout and "generated statements" in project.stdout

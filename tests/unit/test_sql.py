@@ -11,13 +11,15 @@ from sqlglot import exp
 
 from pipeline.catalog import catalog
 from pipeline.refresh import refresh_statements
+from pipeline.sqlcheck import check_project, generated_statements
 from pipeline.sqlfiles import quote_ident, quote_literal, read_sql, render, sql_dir, statements, warehouse_sql_files
 from pipeline.transform import data_test_query, model_statements, rows_table
 from pipeline.warehouse import dialect
 from pipeline.warehouse.base import SHARED_TEMPLATES
-from pipeline.warehouse.redshift.compat import check_files, problems
+from pipeline.warehouse.redshift.compat import problems
 from pipeline.warehouse.redshift.driver import CopyAuthorization, copy_manifest, copy_sql
 from pipeline.warehouse.schema import plan_schema
+from pipeline.warehouse.sqlcheck import check_files
 
 KINDS = {"postgresql": "postgres", "redshift": "redshift"}  # warehouse kind -> sqlglot dialect
 
@@ -154,44 +156,84 @@ def test_identifiers_that_redshift_reserves_are_quoted():
         assert not reserved, f"{name}: quote {reserved} (reserved on Redshift) in: {statement[:80]}"
 
 
-def test_what_redshift_runs_has_no_postgres_only_construct_in_any_file_or_generated_statement():
-    root = sql_dir()
-    files = [*warehouse_sql_files(root), *SHARED_TEMPLATES.glob("*.sql"), *dialect("redshift").templates.glob("*.sql")]
-    found = check_files(files, root)
-    generated = {name: items for name, items in {**SHARED, **OWN["redshift"]}.items()
-                 if name.startswith(("models/", "redshift/generated"))}
-    found += [problem for name, items in generated.items() for statement in items
-              for problem in problems(statement, name)]
+def test_what_redshift_runs_has_no_construct_it_rejects_in_any_file_or_generated_statement():
+    found, checked = check_project("redshift")
     assert found == []
+    generated = generated_statements(dialect("redshift"), catalog())
+    assert {f"models/{name} (generated)" for name in catalog().models} <= set(generated)
+    # Every statement a model's rebuild sends (nine) and its data tests are in what was checked.
+    assert all(len(generated[f"models/{name} (generated)"]) >= 9 for name in catalog().models)
+    assert f"{sum(map(len, generated.values()))} generated statements" in checked
 
 
-def test_the_redshift_check_names_file_and_line_of_what_sqlglot_accepts(tmp_path):
-    planted = {
-        "on_conflict.sql": "insert into t values (1)\non conflict do nothing",
-        "distinct_on.sql": "select distinct on (a) a\nfrom t",
-        "index.sql": "create index i on t (a)",
-        "for_update.sql": "select a from t\nfor update",
-        "returning.sql": "insert into t values (1) returning a",
-        "jsonb.sql": "select cast(a as jsonb) from t",
-        "json_operator.sql": "select a ->> 'k' from t",
-        "array.sql": "select array[1, 2]",
-        "series.sql": "select * from t, generate_series(1, 3)",
-        "lateral.sql": "select * from t, lateral (select 1) as x",
-        "filter.sql": "select count(*) filter (where a) from t",
-        "cast.sql": "select a::int from t",
-    }
-    for name, text in planted.items():
-        sqlglot.parse_one(text, read="redshift")  # sqlglot alone lets every one of them through
-        (tmp_path / name).write_text("-- header\n" + text)
-    found = check_files(tmp_path.glob("*.sql"), tmp_path)
-    assert len(found) == len(planted)
-    assert "on_conflict.sql:3: ON CONFLICT, which Redshift rejects" in found
-    assert "for_update.sql:3: FOR UPDATE / FOR SHARE, which Redshift rejects" in found
-    assert problems("select 'a::b', \"x::y\" -- c::d", "quoted.sql") == []  # literals and comments are not code
+# Each construct Redshift rejects, written as PostgreSQL accepts it, once on one line and once split over lines.
+PLANTED = {
+    "on_conflict": ("insert into t values (1) on conflict do nothing", "insert into t values (1)\non\n  conflict "
+                    "do nothing", "ON CONFLICT"),
+    "distinct_on": ("select distinct on (a) a from t", "select distinct\n  on (a) a\nfrom t", "DISTINCT ON"),
+    "index": ("create unique index i on t (a)", "create unique\n  index i on t (a)", "CREATE INDEX"),
+    "for_update": ("select a from t for update", "select a from t for\n  update", "FOR UPDATE"),
+    "returning": ("insert into t values (1) returning a", "insert into t values (1)\n  returning a", "RETURNING"),
+    "jsonb": ("select cast(a as jsonb) from t", "select cast(a as\n  jsonb) from t", "jsonb"),
+    "json": ("select cast(a as json) from t", "select cast(a\n  as json) from t", "the json type"),
+    "json_operator": ("select a ->> 'k' from t", "select a\n  ->> 'k' from t", "a JSON operator"),
+    "array": ("select array[1, 2]", "select array\n  [1, 2]", "an array"),
+    "array_agg": ("select array_agg(a) from t", "select\n  array_agg(a) from t", "array_agg"),
+    "string_agg": ("select string_agg(a, ',') from t", "select string_agg(\n  a, ',') from t", "string_agg"),
+    "unnest": ("select unnest(a) from t", "select\n  unnest(a) from t", "unnest"),
+    "regexp_matches": ("select regexp_matches(a, 'x') from t", "select\n  regexp_matches(a, 'x') from t",
+                       "regexp_matches"),
+    "series": ("select * from t, generate_series(1, 3)", "select * from t,\n  generate_series(1, 3)",
+               "generate_series"),
+    "lateral": ("select * from t, lateral (select 1) as x", "select * from t,\n  lateral (select 1) as x", "LATERAL"),
+    "filter": ("select count(*) filter (where a) from t", "select count(*) filter\n  (where a) from t", "FILTER"),
+    "on_commit": ("create temp table x (a int) on commit drop", "create temp table x (a int) on\n  commit drop",
+                  "ON COMMIT"),
+    "identity": ("create table t (id bigint generated always as identity)",
+                 "create table t (id bigint generated\n  always as identity)", "GENERATED ... AS IDENTITY"),
+    "materialized": ("with x as materialized (select 1) select * from x",
+                     "with x as\n  materialized (select 1) select * from x", "AS MATERIALIZED"),
+    "concat": ("select concat(a, b, c) from t", "select concat(a,\n  b, c) from t", "concat of more than two"),
+    "cast": ("select a::int from t", "select a\n  ::int from t", "a :: cast"),
+    "now": ("select now()", "select now\n  ()", "now()"),
+}
+
+
+# The file line where the split form's construct begins (its first word), after a one-line header.
+SPLIT_LINE = {"on_conflict": 3, "distinct_on": 2, "index": 3, "for_update": 2, "returning": 3, "jsonb": 3, "json": 3,
+              "json_operator": 3, "array": 2, "array_agg": 3, "string_agg": 2, "unnest": 3, "regexp_matches": 3,
+              "series": 3, "lateral": 3, "filter": 2, "on_commit": 2, "identity": 2, "materialized": 3, "concat": 2,
+              "cast": 3, "now": 2}
+
+
+@pytest.mark.parametrize("name", PLANTED)
+def test_the_redshift_check_finds_each_construct_on_one_line_or_split(name, tmp_path):
+    one_line, split, construct = PLANTED[name]
+    for text, line in ((one_line, 2), (split, SPLIT_LINE[name])):
+        sqlglot.parse(text, read="redshift")  # sqlglot's Redshift reader lets every one of them through
+        (tmp_path / f"{name}.sql").write_text("-- header\n" + text + ";\n")
+        found = check_files(dialect("redshift"), [tmp_path / f"{name}.sql"], tmp_path)
+        assert len(found) == 1 and found[0].startswith(f"{name}.sql:{line}: {construct}"), (text, found)
+
+
+def test_the_redshift_check_passes_clean_sql_and_skips_literals_names_and_comments(tmp_path):
+    clean = tmp_path / "clean.sql"
+    clean.write_text("-- a::b, on conflict, now()\nselect 'x::y', \"on conflict\", concat(a, b),\n"
+                     "  json_extract_path_text(m.meta, 'lang') as lang, listagg(a, ',') within group (order by a)\n"
+                     "from t as m /* distinct on (a) */\nwhere m.day = %(day)s and m.at < getdate();\n"
+                     "delete from {target} using {stage} as s where {target}.id = s.id;\n")
+    assert check_files(dialect("redshift"), [clean], tmp_path) == []
+    assert check_files(dialect("postgresql"), [clean], tmp_path) == []  # PostgreSQL runs everything
+
+
+def test_the_redshift_check_reads_model_blocks_and_names_the_line(tmp_path):
     model = tmp_path / "model.yml"
     model.write_text("description: x\nincremental:\n  touched: |\n    select 1\n    from t where a::int = 1\n"
                      "columns:\n  - {name: a, description: 'a -> b'}\n")
-    assert check_files([model], tmp_path) == ["model.yml:5: a :: cast (write cast(x as type)), which Redshift rejects"]
+    assert check_files(dialect("redshift"), [model], tmp_path) == [
+        "model.yml:5: a :: cast (write cast(x as type)), which Redshift rejects"]
+    assert problems("select 1;\nselect a\nfrom t\nfor update", "two.sql") == [
+        "two.sql:4: FOR UPDATE / FOR SHARE, which Redshift rejects"]
 
 
 def test_values_are_bound_not_formatted():

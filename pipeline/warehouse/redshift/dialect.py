@@ -88,6 +88,12 @@ def physical_plan(table: Table, existing: set[str] | None) -> list[str]:
     return plan
 
 
+def rejected(text: str, where: str, first_line: int) -> list[str]:
+    from pipeline.warehouse.redshift.compat import problems  # sqlglot loads only when SQL is checked
+
+    return problems(text, where, first_line)
+
+
 DIALECT = Dialect(
     kind="redshift",
     types=TYPES,
@@ -99,4 +105,5 @@ DIALECT = Dialect(
     table_options=table_options,
     physical_plan=physical_plan,
     column_options=column_options,
+    rejected=rejected,
 )

@@ -1,7 +1,7 @@
 """Benchmark: one backfill range shared by N `pipeline backfill` processes on one luigid, as N worker pods would
 run it (deploy/k8s/backfill-job.yaml).
 
-Run it with the virtualenv's python: `python bench/bench_workers.py [--days 3] [--conversations 2000]
+Run it with the virtualenv's python: `python bench/bench_scaleout.py [--days 3] [--conversations 2000]
 [--processes 1 2 4]`. Nothing outside a temporary directory is touched.
 
 What it does, in one run: starts the embedded services (two regions, us and eu) under a temp dir, seeds --days

@@ -1,4 +1,6 @@
-"""Failure alerts: one Slack message and one e-mail per failed run, listing every failed task."""
+"""Failure alerts: one message per configured channel per failed run, listing every failed task.
+
+The channels (Slack, e-mail) are pipeline.channels."""
 
 from __future__ import annotations
 
@@ -7,13 +9,11 @@ import logging
 import os
 import socket
 from dataclasses import asdict, dataclass
-from email.message import EmailMessage
 
 import luigi
 
-from pipeline.config import alerts, mail_server
+from pipeline.channels import configured
 from pipeline.errors import Explained, first_line, told
-from pipeline.mail import send
 from pipeline.secrets import redact
 
 logger = logging.getLogger(__name__)
@@ -68,50 +68,15 @@ def describe(command: str, failures: list[Failure], limit: int) -> tuple[str, st
     return subject, redact(subject + "\n" + "\n".join(lines))
 
 
-def send_slack(text: str) -> bool:
-    """Post to the webhook or, with a bot token, to the channel; False when neither is configured."""
-    settings = alerts()
-    webhook = os.environ.get(settings.slack_webhook_env)
-    token = os.environ.get(settings.slack_token_env)
-    if webhook:
-        from slack_sdk.webhook import WebhookClient
-
-        response = WebhookClient(webhook, timeout=10).send(text=text)
-        if response.status_code != 200:
-            raise RuntimeError(f"Slack webhook answered {response.status_code}")
-        return True
-    if token:
-        from slack_sdk import WebClient
-
-        kwargs = {"base_url": settings.slack_base_url} if settings.slack_base_url else {}
-        WebClient(token=token, timeout=10, **kwargs).chat_postMessage(channel=settings.slack_channel, text=text)
-        return True
-    return False
-
-
-def send_email(subject: str, text: str) -> bool:
-    """Through the [mail_server] server, from its sender; False when [alerts] email_to is blank."""
-    recipients = [a.strip() for a in alerts().email_to.split(",") if a.strip()]
-    if not recipients:
-        return False
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = mail_server().sender
-    message["To"] = ", ".join(recipients)
-    message.set_content(text)
-    send(message)
-    return True
-
-
 def alert(subject: str, text: str) -> list[str]:
     """Send on every configured channel; a channel that fails is logged, never masks the others."""
     sent = []
-    for name, channel in (("slack", lambda: send_slack(text)), ("email", lambda: send_email(subject, text))):
+    for channel, _ in configured():
         try:
-            if channel():
-                sent.append(name)
+            channel.send(subject, text)
+            sent.append(channel.name)
         except Exception as error:  # an alert channel down must not hide the original failure
-            logger.error("alert via %s failed: %s", name, first_line(error))
+            logger.error("alert via %s failed: %s", channel.name, first_line(error))
     return sent
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import smtplib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pipeline import statedb
 from pipeline.catalog import Column, catalog
-from pipeline.config import alerts, console_db_url, mail_server, source_uris, storage_location, warehouse_url
+from pipeline.channels import configured as alert_channels
+from pipeline.channels import how_to_configure
+from pipeline.config import console_db_url, mail_server, source_uris, storage_location, warehouse_url
 from pipeline.scheduler import scheduler_reachable, scheduler_url
 from pipeline.secrets import redact, redact_url
 from pipeline.sources import client, has_cursor_index, ping, source_collection
@@ -105,10 +106,7 @@ def _scheduler(given: str) -> str:
 
 
 def _alerts() -> str:
-    settings = alerts()
-    channels = [name for name, configured in (
-        ("Slack webhook", os.environ.get(settings.slack_webhook_env)), ("Slack token", os.environ.get(
-            settings.slack_token_env)), (f"e-mail to {settings.email_to}", settings.email_to)) if configured]
+    channels = [target for _, target in alert_channels()]
     if not channels:
         raise RuntimeError("no alert channel configured")
     return ", ".join(channels) + " (not sent to: a doctor posts nothing)"
@@ -146,5 +144,5 @@ def checks(scheduler: str | None = "") -> Iterator[Check]:
         yield _check("scheduler", lambda: _scheduler(scheduler),
                      "start `pipeline scheduler`, or point at it with --scheduler-url")
     yield _check("smtp", _smtp, "check [mail_server] host and port")
-    yield _check("alerts", _alerts, "set PIPELINE_SLACK_WEBHOOK_URL or PIPELINE_SLACK_TOKEN, or [alerts] email_to")
+    yield _check("alerts", _alerts, f"set {how_to_configure()}")
     yield _check("console database", _console_db, "check PIPELINE_CONSOLE_DB_URL or [console] db_url")

@@ -33,6 +33,7 @@ def register(commands: Commands) -> None:
 def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.alerts import alert
     from pipeline.catalog import catalog
+    from pipeline.channels import how_to_configure
     from pipeline.drift import drift_report
     from pipeline.exports.deliver import open_failures
     from pipeline.status import (
@@ -65,7 +66,7 @@ def cmd_status(args: argparse.Namespace) -> None:
         sent = alert(due.subject, due.text)
         if not sent:
             raise CommandError(f"{due.tables} table(s) stale and no alert channel configured: set "
-                               f"PIPELINE_SLACK_WEBHOOK_URL or PIPELINE_SLACK_TOKEN, or [alerts] email_to")
+                               f"{how_to_configure()}")
         print(f"stale: alert sent via {', '.join(sent)}")
 
 

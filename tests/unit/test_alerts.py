@@ -63,3 +63,23 @@ def test_a_run_whose_failures_all_explain_themselves_ends_with_the_sentences_onc
     lines, outcome = failure_report(mixed, "FAILED")
     assert outcome == "3 task(s) failed" and lines[-1] == f"failed: {said}" and len(lines) == 2
     assert failure_report([], "SCHEDULING_FAILED") == ([], "run did not succeed: SCHEDULING_FAILED")
+
+
+def test_a_new_alert_channel_is_one_module_with_a_channel(monkeypatch):
+    """alert() and doctor reach every channel through pipeline.channels; one that fails does not stop the others."""
+    import pipeline.channels as channels
+    from pipeline.alerts import alert
+
+    received: list[tuple[str, str]] = []
+
+    def refuse(subject: str, text: str) -> None:
+        raise ConnectionError("pager down")
+
+    pager = channels.Channel("pager", lambda: "pager rota", refuse, "[alerts] pager_key")
+    teams = channels.Channel("teams", lambda: "Teams #ops", lambda s, t: received.append((s, t)), "[alerts] teams")
+    silent = channels.Channel("sms", lambda: None, lambda s, t: received.append(("sms", t)), "[alerts] sms_to")
+    monkeypatch.setattr(channels, "_channels", lambda: (pager, teams, silent))
+    assert alert("subject", "text") == ["teams"]
+    assert received == [("subject", "text")]
+    assert [target for _, target in channels.configured()] == ["pager rota", "Teams #ops"]
+    assert channels.how_to_configure() == "[alerts] pager_key, or [alerts] teams, or [alerts] sms_to"

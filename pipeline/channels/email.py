@@ -1,0 +1,29 @@
+"""Alerts by e-mail to [alerts] email_to, through the [mail_server] server, from its sender."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from pipeline.channels import Channel
+from pipeline.config import alerts, mail_server
+from pipeline.mail import send as send_message
+
+
+def recipients() -> list[str]:
+    return [address.strip() for address in alerts().email_to.split(",") if address.strip()]
+
+
+def target() -> str | None:
+    return f"e-mail to {', '.join(recipients())}" if recipients() else None
+
+
+def send(subject: str, text: str) -> None:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = mail_server().sender
+    message["To"] = ", ".join(recipients())
+    message.set_content(text)
+    send_message(message)
+
+
+CHANNEL = Channel("email", target, send, "[alerts] email_to")

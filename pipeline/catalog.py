@@ -67,7 +67,7 @@ class Table:
     # need (Redshift has sort and distribution keys instead).
     unique_key: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
-    encodings: tuple[tuple[str, str], ...] = ()  # Redshift: (column, compression encoding); others ENCODE AUTO
+    encodings: tuple[tuple[str, str], ...] = ()  # (column, compression encoding); the others are the kind's default
     rebuilt_by: str = ""  # a model's table: the command that rebuilds it whole, in a new shape
 
     @property
@@ -429,15 +429,10 @@ def parse_source(name: str, raw: dict, where: str) -> Source:
                   sort_key, dist_key, where, indexes, encodings)
 
 
-# Redshift's column compression encodings a declaration may name (`warehouse: encode: {column: encoding}`).
-ENCODINGS = ("raw", "az64", "bytedict", "delta", "delta32k", "lzo", "mostly8", "mostly16", "mostly32", "runlength",
-             "text255", "text32k", "zstd")
-
-
 def _warehouse_hints(fields: _Fields, names: tuple[str, ...]) -> tuple[
         tuple[str, ...], str | None, tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
-    """sort_key and dist_key (Redshift), indexes (PostgreSQL: a list of column lists), encode (Redshift: a
-    column's compression encoding; undeclared ones are ENCODE AUTO)."""
+    """sort_key and dist_key, indexes (a list of column lists), encode (a column's compression encoding, one
+    word: the kinds that use it check its name, Dialect.check_table). Each kind reads the hints it has."""
     hints = fields.raw.get("warehouse") or {}
     hint_fields = _Fields(hints, f"{fields.where}, warehouse", {"sort_key", "dist_key", "indexes", "encode"})
     sort_key = hint_fields.names("sort_key")
@@ -458,8 +453,8 @@ def _warehouse_hints(fields: _Fields, names: tuple[str, ...]) -> tuple[
     for column, encoding in encode.items():
         if column not in names:
             raise hint_fields.fail("encode", f"{column!r} is not a column")
-        if encoding not in ENCODINGS:
-            raise hint_fields.fail("encode", f"{column}: {encoding!r} is not one of {', '.join(ENCODINGS)}")
+        if not isinstance(encoding, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", encoding):
+            raise hint_fields.fail("encode", f"{column}: {encoding!r} is not an encoding's name")
     return sort_key, (dist_key[0] if dist_key else None), indexes, tuple(encode.items())
 
 

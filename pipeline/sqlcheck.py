@@ -34,7 +34,7 @@ def generated_statements(kind: Dialect, project: Catalog) -> dict[str, list[str]
     return found
 
 
-def check_project(kind_name: str = "redshift") -> tuple[list[str], str]:
+def check_project(kind_name: str) -> tuple[list[str], str]:
     """(problems, what was checked) over everything the pipeline can send a warehouse of this kind."""
     kind = dialect(kind_name)
     root = sql_dir()
@@ -48,7 +48,7 @@ def check_project(kind_name: str = "redshift") -> tuple[list[str], str]:
     return found, f"{len(files)} files and {count} generated statements"
 
 
-def check_paths(paths: Iterable[Path], kind_name: str = "redshift") -> tuple[list[str], str]:
+def check_paths(paths: Iterable[Path], kind_name: str) -> tuple[list[str], str]:
     """(problems, what was checked) in these files, or the SQL files under these folders."""
     files = files_under(paths)
     return check_files(dialect(kind_name), files, Path.cwd()), f"{len(files)} files"

@@ -19,6 +19,7 @@ from pipeline.config import source_uris
 from pipeline.progress import stepped
 from pipeline.runner import preflight
 from pipeline.warehouse import read_only
+from pipeline.warehouse.sqlcheck import checking_kinds
 from pipeline.windows import utcnow
 
 
@@ -60,8 +61,9 @@ def register(commands: Commands) -> None:
 
     sql_check = commands.add("sql-check", "find SQL the warehouse would reject, as file:line: construct",
                              cmd_sql_check)
-    sql_check.add_argument("--dialect", choices=["redshift"], default="redshift",
-                           help="the warehouse to check for (default redshift: PostgreSQL runs all the SQL here)")
+    sql_check.add_argument("--dialect", choices=checking_kinds(), action="append", default=[],
+                           help="the warehouse kind to check for (repeatable; default: every kind that rejects some "
+                                "of what PostgreSQL runs)")
     sql_check.add_argument("paths", nargs="*", type=Path,
                            help=".sql files, model.yml files or folders (default: the SQL folder and every "
                                 "statement the pipeline generates)")
@@ -202,12 +204,17 @@ def cmd_doctor(args: argparse.Namespace) -> None:
 def cmd_sql_check(args: argparse.Namespace) -> None:
     from pipeline.sqlcheck import check_paths, check_project
 
-    try:
-        found, checked = check_paths(args.paths, args.dialect) if args.paths else check_project(args.dialect)
-    except FileNotFoundError as error:
-        raise CommandError(str(error)) from None
-    for problem in found:
-        print(problem)
-    if found:
-        raise CommandError(f"{len(found)} construct(s) {args.dialect} rejects in {checked}")
-    print(f"sql-check: nothing {args.dialect} rejects in {checked}")
+    failed = []
+    for kind in args.dialect or checking_kinds():
+        try:
+            found, checked = check_paths(args.paths, kind) if args.paths else check_project(kind)
+        except FileNotFoundError as error:
+            raise CommandError(str(error)) from None
+        for problem in found:
+            print(problem)
+        if found:
+            failed.append(f"{len(found)} construct(s) {kind} rejects in {checked}")
+        else:
+            print(f"sql-check: nothing {kind} rejects in {checked}")
+    if failed:
+        raise CommandError("; ".join(failed))

@@ -14,7 +14,7 @@ from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError, Warehous
 from pipeline.warehouse.schema import ensure_schema
 
 __all__ = ["Dialect", "Warehouse", "WarehouseError", "WarehouseUnavailable", "connect", "connection", "dialect",
-           "is_read_only", "is_transient", "read_only", "replacing"]
+           "kinds", "is_read_only", "is_transient", "read_only", "replacing"]
 
 
 def _kind_module(kind: str):
@@ -23,6 +23,11 @@ def _kind_module(kind: str):
 
 def dialect(kind: str) -> Dialect:
     return _kind_module(kind).DIALECT
+
+
+def kinds() -> list[str]:
+    """Every warehouse kind (a folder here), by name."""
+    return sorted(set(WAREHOUSE_SCHEMES.values()))
 
 
 def connect(url: WarehouseUrl | None = None) -> Warehouse:

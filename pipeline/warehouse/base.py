@@ -67,6 +67,9 @@ class Dialect:
     column_options: Callable[[Table, Column], str] = lambda table, column: ""
     # whether an error is the kind's "gave up waiting for a lock" (PostgreSQL: lock_timeout)
     is_lock_timeout: Callable[[BaseException], bool] = lambda error: False
+    # what is wrong with a table's declared warehouse hints for this kind, a sentence each naming the file
+    # (Redshift: an encoding it does not have); checked before any table is planned
+    check_table: Callable[[Table], list[str]] = lambda table: []
     # `where:line: construct` for each construct of SQL text (written in PostgreSQL's syntax, as every SQL file
     # and generated statement is) that the kind rejects; `pipeline sql-check`, doctor and the suite run it.
     # None: the kind runs all of it (PostgreSQL).

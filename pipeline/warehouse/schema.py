@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from pipeline.catalog import Catalog, Table, catalog
+from pipeline.catalog import Catalog, CatalogError, Table, catalog
 from pipeline.sqlfiles import quote_ident, statements
 from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError
 from pipeline.windows import utcnow
@@ -92,6 +92,9 @@ def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tup
     """All statements to run: schemas of missing tables, the kind's set-up on a new warehouse, then each
     table's plan (the pipeline's own tables first). Existing tables in `replacing` are left as they are: a full
     refresh is about to replace them in their declared shape."""
+    problems = [problem for table in project.tables() for problem in dialect.check_table(table)]
+    if problems:
+        raise CatalogError("; ".join(problems))
     tables = [table for table in project.tables() if not (table.name in replacing and table.name in existing)]
     missing = [table for table in tables if table.name not in existing]
     plan = [f"create schema if not exists {quote_ident(schema)}"

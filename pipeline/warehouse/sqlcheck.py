@@ -13,6 +13,13 @@ from pipeline.sqlfiles import sql_dir, warehouse_sql_files
 from pipeline.warehouse.base import SHARED_TEMPLATES, Dialect
 
 
+def checking_kinds() -> list[str]:
+    """The warehouse kinds that reject some SQL PostgreSQL runs: what `pipeline sql-check` checks for."""
+    from pipeline.warehouse import dialect, kinds
+
+    return [kind for kind in kinds() if dialect(kind).rejected]
+
+
 def check_files(dialect: Dialect, paths: Iterable[Path], root: Path) -> list[str]:
     """Every problem in these .sql files, and in the `touched` SQL of model.yml files (others are skipped)."""
     found: list[str] = []

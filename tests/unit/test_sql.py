@@ -344,8 +344,25 @@ def test_a_declared_encoding_names_a_column_and_a_redshift_encoding():
     assert source.raw_table().encodings == (("_id", "zstd"),)
     with pytest.raises(CatalogError, match=r"things.yml, warehouse, field 'encode': 'nope' is not a column"):
         parse_source("things", {**declared, "warehouse": {"encode": {"nope": "zstd"}}}, "sql/sources/things.yml")
-    with pytest.raises(CatalogError, match=r"field 'encode': _id: 'gzip' is not one of raw, az64"):
-        parse_source("things", {**declared, "warehouse": {"encode": {"_id": "gzip"}}}, "sql/sources/things.yml")
+    with pytest.raises(CatalogError, match=r"field 'encode': _id: 'zstd; drop' is not an encoding's name"):
+        parse_source("things", {**declared, "warehouse": {"encode": {"_id": "zstd; drop"}}}, "sql/sources/things.yml")
+    # The encoding's name is the kind's to check (PostgreSQL has none), before any table is planned.
+    gzip = parse_source("things", {**declared, "warehouse": {"encode": {"_id": "gzip"}}}, "sql/sources/things.yml")
+    assert dialect("postgresql").check_table(gzip.raw_table()) == []
+    assert dialect("redshift").check_table(gzip.raw_table()) == [
+        "sql/sources/things.yml, warehouse, field 'encode': _id: 'gzip' is not one of raw, az64, bytedict, delta, "
+        "delta32k, lzo, mostly8, mostly16, mostly32, runlength, text255, text32k, zstd"]
+    assert all(dialect(kind).check_table(table) == [] for kind in KINDS for table in catalog().tables())
+
+    class OneTable:
+        pipeline_tables: list = []
+
+        def tables(self):
+            return [gzip.raw_table()]
+
+    with pytest.raises(CatalogError, match="'gzip' is not one of"):
+        plan_schema(dialect("redshift"), OneTable(), {})
+    assert plan_schema(dialect("postgresql"), OneTable(), {})[0] == 'create schema if not exists "raw"'
 
 
 def test_an_expression_index_is_checked_and_named_stably():

@@ -60,6 +60,16 @@ def table_options(table: Table) -> str:
     return options
 
 
+# The column compression encodings a declaration may name (`warehouse: encode: {column: encoding}`).
+ENCODINGS = ("raw", "az64", "bytedict", "delta", "delta32k", "lzo", "mostly8", "mostly16", "mostly32", "runlength",
+             "text255", "text32k", "zstd")
+
+
+def check_table(table: Table) -> list[str]:
+    return [f"{table.declared_in}, warehouse, field 'encode': {column}: {encoding!r} is not one of "
+            f"{', '.join(ENCODINGS)}" for column, encoding in table.encodings if encoding not in ENCODINGS]
+
+
 def column_options(table: Table, column: Column) -> str:
     """A column's declared compression encoding; an undeclared one is left to Redshift (ENCODE AUTO)."""
     encoding = dict(table.encodings).get(column.name)
@@ -105,5 +115,6 @@ DIALECT = Dialect(
     table_options=table_options,
     physical_plan=physical_plan,
     column_options=column_options,
+    check_table=check_table,
     rejected=rejected,
 )

@@ -76,10 +76,11 @@ class ReplayResult:
 def replay_range(connection: Warehouse, store: ObjectStore, project: Catalog, start: dt.datetime,
                  end: dt.datetime, now: dt.datetime) -> ReplayResult:
     result = ReplayResult()
-    rows = connection.query_file("quarantine/in_range.sql", {"start": start, "end": end})
-    for (region, collection, ws, we, path), documents in groupby(rows, key=lambda r: r[:5]):
+    rows = connection.records("quarantine/in_range.sql", {"start": start, "end": end})
+    by_file = ("region", "collection", "window_start", "window_end", "quarantine_url")
+    for (region, collection, ws, we, path), documents in groupby(rows, key=lambda r: tuple(r[c] for c in by_file)):
         window = Window(ws, we)
-        wanted = {row[5] for row in documents}
+        wanted = {row["document_id"] for row in documents}
         marker = connection.query_file("load/declared_of.sql", {"region": region, "window_start": ws,
                                                                 "window_end": we})
         loaded = replay_window(connection, store, project, region, collection, window, path, wanted, now)

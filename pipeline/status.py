@@ -35,17 +35,19 @@ def parse_duration(text: str) -> dt.timedelta:
     return dt.timedelta(**{_UNITS[match["unit"]]: int(match["number"])})
 
 
-def table_statuses(rows: list[tuple], changed: dict[tuple[str, str], int], regions: list[str],
+def table_statuses(rows: list[dict], changed: dict[tuple[str, str], int], regions: list[str],
                    now: dt.datetime) -> list[TableStatus]:
-    """Every configured region x declared source, loaded or not, from the status query's rows and the
-    documents changed per (region, collection)."""
-    found = {(row[0], row[1]): row for row in rows}
+    """Every configured region x declared source, loaded or not, from the status query's rows (ops/status.sql,
+    by column name) and the documents changed per (region, collection)."""
+    found = {(row["region"], row["collection"]): row for row in rows}
     statuses = []
     for region in regions:
         for collection in catalog().sources:
-            _, _, last_end, error, error_at = found.get((region, collection), (region, collection, None, None, None))
+            row = found.get((region, collection), {})
+            last_end = row.get("last_window_end")
             statuses.append(TableStatus(region, collection, last_end, now - last_end if last_end else None,
-                                        changed.get((region, collection), 0), error, error_at))
+                                        changed.get((region, collection), 0), row.get("last_error"),
+                                        row.get("last_error_at")))
     return statuses
 
 

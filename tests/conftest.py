@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 import shutil
@@ -156,6 +157,35 @@ def service_processes(started_by: str) -> dict[int, str]:
         if ours or (started_by and started_by in command):
             found[process.info["pid"]] = command
     return found
+
+
+# Floors of their own for the parts operators rely on, beside the whole package's (--cov-fail-under, setup.cfg).
+COVERAGE_FLOORS = {"pipeline/warehouse/redshift/": 90.0}  # the Redshift driver, run through tests/redshift_adapter.py
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtestloop(session):
+    """After pytest-cov has combined its data (its own wrapper is inside this one): each floor, printed, and the
+    run failed when a part is under its floor."""
+    result = yield
+    plugin = session.config.pluginmanager.getplugin("_cov")
+    controller = getattr(plugin, "cov_controller", None)
+    if controller is None or controller.cov is None or session.config.option.collectonly:
+        return result
+    reporter = session.config.pluginmanager.getplugin("terminalreporter")
+    reporter.ensure_newline()
+    for part, floor in COVERAGE_FLOORS.items():
+        try:
+            percent = controller.cov.report(include=[f"*/{part}*"], file=io.StringIO())
+        except Exception as error:  # nothing of it measured: the run did not exercise it at all
+            percent, note = 0.0, f" ({error})"
+        else:
+            note = ""
+        below = percent < floor
+        reporter.write_line(f"coverage of {part}: {percent:.1f}% (floor {floor:.0f}%){note}", red=below, bold=below)
+        if below:
+            session.testsfailed += 1
+    return result
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -47,7 +47,7 @@ def cmd_status(args: argparse.Namespace) -> None:
     from pipeline.warehouse import connection
 
     now = args.now or utcnow()
-    rows = connection().query_file("ops/status.sql")
+    rows = connection().records("ops/status.sql")
     statuses = table_statuses(rows, changed_documents(connection(), now), list(source_uris()), now)
     print(f"status at {now:%Y-%m-%d %H:%M} UTC")
     print(format_status(statuses))

@@ -113,11 +113,11 @@ def resend_refused(connection: Warehouse, definition: ExportDefinition, interval
     """Send a partial delivery again to the recipients the server refused; record the outcome. Returns the
     addresses tried and those refused again (described), or None."""
     key = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end}
-    rows = connection.query_file("delivery/delivery.sql", key)
-    if not rows or rows[0][0] != "partial":
-        status = rows[0][0] if rows else "not delivered"
+    rows = connection.records("delivery/delivery.sql", key)
+    if not rows or rows[0]["status"] != "partial":
+        status = rows[0]["status"] if rows else "not delivered"
         raise ValueError(f"{definition.name} for {interval} has no refused recipients to resend to ({status})")
-    recipients = refused_addresses(rows[0][1])
+    recipients = refused_addresses(rows[0]["refused"])
     described = json.loads(store.read_bytes(paths.rendered_path(paths.export_path(
         definition.name, interval.label, definition.format))))
     rendered = Rendered(**{**described, "columns": tuple(described["columns"])})

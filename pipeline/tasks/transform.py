@@ -122,13 +122,13 @@ class FullRefresh(PipelineTask, WritesWarehouse):
     def complete(self) -> bool:
         model = catalog().model(self.model)
         try:
-            rows = connection().query_file("transform/last_refresh.sql", {"model": model.name})
+            rows = connection().records("transform/last_refresh.sql", {"model": model.name})
         except Exception:
             if warehouse_read_only():
                 return False
             raise
-        return bool(rows) and rows[0][0] == model.fingerprint and (
-            not self.redo_after or rows[0][3] >= dt.datetime.fromisoformat(self.redo_after))
+        return bool(rows) and rows[0]["fingerprint"] == model.fingerprint and (
+            not self.redo_after or rows[0]["refreshed_at"] >= dt.datetime.fromisoformat(self.redo_after))
 
     @retries_transient
     def run(self) -> None:

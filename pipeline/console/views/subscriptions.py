@@ -22,6 +22,7 @@ from pipeline.exports.definitions import (
     definitions,
     definitions_and_problems,
 )
+from pipeline.exports.deliver import LastDelivery, last_deliveries
 from pipeline.exports.schedule import INTERVALS, Interval, interval_for
 from pipeline.exports.templates import (
     CLIENT_PARAM,
@@ -39,9 +40,9 @@ from pipeline.windows import utcnow
 blueprint = Blueprint("subscriptions", __name__)
 
 
-def last_deliveries(connection: Warehouse) -> dict[str, tuple]:
+def latest_deliveries(connection: Warehouse) -> dict[str, LastDelivery]:
     try:
-        return {row[0]: row[1:] for row in connection.query_file("delivery/last_deliveries.sql")}
+        return last_deliveries(connection)
     except Exception:  # no export delivered yet: the table may not exist
         return {}
 
@@ -61,7 +62,7 @@ def home() -> Any:
 @blueprint.route("/subscriptions")
 def subscription_list() -> Any:
     defined, invalid = definitions_and_problems()
-    delivered = last_deliveries(web.warehouse())
+    delivered = latest_deliveries(web.warehouse())
     today = web.today()
     rows = [{"definition": d, "next_run": next_run(d, today), "last": delivered.get(name)}
             for name, d in sorted(defined.items())]
@@ -80,18 +81,17 @@ def subscription(name: str) -> Any:
     definition = _definition(name)
     connection = web.warehouse()
     try:
-        history = connection.query_file("delivery/history.sql", {"export_name": name})
-        failures = connection.query_file("delivery/failures.sql", {"export_name": name})
+        history = connection.records("delivery/history.sql", {"export_name": name})
+        failures = connection.records("delivery/failures.sql", {"export_name": name})
     except Exception:  # nothing delivered yet: the tables may not exist
         history, failures = [], []
     with web.state().transaction(write=False) as db:
         runs = db.query_file("runs.sql", {"subscription": name})
         stored = subscriptions.get(db, name)
     today = web.today()
-    deliveries = [{"interval": Interval(row[0], row[1]), "status": row[2], "recipients": row[3], "rows": row[4],
-                   "attached": row[5], "delivered_at": row[6], "refused": row[7]} for row in history]
-    failed = [{"interval": Interval(row[0], row[1]), "failed_at": row[2], "reason": row[3], "retry": row[4],
-               "delivered_since": row[5]} for row in failures]
+    deliveries = [{**row, "interval": Interval(row["interval_start"], row["interval_end"]), "rows": row["row_count"]}
+                  for row in history]
+    failed = [{**row, "interval": Interval(row["interval_start"], row["interval_end"])} for row in failures]
     interval = interval_for(definition.interval, today)
     return render_template("subscription.html", d=definition, deliveries=deliveries, failed=failed, runs=runs,
                            next_run=next_run(definition, today), today=today, interval=interval,

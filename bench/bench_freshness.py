@@ -97,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--try", dest="pairs", action="append", default=[],
                         help="window/lag minutes to measure, e.g. 5/2 (repeatable; default 15/5 and 5/2)")
     args = parser.parse_args(argv)
-    from pipeline.config import windows
+    from pipeline.config import WindowSettings
     from pipeline.local.services import local_stack
 
-    pairs = [(windows().sync_minutes, windows().lag_minutes)]
+    pairs = [(WindowSettings().sync_minutes, WindowSettings().lag_minutes)]
     for text in args.pairs or ["15/5", "5/2"]:
         window, lag = (int(part) for part in text.split("/"))
         if (window, lag) not in pairs:

@@ -24,8 +24,21 @@ class ConfigError(ValueError):
         super().__init__(message)
 
 
-class sources(luigi.Config):
+class Settings(luigi.Config):
+    """A luigi.cfg section, named by `section`: the class is named for what it holds, so no setting shares a name
+    with a module (`WindowSettings`, not `windows` beside pipeline.windows)."""
+
+    section = ""
+
+    @classmethod
+    def get_task_family(cls) -> str:
+        return cls.section or super().get_task_family()
+
+
+class SourceSettings(Settings):
     """Where the regional MongoDB clusters are (env PIPELINE_SOURCES overrides)."""
+
+    section = "sources"
 
     uris = luigi.Parameter(
         default="",
@@ -36,8 +49,10 @@ class sources(luigi.Config):
     )
 
 
-class storage(luigi.Config):
+class StorageSettings(Settings):
     """Object store for extracted part files (env PIPELINE_STORAGE_URL overrides)."""
+
+    section = "storage"
 
     url = luigi.Parameter(default="var/lake", description="s3://bucket/prefix or a local directory")
     retention_days = luigi.IntParameter(
@@ -45,8 +60,10 @@ class storage(luigi.Config):
                                 "S3 lifecycle rule in deploy/s3); 0 keeps them forever")
 
 
-class warehouse(luigi.Config):
+class WarehouseSettings(Settings):
     """Warehouse connection (env PIPELINE_WAREHOUSE_URL overrides)."""
+
+    section = "warehouse"
 
     url = luigi.Parameter(default="", description="postgresql://... or redshift://...")
     iam_role = luigi.Parameter(
@@ -61,8 +78,10 @@ class warehouse(luigi.Config):
                                  "transform then fails naming that session, and the next run retries")
 
 
-class windows(luigi.Config):
+class WindowSettings(Settings):
     """How time is cut into extract/load windows."""
+
+    section = "windows"
 
     sync_minutes = luigi.IntParameter(default=2, description="window length used by `pipeline sync`")
     backfill_minutes = luigi.IntParameter(default=1440, description="window length used by `pipeline backfill`")
@@ -95,8 +114,10 @@ class windows(luigi.Config):
                                "newest first; `pipeline transform` rebuilds any range at once")
 
 
-class extract(luigi.Config):
+class ExtractSettings(Settings):
     """Extract tuning."""
+
+    section = "extract"
 
     part_rows = luigi.IntParameter(default=250_000, description="rows per part file before rotating")
     part_mb = luigi.IntParameter(default=64, description="compressed MiB per part file before rotating")
@@ -107,23 +128,29 @@ class extract(luigi.Config):
     compress_level = luigi.IntParameter(default=3, description="gzip level of part files (1 fast .. 9 small)")
 
 
-class reconcile(luigi.Config):
+class ReconcileSettings(Settings):
     """`pipeline reconcile`: deletes in MongoDB reach the warehouse."""
+
+    section = "reconcile"
 
     lookback_days = luigi.IntParameter(
         default=3, description="range checked when no --start/--end is given (the daily CronJob's)")
     batch_size = luigi.IntParameter(default=1000, description="keys looked up in MongoDB per query")
 
 
-class retry(luigi.Config):
+class RetrySettings(Settings):
     """In-task retries of transient errors; the next scheduled run is the retry after that."""
+
+    section = "retry"
 
     attempts = luigi.IntParameter(default=4, description="tries in all, for a transient error")
     base_delay_seconds = luigi.FloatParameter(default=2.0, description="first wait; doubles each time")
 
 
-class exports(luigi.Config):
+class ExportSettings(Settings):
     """Where export definitions live and how files are sent."""
+
+    section = "exports"
 
     definitions = luigi.Parameter(
         default="", description="YAML file of export definitions (blank: sql/exports/exports.yml of the project)")
@@ -146,9 +173,11 @@ class exports(luigi.Config):
                                 "domains (sql/exports/recipients.yml) only")
 
 
-class console(luigi.Config):
+class ConsoleSettings(Settings):
     """`pipeline console`: the exports console and the data API (its database URL: env PIPELINE_CONSOLE_DB_URL
     overrides; the session-signing key: environment only)."""
+
+    section = "console"
 
     db_url = luigi.Parameter(
         default="sqlite:///~/.local/state/analytics-pipeline/console.db",
@@ -205,9 +234,11 @@ class console(luigi.Config):
         default=1 << 20, description="a request body larger than this is refused (413) before it is read")
 
 
-class mail_server(luigi.Config):
+class MailServerSettings(Settings):
     """Outgoing mail, for exports and alerts alike (the password comes from the environment, never a file). Not
     `[smtp]`: that section is Luigi's own (its e-mail notifications), and `--smtp-port` would be ambiguous."""
+
+    section = "mail_server"
 
     host = luigi.Parameter(default="127.0.0.1", description="SMTP server host")
     port = luigi.IntParameter(default=25, description="SMTP server port")
@@ -234,16 +265,20 @@ def check_moved_settings() -> None:
                           "([smtp] is Luigi's own section); rename the section in your config file")
 
 
-class held_wait(luigi.Config):
+class HeldWaitSettings(Settings):
     """How long a run waits for tasks another worker holds (a concurrent run, or a killed one until luigid
     frees its tasks) before it stops, naming them."""
+
+    section = "held_wait"
 
     minutes = luigi.FloatParameter(default=10.0, description="longest wait for tasks held by another worker")
     poll_seconds = luigi.FloatParameter(default=5.0, description="how often to look again")
 
 
-class logs(luigi.Config):
+class LogSettings(Settings):
     """Where each `pipeline` run writes its full log (tracebacks included; the terminal shows them with -v)."""
+
+    section = "logs"
 
     dir = luigi.Parameter(default="~/.local/state/analytics-pipeline/logs",
                           description="a log file per run is written here (blank: none)")
@@ -252,8 +287,10 @@ class logs(luigi.Config):
         default=30.0, description="when output is not a terminal (cron, CI): a progress line this often")
 
 
-class alerts(luigi.Config):
+class AlertSettings(Settings):
     """Where failure and staleness alerts go. Webhook URL and token are secrets: environment only."""
+
+    section = "alerts"
 
     slack_webhook_env = luigi.Parameter(default="PIPELINE_SLACK_WEBHOOK_URL",
                                         description="environment variable holding a Slack incoming-webhook URL")
@@ -363,18 +400,18 @@ def _setting(env_var: str, configured: str) -> tuple[str, str]:
 
 
 def source_uris() -> dict[str, str]:
-    value, name = _setting("PIPELINE_SOURCES", sources().uris)
+    value, name = _setting("PIPELINE_SOURCES", SourceSettings().uris)
     return parse_sources(value, name)
 
 
 def storage_location() -> StorageLocation:
-    value, name = _setting("PIPELINE_STORAGE_URL", storage().url)
+    value, name = _setting("PIPELINE_STORAGE_URL", StorageSettings().url)
     return parse_storage_url(value, name)
 
 
 def console_db_url() -> str:
     """The console's database: SQLite or PostgreSQL, never the warehouse's Redshift."""
-    value, name = _setting("PIPELINE_CONSOLE_DB_URL", console().db_url)
+    value, name = _setting("PIPELINE_CONSOLE_DB_URL", ConsoleSettings().db_url)
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
     if scheme not in ("sqlite", "postgresql", "postgres"):
         raise ConfigError(name, f"unsupported console database scheme {scheme!r}" if scheme else "no URL scheme",
@@ -384,5 +421,5 @@ def console_db_url() -> str:
 
 
 def warehouse_url() -> WarehouseUrl:
-    value, name = _setting("PIPELINE_WAREHOUSE_URL", warehouse().url)
+    value, name = _setting("PIPELINE_WAREHOUSE_URL", WarehouseSettings().url)
     return parse_warehouse_url(value, name)

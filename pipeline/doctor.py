@@ -10,7 +10,7 @@ from pipeline import statedb
 from pipeline.catalog import Column, catalog
 from pipeline.channels import configured as alert_channels
 from pipeline.channels import how_to_configure
-from pipeline.config import console_db_url, mail_server, source_uris, storage_location, warehouse_url
+from pipeline.config import MailServerSettings, console_db_url, source_uris, storage_location, warehouse_url
 from pipeline.scheduler import scheduler_reachable, scheduler_url
 from pipeline.secrets import redact, redact_url
 from pipeline.sources import client, has_cursor_index, ping, source_collection
@@ -89,7 +89,7 @@ def _warehouse_sql(kind: Dialect) -> str:
 
 
 def _smtp() -> str:
-    settings = mail_server()
+    settings = MailServerSettings()
     client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
     try:
         client.noop()

@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from pipeline.config import ConfigError, mail_server
+from pipeline.config import ConfigError, MailServerSettings
 
 
 def is_transient(error: BaseException) -> bool:
@@ -17,10 +17,10 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500
 
 
-def describe_failure(error: BaseException, settings: mail_server | None = None) -> str:
+def describe_failure(error: BaseException, settings: MailServerSettings | None = None) -> str:
     """Why a message did not reach the mail server, in plain words naming the server and the setting to check
     (never the password)."""
-    settings = settings or mail_server()
+    settings = settings or MailServerSettings()
     server = f"the mail server {settings.host}:{settings.port}"
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return (f"{server} refused the log-in of [mail_server] user {settings.user!r} (its password is in "
@@ -42,11 +42,12 @@ def describe_failure(error: BaseException, settings: mail_server | None = None) 
     return f"sending through {server} failed: {type(error).__name__}: {error}"
 
 
-def send(message: EmailMessage, settings: mail_server | None = None, to: list[str] | None = None) -> dict[str, str]:
+def send(message: EmailMessage, settings: MailServerSettings | None = None, to: list[str] | None = None
+         ) -> dict[str, str]:
     """Hand the message to the SMTP server (to its To and Cc, or to `to`); return the recipients it refused
     with its reply, when it accepted the others. Raises only while the message is not yet accepted (all
     refused included): a failing QUIT after the server took it is ignored, so a retry never sends twice."""
-    settings = settings or mail_server()
+    settings = settings or MailServerSettings()
     password = os.environ.get(settings.password_env, "")
     if settings.user and not password:
         raise ConfigError(settings.password_env, f"[mail_server] user is set but {settings.password_env} is empty")

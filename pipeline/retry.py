@@ -11,7 +11,7 @@ from typing import TypeVar
 import luigi
 
 from pipeline import mail, sources, storage, warehouse
-from pipeline.config import retry as retry_config
+from pipeline.config import RetrySettings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def retries_transient(run: Callable[[luigi.Task], None]) -> Callable[[luigi.Task
 
     @functools.wraps(run)
     def wrapper(task: luigi.Task) -> None:
-        settings = retry_config()
+        settings = RetrySettings()
         with_retries(lambda: run(task), attempts=settings.attempts, base_delay=settings.base_delay_seconds,
                      what=str(task))
 

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.config import logs
+from pipeline.config import LogSettings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -37,7 +37,7 @@ def start_run_log(command: str, verbose: bool) -> Path | None:
             handler.close()
     root.handlers = [console]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    settings = logs()
+    settings = LogSettings()
     if not settings.dir.strip():
         return None
     folder = Path(settings.dir).expanduser()

@@ -18,7 +18,15 @@ from luigi.task import flatten
 
 from pipeline.alerts import FAILURE_LOG_ENV, Failure, alert, describe, read_failures
 from pipeline.catalog import catalog
-from pipeline.config import alerts, check_moved_settings, held_wait, logs, source_uris, storage_location, warehouse_url
+from pipeline.config import (
+    AlertSettings,
+    HeldWaitSettings,
+    LogSettings,
+    check_moved_settings,
+    source_uris,
+    storage_location,
+    warehouse_url,
+)
 from pipeline.errors import first_line
 from pipeline.progress import STAGES, shown
 from pipeline.scheduler import disabled_task_ids, re_enable_task, scheduler_reachable, scheduler_url
@@ -97,9 +105,9 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
     totals = Counter() if quiet else planned_totals(tasks)
     if reenable and not local_scheduler:
         reenable_disabled(tasks, url)
-    deadline = time.monotonic() + held_wait().minutes * 60
+    deadline = time.monotonic() + HeldWaitSettings().minutes * 60
     while True:
-        with shown(totals, os.environ.get(FAILURE_LOG_ENV, ""), quiet=quiet, interval=logs().progress_seconds):
+        with shown(totals, os.environ.get(FAILURE_LOG_ENV, ""), quiet=quiet, interval=LogSettings().progress_seconds):
             result = luigi.build(tasks, workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
                                  **({} if local_scheduler else {"scheduler_url": url}))
         failed = not result.scheduling_succeeded or result.status.name not in ("SUCCESS", "SUCCESS_WITH_RETRY",
@@ -125,7 +133,7 @@ def build(tasks: list[luigi.Task], *, workers: int, local_scheduler: bool, verbo
                             f"worker_disconnect_delay)")
         print(f"waiting for {len(waiting) or 'some'} task(s) held by another worker, e.g. {example} (a dead "
               f"worker's are freed by luigid within a minute or two)", file=sys.stderr)
-        time.sleep(held_wait().poll_seconds)
+        time.sleep(HeldWaitSettings().poll_seconds)
     if failed:
         failures = read_failures(os.environ.get(FAILURE_LOG_ENV, ""))
         if verbose or not failures:
@@ -267,7 +275,7 @@ def report_failure(command: str, message: str, log_path: str) -> None:
     """One alert for the whole failed run; task failures are also recorded for `pipeline status`."""
     task_failures = read_failures(log_path)
     failures = task_failures or [Failure(f"pipeline {command}", {}, first_line(message), socket.gethostname())]
-    subject, text = describe(command, failures, alerts().max_listed)
+    subject, text = describe(command, failures, AlertSettings().max_listed)
     alert(subject, text)
     if task_failures:
         try:

@@ -17,7 +17,7 @@ from pymongo.collection import Collection as MongoCollection
 from pymongo.errors import PyMongoError
 
 from pipeline.catalog import Source
-from pipeline.config import sources
+from pipeline.config import SourceSettings
 from pipeline.secrets import redact_url
 from pipeline.windows import Window
 
@@ -40,8 +40,8 @@ def hosts(uri: str) -> str:
 
 
 def new_client(uri: str) -> pymongo.MongoClient:
-    return pymongo.MongoClient(uri, serverSelectionTimeoutMS=sources().server_selection_timeout_ms, tz_aware=False,
-                               appname="analytics-pipeline")
+    return pymongo.MongoClient(uri, serverSelectionTimeoutMS=SourceSettings().server_selection_timeout_ms,
+                               tz_aware=False, appname="analytics-pipeline")
 
 
 def client(uri: str) -> pymongo.MongoClient:

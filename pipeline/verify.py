@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from bson.json_util import dumps as bson_dumps
 
 from pipeline.catalog import catalog
-from pipeline.config import extract, source_uris, windows
+from pipeline.config import ExtractSettings, WindowSettings, source_uris
 from pipeline.convert import key_cell
 from pipeline.paths import manifest_path, undated_path, window_prefix
 from pipeline.progress import Steps
@@ -78,7 +78,7 @@ def source_cursors(region: str, collection: str, window: Window) -> Iterator[tup
     same slices) but only the key and the cursor."""
     declared = catalog().source(collection)
     kind = declared.key_column.type
-    settings = extract()
+    settings = ExtractSettings()
     documents = window_documents(source_collection(source_uris()[region], collection), declared, window,
                                  settings.batch_size, {declared.key: 1, declared.cursor: 1},
                                  settings.query_slice_minutes)
@@ -90,7 +90,7 @@ def warehouse_cursors(collection: str, window: Window, region: str) -> dict[str,
     (statement,) = statements(render(read_sql("verify/window_keys.sql"), table=source.table, key=source.key,
                                      cursor=source.cursor))
     params = {"region": region, "window_start": window.start, "window_end": window.end}
-    with warehouse_connection().stream(statement, params, extract().batch_size) as (_, batches):
+    with warehouse_connection().stream(statement, params, ExtractSettings().batch_size) as (_, batches):
         return {key: cursor for batch in batches for key, cursor in batch}
 
 
@@ -178,7 +178,7 @@ def find_undated(store: ObjectStore, region: str, collection: str, now: dt.datet
     record = undated_path(region, collection)
     count, examples = 0, []
     with store.open_write(record) as out, gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as lines:
-        future = now + dt.timedelta(minutes=windows().future_tolerance_minutes)
+        future = now + dt.timedelta(minutes=WindowSettings().future_tolerance_minutes)
         for document in undated_documents(source_collection(source_uris()[region], collection), declared, future):
             count += 1
             key, value = document.get(declared.key), document.get(declared.cursor)
@@ -247,8 +247,8 @@ def verify_range(start: dt.datetime, end: dt.datetime, window_minutes: int | Non
                  now: dt.datetime, steps: Steps | None = None) -> VerifyReport:
     """Every closed window of [start, end) (an open one is still filling: it would not reconcile yet); each
     region's window is a step of `steps`."""
-    minutes = window_minutes or windows().backfill_minutes
-    horizon = now - dt.timedelta(minutes=windows().lag_minutes)
+    minutes = window_minutes or WindowSettings().backfill_minutes
+    horizon = now - dt.timedelta(minutes=WindowSettings().lag_minutes)
     closed = [window for window in windows_between(start, end, minutes) if window.end <= horizon]
     store = ObjectStore.from_config()
     report = VerifyReport([], [])

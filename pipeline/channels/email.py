@@ -5,12 +5,12 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from pipeline.channels import Channel
-from pipeline.config import alerts, mail_server
+from pipeline.config import AlertSettings, MailServerSettings
 from pipeline.mail import send as send_message
 
 
 def recipients() -> list[str]:
-    return [address.strip() for address in alerts().email_to.split(",") if address.strip()]
+    return [address.strip() for address in AlertSettings().email_to.split(",") if address.strip()]
 
 
 def target() -> str | None:
@@ -20,7 +20,7 @@ def target() -> str | None:
 def send(subject: str, text: str) -> None:
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = mail_server().sender
+    message["From"] = MailServerSettings().sender
     message["To"] = ", ".join(recipients())
     message.set_content(text)
     send_message(message)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 from pipeline.channels import Channel
-from pipeline.config import alerts
+from pipeline.config import AlertSettings
 
 
 def target() -> str | None:
-    settings = alerts()
+    settings = AlertSettings()
     if os.environ.get(settings.slack_webhook_env):
         return "Slack webhook"
     if os.environ.get(settings.slack_token_env):
@@ -19,7 +19,7 @@ def target() -> str | None:
 
 def send(subject: str, text: str) -> None:
     """The webhook when its variable is set, else the bot token (the text carries the subject as its first line)."""
-    settings = alerts()
+    settings = AlertSettings()
     webhook = os.environ.get(settings.slack_webhook_env)
     if webhook:
         from slack_sdk.webhook import WebhookClient

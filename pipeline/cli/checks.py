@@ -70,7 +70,7 @@ def register(commands: Commands) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
-    from pipeline.config import windows
+    from pipeline.config import WindowSettings
     from pipeline.drift import drift_report
     from pipeline.verify import (
         failures,
@@ -85,7 +85,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     start = args.start or today - dt.timedelta(days=1)
     end = args.end or start + dt.timedelta(days=1)
-    check_range(start, end, args.window_minutes or windows().backfill_minutes, args.force)
+    check_range(start, end, args.window_minutes or WindowSettings().backfill_minutes, args.force)
     preflight()
     with stepped("verify", 0, "windows", quiet=args.quiet) as steps:
         report = verify_range(start, end, args.window_minutes, utcnow(), steps)
@@ -111,11 +111,11 @@ def cmd_verify(args: argparse.Namespace) -> None:
 
 def cmd_reconcile(args: argparse.Namespace) -> None:
     from pipeline.catalog import catalog
-    from pipeline.config import reconcile
+    from pipeline.config import ReconcileSettings
     from pipeline.reconcile import format_reconcile, reconcile_sources
     from pipeline.warehouse import connection
 
-    settings = reconcile()
+    settings = ReconcileSettings()
     now = utcnow()
     end = args.end or now
     start = args.start or end - dt.timedelta(days=settings.lookback_days)

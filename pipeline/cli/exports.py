@@ -61,7 +61,7 @@ def cmd_export_list(args: argparse.Namespace) -> None:
 
 
 def cmd_export_preview(args: argparse.Namespace) -> None:
-    from pipeline.config import exports, parse_storage_url
+    from pipeline.config import ExportSettings, parse_storage_url
     from pipeline.exports.definitions import definitions, find
     from pipeline.exports.render import render_export
     from pipeline.exports.schedule import interval_for
@@ -72,7 +72,7 @@ def cmd_export_preview(args: argparse.Namespace) -> None:
     interval = interval_for(definition.interval, args.date.date())
     preflight()
     rendered = render_export(connection(), definition, interval, ObjectStore(parse_storage_url(args.out, "--out")),
-                             exports().batch_rows, exports().unload_above_rows)
+                             ExportSettings().batch_rows, ExportSettings().unload_above_rows)
     print(f"{definition.name} for {interval}: {rendered.rows:,} rows -> {rendered.url} (nothing sent)")
 
 
@@ -106,7 +106,7 @@ def cmd_export_run(args: argparse.Namespace) -> None:
 
 
 def cmd_export_resend(args: argparse.Namespace) -> None:
-    from pipeline.config import exports, mail_server, retry
+    from pipeline.config import ExportSettings, MailServerSettings, RetrySettings
     from pipeline.exports.definitions import definitions, find
     from pipeline.exports.deliver import resend_refused
     from pipeline.exports.schedule import interval_for
@@ -118,8 +118,9 @@ def cmd_export_resend(args: argparse.Namespace) -> None:
     preflight()
     try:
         tried, refused = resend_refused(connection(), definition, interval, ObjectStore.from_config(),
-                                        settings=exports(), sender=mail_server().sender, attempts=retry().attempts,
-                                        base_delay=retry().base_delay_seconds)
+                                        settings=ExportSettings(), sender=MailServerSettings().sender,
+                                        attempts=RetrySettings().attempts,
+                                        base_delay=RetrySettings().base_delay_seconds)
     except ValueError as error:
         raise CommandError(str(error)) from None
     print(f"{definition.name} for {interval}: sent again to {', '.join(tried)}")

@@ -72,11 +72,11 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 def cmd_lake_prune(args: argparse.Namespace) -> None:
     from pipeline.catalog import catalog
-    from pipeline.config import storage
+    from pipeline.config import StorageSettings
     from pipeline.lake import expired_days, prune
     from pipeline.storage import ObjectStore
 
-    days = storage().retention_days
+    days = StorageSettings().retention_days
     if days <= 0:
         print("[storage] retention_days is 0: the lake keeps every window")
         return

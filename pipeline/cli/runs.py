@@ -50,24 +50,24 @@ def register(commands: Commands) -> None:
 
 
 def cmd_backfill(args: argparse.Namespace) -> None:
-    from pipeline.config import windows
+    from pipeline.config import WindowSettings
     from pipeline.tasks import Backfill
     from pipeline.tasks.flow import backfill_windows
     from pipeline.windows import windows_between
 
-    minutes = args.window_minutes or windows().backfill_minutes
+    minutes = args.window_minutes or WindowSettings().backfill_minutes
     check_range(args.start, args.end, minutes, args.force)
     closed = backfill_windows(args.start, args.end, minutes)
     if not closed:
         raise CommandError(f"no closed {minutes}-minute window in that range yet (a window is processed once "
-                           f"it ended {windows().lag_minutes} minutes ago)")
+                           f"it ended {WindowSettings().lag_minutes} minutes ago)")
     open_windows = len(windows_between(args.start, args.end, minutes)) - len(closed)
     if open_windows:
         print(f"note: {open_windows} window(s) from {closed[-1].end:%Y-%m-%d %H:%M} on are still open and left "
               f"to a later run", file=sys.stderr)
     read_only(args.dry_run)
     preflight()
-    # A rerun deletes nothing: windows whose markers are older than this moment count as not done.
+    # A rerun deletes nothing: WindowSettings whose markers are older than this moment count as not done.
     redo_after = utcnow().isoformat() if args.rerun else ""
     task = Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes, redo_after=redo_after,
                     force=args.force)

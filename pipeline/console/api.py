@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from pipeline.config import exports
+from pipeline.config import ExportSettings
 from pipeline.console import accounts, web
 from pipeline.console.reports import TooManyStreams, check_allowed, report_response
 from pipeline.exports.completeness import incomplete, period_gaps, warehouse_regions
@@ -188,7 +188,7 @@ def report(name: str) -> Response:
         log_call(name, dict(request.args), None, None, 400)
         return problem(400, str(error), error.parameter)
     gaps = period_gaps(web.warehouse(), warehouse_regions(web.warehouse()), interval) \
-        if exports().require_complete_data else {}
+        if ExportSettings().require_complete_data else {}
     if gaps and request.args.get("allow_incomplete") != "true":
         log_call(name, dict(request.args), file_format, None, 409)
         said = incomplete(name, interval, gaps, utcnow())

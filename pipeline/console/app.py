@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from pipeline.config import ConfigError, console, console_db_url
+from pipeline.config import ConfigError, ConsoleSettings, console_db_url
 from pipeline.console import accounts, api, web
 from pipeline.console.reports import TooManyStreams
 from pipeline.console.views import admin, auth, preview, subscriptions
@@ -20,10 +20,10 @@ from pipeline.secrets import redact
 from pipeline.statedb import StateUnavailable
 
 
-def create_app(settings: console | None = None, state_url: str | None = None) -> Flask:
+def create_app(settings: ConsoleSettings | None = None, state_url: str | None = None) -> Flask:
     """The console over `settings` ([console] by default) and the console database at `state_url`
     (PIPELINE_CONSOLE_DB_URL or [console] db_url by default)."""
-    settings = settings or console()
+    settings = settings or ConsoleSettings()
     app = Flask(__name__)
     app.secret_key = session_key(settings.secret_key_env)
     app.config.update(

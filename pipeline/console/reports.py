@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response
 
-from pipeline.config import exports
+from pipeline.config import ExportSettings
 from pipeline.console import web
 from pipeline.exports.render import Counted, csv_chunks, json_chunks, report_title, template_rows, xlsx_file
 from pipeline.exports.schedule import Interval
@@ -123,14 +123,15 @@ def report_response(template: Template, params: dict[str, Any], interval: Interv
     """A template's whole result, streamed as CSV or JSON (an XLSX is written to a temporary file first: a zip
     needs seeking), in one of the holder's download slots. `on_done` gets the rows sent and whether the query
     failed, once the response ends."""
-    batch_rows = exports().batch_rows
+    batch_rows = ExportSettings().batch_rows
 
     def body() -> Iterator[bytes]:
         counted, failed = Counted([]), False
         try:
             # On Redshift a big result goes through UNLOAD, as a scheduled export's does: the client never holds it.
+            unload_above = ExportSettings().unload_above_rows
             with warehouse() as connection, template_rows(connection, template, params, interval, batch_rows,
-                                                          ObjectStore.from_config(), exports().unload_above_rows) as (
+                                                          ObjectStore.from_config(), unload_above) as (
                     columns, batches):
                 counted = Counted(batches)
                 if file_format == "xlsx":

@@ -16,7 +16,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from pipeline.config import console
+from pipeline.config import ConsoleSettings
 from pipeline.console.accounts import now_text, record
 from pipeline.errors import first_line
 from pipeline.secrets import redact
@@ -82,7 +82,7 @@ class RunWorker:
     it is alive while it holds any, and fails the runs of workers that went silent."""
 
     def __init__(self, url: str | None = None, *, max_runs: int | None = None, local_scheduler: bool | None = None):
-        settings = console()
+        settings = ConsoleSettings()
         self.url = url
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.max_runs = max_runs or settings.max_runs

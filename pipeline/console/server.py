@@ -8,7 +8,7 @@ import threading
 
 import waitress
 
-from pipeline.config import ConfigError, console, console_db_url
+from pipeline.config import ConfigError, ConsoleSettings, console_db_url
 from pipeline.console import accounts
 from pipeline.console.app import create_app
 from pipeline.console.reports import known_clients
@@ -18,7 +18,7 @@ from pipeline.statedb import StateConnection, migrations, state_db
 from pipeline.warehouse import connect
 
 
-def server_options(settings: console) -> dict:
+def server_options(settings: ConsoleSettings) -> dict:
     """waitress's settings from [console]: no client can take every thread (downloads are capped below the
     thread count, a stalled one is closed after the send timeout), idle connections hold no thread, a large
     body is refused before it is read, and behind `proxy_hops` proxies the client address is the one the
@@ -53,7 +53,7 @@ def close_stalled_writers(server, timeout: float) -> None:
 
 
 def serve(host: str, port: int) -> None:
-    settings = console()
+    settings = ConsoleSettings()
     if settings.max_streams >= settings.threads:
         raise ConfigError("[console] max_streams", f"{settings.max_streams} is not below threads "
                                                    f"({settings.threads}): pages and log-ins need a thread while "

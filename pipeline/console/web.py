@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, current_app, g
 
-from pipeline.config import console
+from pipeline.config import ConsoleSettings
 from pipeline.exports.templates import parse_typed
 from pipeline.statedb import StateConnection
 from pipeline.warehouse import Warehouse, connect
@@ -19,7 +19,7 @@ from pipeline.warehouse import Warehouse, connect
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
 
 
-def settings() -> console:
+def settings() -> ConsoleSettings:
     return current_app.config["CONSOLE"]
 
 

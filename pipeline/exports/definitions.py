@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import exports
+from pipeline.config import ExportSettings
 from pipeline.exports import subscriptions
 from pipeline.exports.schedule import INTERVALS, Schedule, parse_schedule
 from pipeline.exports.templates import (
@@ -86,7 +86,7 @@ def domain_of(address: str) -> str:
 def allowed_domains(client: str | None) -> set[str]:
     """The domains a console subscription may send a client's rows to: the staff's ([exports] staff_domains)
     and the client's own (sql/exports/recipients.yml); the staff's alone for a report of no single client."""
-    staff = {part.strip().lower() for part in exports().staff_domains.split(",") if part.strip()}
+    staff = {part.strip().lower() for part in ExportSettings().staff_domains.split(",") if part.strip()}
     path = sql_dir() / RECIPIENTS_FILE
     declared = parse_yaml(path.read_text(encoding="utf-8")) if path.is_file() else {}
     if not isinstance(declared, dict) or not all(
@@ -230,7 +230,7 @@ def load_definitions(path: str | Path, templates: dict[str, Template] | None = N
 
 
 def definitions_file() -> Path:
-    return Path(exports().definitions or sql_dir() / "exports" / "exports.yml")
+    return Path(ExportSettings().definitions or sql_dir() / "exports" / "exports.yml")
 
 
 def definitions() -> dict[str, ExportDefinition]:

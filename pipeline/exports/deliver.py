@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from pipeline import paths
-from pipeline.config import exports
+from pipeline.config import ExportSettings
 from pipeline.exports.definitions import ExportDefinition
 from pipeline.exports.schedule import Interval
 from pipeline.mail import send
@@ -71,7 +71,7 @@ def build_message(definition: ExportDefinition, interval: Interval, rendered: Re
 
 
 def compose(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore, *,
-            settings: exports, sender: str) -> tuple[EmailMessage, bool]:
+            settings: ExportSettings, sender: str) -> tuple[EmailMessage, bool]:
     """The e-mail of an interval, and whether the file is attached (else linked: too large)."""
     attach = rendered.bytes <= settings.attachment_limit_mb * 2**20
     attachment = store.read_bytes(rendered.path) if attach else None
@@ -80,7 +80,7 @@ def compose(definition: ExportDefinition, interval: Interval, rendered: Rendered
 
 
 def deliver_export(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore, *,
-                   settings: exports, sender: str, attempts: int, base_delay: float) -> dict:
+                   settings: ExportSettings, sender: str, attempts: int, base_delay: float) -> dict:
     """Send the e-mail (unless skipped as empty) and return the delivery record."""
     record = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end,
               "message_id": None, "attached": False, "status": "skipped_empty", "refused": None}
@@ -103,13 +103,14 @@ def refused_addresses(described: str | None) -> list[str]:
 
 
 def send_again(definition: ExportDefinition, interval: Interval, rendered: Rendered, store: ObjectStore,
-               recipients: list[str], *, settings: exports, sender: str) -> dict[str, str]:
+               recipients: list[str], *, settings: ExportSettings, sender: str) -> dict[str, str]:
     """The interval's e-mail again, to these recipients only (same Message-ID); return those refused again."""
     return send(compose(definition, interval, rendered, store, settings=settings, sender=sender)[0], to=recipients)
 
 
 def resend_refused(connection: Warehouse, definition: ExportDefinition, interval: Interval, store: ObjectStore, *,
-                   settings: exports, sender: str, attempts: int, base_delay: float) -> tuple[list[str], str | None]:
+                   settings: ExportSettings, sender: str, attempts: int, base_delay: float
+                   ) -> tuple[list[str], str | None]:
     """Send a partial delivery again to the recipients the server refused; record the outcome. Returns the
     addresses tried and those refused again (described), or None."""
     key = {"export_name": definition.name, "interval_start": interval.start, "interval_end": interval.end}

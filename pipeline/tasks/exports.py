@@ -9,7 +9,7 @@ from functools import cached_property
 
 import luigi
 
-from pipeline.config import exports, mail_server, retry, source_uris
+from pipeline.config import ExportSettings, MailServerSettings, RetrySettings, source_uris
 from pipeline.errors import Explained, first_line
 from pipeline.exports.completeness import incomplete, period_gaps
 from pipeline.exports.definitions import ExportDefinition, definitions, find
@@ -50,13 +50,13 @@ class RenderExport(ExportTask):
 
     @retries_transient
     def run(self) -> None:
-        if exports().require_complete_data:  # never sent, and then never corrected, while the sync is behind
+        if ExportSettings().require_complete_data:  # never sent, and then never corrected, while the sync is behind
             gaps = period_gaps(connection(), source_uris(), self.interval)
             if gaps:
                 raise incomplete(self.name, self.interval, gaps, utcnow())
         self.set_status_message(f"rendering {self.definition.name} for {self.interval}")
         rendered = render_export(connection(), self.definition, self.interval, ObjectStore.from_config(),
-                                 exports().batch_rows, exports().unload_above_rows)
+                                 ExportSettings().batch_rows, ExportSettings().unload_above_rows)
         self.progress_rows = rendered.rows
         with self.output().open("w") as out:
             out.write(json.dumps(rendered.__dict__).encode())
@@ -92,10 +92,10 @@ class DeliverExport(ExportTask):
         if not claim(self.definition, claimed, rendered):
             self.set_status_message("another run is delivering it")
             return
-        settings = retry()
+        settings = RetrySettings()
         try:
-            record = deliver_export(self.definition, self.interval, rendered, store, settings=exports(),
-                                    sender=mail_server().sender, attempts=settings.attempts,
+            record = deliver_export(self.definition, self.interval, rendered, store, settings=ExportSettings(),
+                                    sender=MailServerSettings().sender, attempts=settings.attempts,
                                     base_delay=settings.base_delay_seconds)
         except BaseException as error:
             try:
@@ -120,7 +120,7 @@ class DeliverExport(ExportTask):
 
     def _failed(self, error: Exception) -> DeliveryFailed:
         """Record the failed attempt (the console, `export list` and `status` show it) and say it plainly."""
-        reason = describe_failure(error, mail_server())
+        reason = describe_failure(error, MailServerSettings())
         retry_when = retry_note(self.date)
         try:
             in_transaction("delivery/record_failure.sql", {**self._key(), "failed_at": utcnow(), "reason": reason,
@@ -143,7 +143,7 @@ def retry_note(run_date: dt.date) -> str:
 
 
 def stale_before() -> dt.datetime:
-    return utcnow() - dt.timedelta(minutes=exports().claim_timeout_minutes)
+    return utcnow() - dt.timedelta(minutes=ExportSettings().claim_timeout_minutes)
 
 
 def claim(definition: ExportDefinition, claimed: dict, rendered: Rendered) -> bool:

@@ -8,8 +8,7 @@ from collections.abc import Iterable, Iterator
 import luigi
 
 from pipeline import paths
-from pipeline.config import extract as extract_config
-from pipeline.config import source_uris
+from pipeline.config import ExtractSettings, source_uris
 from pipeline.extract import extract_window, manifest_is_current, read_manifest
 from pipeline.retry import retries_transient
 from pipeline.sources import source_collection, window_documents
@@ -45,7 +44,7 @@ class ExtractWindow(SourceWindowTask):
 
     @retries_transient
     def run(self) -> None:
-        settings = extract_config()
+        settings = ExtractSettings()
         documents = self._tracked(window_documents(
             source_collection(source_uris()[self.region], self.source.name), self.source, self.window,
             settings.batch_size, slice_minutes=settings.query_slice_minutes))

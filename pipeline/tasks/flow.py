@@ -8,7 +8,7 @@ import datetime as dt
 import luigi
 
 from pipeline.catalog import Model, catalog
-from pipeline.config import source_uris, windows
+from pipeline.config import WindowSettings, source_uris
 from pipeline.tasks.transform import BuildModels, FullRefresh, TransformWindow
 from pipeline.warehouse import connection as warehouse_connection
 from pipeline.warehouse import is_read_only as warehouse_read_only
@@ -40,13 +40,13 @@ class Backfill(luigi.WrapperTask):
         # Checked here, not only by the `pipeline` command: `luigi --module pipeline.tasks Backfill` gets the same
         # refusals (a scheduling error, non-zero by luigi.cfg's [retcode]).
         if not hasattr(self, "_windows"):
-            minutes = self.window_minutes or windows().backfill_minutes
+            minutes = self.window_minutes or WindowSettings().backfill_minutes
             check_range(self.start, self.end, minutes, self.force)
             closed = backfill_windows(self.start, self.end, minutes)
             if not closed:
                 raise RangeRefused(f"no closed {minutes}-minute window in {self.start:%Y-%m-%d %H:%M} .. "
                                    f"{self.end:%Y-%m-%d %H:%M} yet (a window is processed once it ended "
-                                   f"{windows().lag_minutes} minutes ago)")
+                                   f"{WindowSettings().lag_minutes} minutes ago)")
             self._windows = [TransformWindow(region=region, window_start=window.start, window_minutes=minutes,
                                              redo_after=self.redo_after)
                              for window in closed for region in source_uris()]
@@ -61,7 +61,7 @@ def check_range(start: dt.datetime, end: dt.datetime, minutes: int, force: bool)
     """An end after the start, and no more windows than [windows] max_windows_per_command unless forced."""
     if end <= start:
         raise RangeRefused("--end must be after --start (it is exclusive)")
-    limit = windows().max_windows_per_command
+    limit = WindowSettings().max_windows_per_command
     count = int((end - start).total_seconds() // 60 // minutes) + 1
     if count > limit and not force:
         raise RangeRefused(f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} holds about {count:,} {minutes}-minute "
@@ -73,7 +73,7 @@ def backfill_windows(start: dt.datetime, end: dt.datetime, minutes: int, now: dt
                      ) -> list[Window]:
     """The windows covering [start, end) that are closed: a window still open (its end after now minus the
     lag) would be marked done with part of its documents missing, and never read again."""
-    horizon = (now or utcnow()) - dt.timedelta(minutes=windows().lag_minutes)
+    horizon = (now or utcnow()) - dt.timedelta(minutes=WindowSettings().lag_minutes)
     return [w for w in windows_between(start, end, minutes) if w.end <= horizon]
 
 
@@ -95,7 +95,7 @@ def windows_due(region: str, now: dt.datetime) -> list[Window]:
     it is retried, not stepped over), but never before the first transformed window. A `now` in the future
     counts as the present: a window that has not closed yet is never done, whatever the caller says."""
     now = min(now, utcnow())
-    config = windows()
+    config = WindowSettings()
     minutes = config.sync_minutes
     first, last = (_rows("load/sync_bounds.sql", {"region": region}) or [(None, None)])[0]
     if last is None:
@@ -119,7 +119,7 @@ def windows_to_reread(region: str, now: dt.datetime) -> list[Window]:
     dated into a window after its first read (a backdated `updated_at`) is caught by this second read, which
     merges idempotently. Each window is read at most twice; older ones are left alone (retry horizon)."""
     now = min(now, utcnow())
-    config = windows()
+    config = WindowSettings()
     lookback = dt.timedelta(minutes=config.backdated_lookback_minutes)
     if not lookback:
         return []
@@ -140,8 +140,8 @@ class Sync(luigi.WrapperTask):
     def requires(self) -> list[luigi.Task]:
         # Computed once: as windows get done during the run, a fresh computation would move the goalposts.
         if not hasattr(self, "_due"):
-            minutes = windows().sync_minutes
-            lookback = dt.timedelta(minutes=windows().backdated_lookback_minutes)
+            minutes = WindowSettings().sync_minutes
+            lookback = dt.timedelta(minutes=WindowSettings().backdated_lookback_minutes)
             self._due = [TransformWindow(region=region, window_start=window.start, window_minutes=window.minutes)
                          for region in source_uris() for window in windows_due(region, self.now)]
             # Redone if done before the window was old enough: the same moment for every run, so a collection
@@ -157,7 +157,7 @@ def stale_rebuilds(now: dt.datetime) -> list[BuildModels]:
     """Per region, the newest spans (days) whose models are stale, at most [windows] max_rebuilds_per_sync: a
     model change reaches the recent data at the next sync, and the history over the following ones."""
     models = list(catalog().models.values())
-    limit, cell = windows().max_rebuilds_per_sync, windows().backfill_minutes
+    limit, cell = WindowSettings().max_rebuilds_per_sync, WindowSettings().backfill_minutes
     if limit <= 0:
         return []
     return [BuildModels(region=region, window_start=span.start, window_minutes=span.minutes,
@@ -201,7 +201,7 @@ class Transform(luigi.WrapperTask):
                 raise RangeRefused("--end must be after --start (it is exclusive)")
             chosen = chosen_models(self.models)
             done_after = dt.datetime.fromisoformat(self.redo_after) if self.redo_after else dt.datetime(1970, 1, 1)
-            cell = windows().backfill_minutes
+            cell = WindowSettings().backfill_minutes
             self._spans = [BuildModels(region=region, window_start=span.start, window_minutes=span.minutes,
                                        models=[m.name for m in chosen], redo_after=self.redo_after)
                            for region in source_uris()

@@ -207,7 +207,7 @@ class AppConsole:
 def app_console(env, smtp, luigi_settings, monkeypatch, **sections: dict[str, str]) -> AppConsole:
     """The console app over the test's warehouse (with client rows) and state database, its settings the
     local stack's with this console's over them."""
-    from pipeline.config import console
+    from pipeline.config import ConsoleSettings
     from pipeline.console.app import create_app
     from pipeline.warehouse import connection
 
@@ -221,7 +221,7 @@ def app_console(env, smtp, luigi_settings, monkeypatch, **sections: dict[str, st
     folder = Path(os.environ["PIPELINE_CONSOLE_DB_URL"].removeprefix("sqlite:///")).parent
     monkeypatch.setenv("LUIGI_CONFIG_PATH", str(write_settings(folder, smtp, **sections)))  # the worker's runs'
     monkeypatch.setenv("PIPELINE_CONSOLE_SECRET_KEY", os.urandom(32).hex())
-    return AppConsole(create_app(console()), {"PIPELINE_CONSOLE_DB_URL": os.environ["PIPELINE_CONSOLE_DB_URL"]})
+    return AppConsole(create_app(ConsoleSettings()), {"PIPELINE_CONSOLE_DB_URL": os.environ["PIPELINE_CONSOLE_DB_URL"]})
 
 
 def wait_for(predicate, timeout: float = 120, what: str = "it") -> None:

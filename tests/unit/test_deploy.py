@@ -99,20 +99,20 @@ def test_crontab_lines_are_real_commands():
 
 
 def test_the_s3_lifecycle_rule_expires_the_lake_after_the_retention_setting():
-    from pipeline.config import storage
+    from pipeline.config import StorageSettings
 
     (rule,) = json.loads((DEPLOY / "s3/lifecycle.json").read_text())["Rules"]
     assert rule["Filter"] == {"Prefix": "raw/"} and rule["Status"] == "Enabled"
-    assert rule["Expiration"]["Days"] == storage().retention_days
+    assert rule["Expiration"]["Days"] == StorageSettings().retention_days
 
 
 def test_redshift_wlm_routes_dashboards_etl_and_exports_to_their_queues():
     queues = json.loads((DEPLOY / "redshift/wlm.json").read_text())
-    from pipeline.config import warehouse
+    from pipeline.config import WarehouseSettings
 
     assert [(q.get("user_group"), q.get("query_group"), q["memory_percent_to_use"]) for q in queues] == [
-        (["dashboard"], ["dashboard"], 30), (["loaders"], [warehouse().etl_query_group], 40),
-        (["exporters"], [warehouse().exports_query_group], 15), (None, None, 15)]
+        (["dashboard"], ["dashboard"], 30), (["loaders"], [WarehouseSettings().etl_query_group], 40),
+        (["exporters"], [WarehouseSettings().exports_query_group], 15), (None, None, 15)]
     assert sum(q["memory_percent_to_use"] for q in queues) == 100
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from pipeline import paths
-from pipeline.config import exports
+from pipeline.config import ExportSettings
 from pipeline.console import accounts, web
 from pipeline.console.reports import CONTENT_TYPES, allowed_values, check_allowed, streamed
 from pipeline.console.runs import RunRefused, request_run
@@ -101,7 +101,7 @@ def subscription(name: str) -> Any:
 
 def not_ready(connection: Warehouse, name: str, interval: Interval) -> str | None:
     """Why a run for today's date would fail for missing data, before anyone clicks; None when it would not."""
-    if not exports().require_complete_data:
+    if not ExportSettings().require_complete_data:
         return None
     gaps = period_gaps(connection, warehouse_regions(connection), interval)
     return str(incomplete(name, interval, gaps, utcnow())) if gaps else None

@@ -10,8 +10,7 @@ from typing import Any
 
 import psycopg
 
-from pipeline.config import WarehouseUrl
-from pipeline.config import warehouse as warehouse_settings
+from pipeline.config import WarehouseSettings, WarehouseUrl
 from pipeline.secrets import redact
 from pipeline.sqlfiles import render, statements
 from pipeline.warehouse.base import CHUNK, CheckedReader, Warehouse, WarehouseError, WarehouseUnavailable
@@ -41,7 +40,7 @@ class PostgresWarehouse(Warehouse):
         # A lock another session holds (a migration, a forgotten `begin`) ends a wait after this long, where the
         # merge or transform names it (Warehouse.lock); no setting waits forever.
         self._conn.execute("select set_config('lock_timeout', %s, false)",
-                           (f"{warehouse_settings().lock_timeout_seconds}s",))
+                           (f"{WarehouseSettings().lock_timeout_seconds}s",))
 
     def lock_waits(self) -> list[str]:
         (statement,) = statements(self.dialect.template("lock_waits.sql"))

@@ -1,6 +1,6 @@
 """Amazon Redshift warehouse kind (redshift-connector): URL scheme redshift://."""
 
-from pipeline.config import WarehouseUrl, warehouse
+from pipeline.config import WarehouseSettings, WarehouseUrl
 from pipeline.warehouse.base import Warehouse
 from pipeline.warehouse.redshift.dialect import DIALECT
 
@@ -10,5 +10,5 @@ __all__ = ["DIALECT", "connect"]
 def connect(url: WarehouseUrl) -> Warehouse:
     from pipeline.warehouse.redshift.driver import RedshiftWarehouse
 
-    settings = warehouse()
+    settings = WarehouseSettings()
     return RedshiftWarehouse.connect(url, iam_role=settings.iam_role, query_group=settings.etl_query_group)

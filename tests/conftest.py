@@ -173,7 +173,7 @@ def pytest_runtestloop(session):
     if controller is None or controller.cov is None or session.config.option.collectonly:
         return result
     reporter = session.config.pluginmanager.getplugin("terminalreporter")
-    reporter.ensure_newline()
+    reporter.line("")
     for part, floor in COVERAGE_FLOORS.items():
         try:
             percent = controller.cov.report(include=[f"*/{part}*"], file=io.StringIO())

@@ -36,6 +36,10 @@ class Commands:
             parser.set_defaults(handler=handler)
         return parser
 
+    def names(self) -> set[str]:
+        """The commands of this level added so far."""
+        return set(self._subparsers.choices)
+
     def group(self, name: str, help: str, handler: Handler | None = None, *, serving: bool = False
               ) -> Commands:
         """A command with subcommands of its own (`export list`); with a handler, it also runs alone."""

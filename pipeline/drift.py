@@ -24,8 +24,9 @@ class DriftLine:
 
 
 def drift_report(connection: Warehouse, start: dt.datetime, end: dt.datetime) -> list[DriftLine]:
-    rows = connection.query_file("ops/drift_report.sql", {"start": start, "end": end})
-    return [DriftLine(c, f, t, int(d), int(n), int(w), fw, lw, e) for c, f, t, d, n, w, fw, lw, e in rows]
+    counts = ("documents", "nulled", "windows")  # sums and counts: a Decimal on some drivers
+    return [DriftLine(**{**row, **{name: int(row[name]) for name in counts}})
+            for row in connection.records("ops/drift_report.sql", {"start": start, "end": end})]
 
 
 def format_drift(lines: list[DriftLine]) -> str:

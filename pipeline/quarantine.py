@@ -33,10 +33,11 @@ class QuarantineGroup:
 
 
 def list_quarantine(connection: Warehouse, start: dt.datetime, end: dt.datetime) -> list[QuarantineGroup]:
-    rows = connection.query_file("quarantine/list.sql", {"start": start, "end": end})
-    return [QuarantineGroup(region, collection, Window(ws, we), reason, int(count),
-                            tuple(dict.fromkeys((first, last))))
-            for region, collection, ws, we, reason, count, first, last in rows]
+    rows = connection.records("quarantine/list.sql", {"start": start, "end": end})
+    return [QuarantineGroup(row["region"], row["collection"], Window(row["window_start"], row["window_end"]),
+                            row["reason"], int(row["documents"]),
+                            tuple(dict.fromkeys((row["first_example"], row["last_example"]))))
+            for row in rows]
 
 
 def format_quarantine(groups: list[QuarantineGroup]) -> str:
@@ -50,12 +51,13 @@ def format_quarantine(groups: list[QuarantineGroup]) -> str:
 
 def show_document(connection: Warehouse, store: ObjectStore, region: str, collection: str, document_id: str) -> str:
     """The document as it was read (relaxed extended JSON) and why it is quarantined; LookupError if it is not."""
-    found = connection.query_file("quarantine/find.sql", {"region": region, "collection": collection,
-                                                          "document_id": document_id})
+    found = connection.records("quarantine/find.sql", {"region": region, "collection": collection,
+                                                       "document_id": document_id})
     if not found:
         raise LookupError(f"no quarantined {collection} document {document_id!r} in region {region!r} "
                           f"(pipeline quarantine list shows what is)")
-    window_start, window_end, reason, path = found[0]
+    window_start, window_end, reason, path = (found[0][name] for name in ("window_start", "window_end", "reason",
+                                                                           "quarantine_url"))
     document = next((doc for key, _, doc in read_quarantine(store, path) if key == document_id), None)
     if document is None:
         raise LookupError(f"{store.url(path)} does not hold {document_id!r}: the window was extracted again since; "

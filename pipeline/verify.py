@@ -130,9 +130,10 @@ def transform_gaps(region: str, window: Window) -> tuple[list[Window], list[Wind
     project = catalog()
     built: dict[Window, set[tuple[str, str]]] = {}
     sources: dict[Window, str] = {}
-    for start, end, declared, model, fingerprint in connection.query_file("verify/window_transforms.sql", params):
-        sources[Window(start, end)] = declared
-        built.setdefault(Window(start, end), set()).add((model, fingerprint))
+    for row in connection.records("verify/window_transforms.sql", params):
+        window = Window(row["window_start"], row["window_end"])
+        sources[window] = row["sources"]
+        built.setdefault(window, set()).add((row["model"], row["fingerprint"]))
     wanted = {(model.name, model.fingerprint) for model in project.models.values()}
     current = [w for w, declared in sources.items() if declared == project.signature and wanted <= built[w]]
     unbuilt = [load for load in loads if uncovered(load, current)]

@@ -168,8 +168,10 @@ def test_a_broken_declaration_is_one_line_naming_the_file_and_field(local_env, p
                                                                                   "key: [conversation]"))
     assert main(["backfill", *RANGE]) == 2
     error = capsys.readouterr().err.strip()
+    text = (project / "models" / "conversations" / "model.yml").read_text()
+    line = text[:text.index("key: [conversation]")].count("\n") + 1
     assert error == ("pipeline: configuration error: sql/models/conversations/model.yml, field "
-                     "'incremental.key': 'conversation' is not a column")
+                     f"'incremental.key': 'conversation' is not a column (line {line})")
 
 
 def test_a_failing_data_test_fails_the_window_and_names_model_test_and_keys(local_env, project, capsys):

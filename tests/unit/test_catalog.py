@@ -157,3 +157,18 @@ def test_redshift_widens_a_varchar_outside_the_schema_transaction():
     together, alone = split_plan(dialect("redshift"), plan)
     assert together == ['alter table "raw"."notes" add column "score" bigint']
     assert alone == ['alter table "raw"."notes" alter column "body" type varchar(200)']
+
+
+@pytest.mark.parametrize("path, old, new", [
+    ("sources/answers.yml", "cursor: updated_at", "cursor: changed_at"),  # a field of the file
+    ("sources/answers.yml", "type: bool", "type: boolean"),  # a field of one column, in a list
+    ("sources/answers.yml", "description: An FAQ", "desc: An FAQ"),  # an unknown field
+])
+def test_a_bad_declaration_names_the_line_of_the_field(scratch, path, old, new):
+    file = scratch / path
+    text = file.read_text()
+    line = text[:text.index(old)].count("\n") + 1
+    file.write_text(text.replace(old, new, 1))
+    with pytest.raises(CatalogError) as error:
+        load_catalog(scratch)
+    assert str(error.value).endswith(f"(line {line})"), str(error.value)

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.sqlfiles import Located, is_identifier, parse_yaml, sql_dir
+from pipeline.sqlfiles import is_identifier, line_of, parse_yaml, sql_dir
 
 # Declared column types. Each warehouse kind maps them to its own types (pipeline/warehouse/<kind>/).
 TYPES = ("objectid", "text", "json", "timestamp", "date", "bool", "int", "float", "numeric")
@@ -333,8 +333,7 @@ class _Fields:
             raise self.fail(unknown[0], f"unknown field; known fields are {', '.join(sorted(known))}")
 
     def fail(self, name: str, problem: str) -> CatalogError:
-        line = self.raw.line_of(name) if isinstance(self.raw, Located) else 0
-        return CatalogError(f"{self.where}, field {name!r}: {problem}" + (f" (line {line})" if line else ""))
+        return CatalogError(f"{self.where}, field {name!r}: {problem}{line_of(self.raw, name)}")
 
     def text(self, name: str, required: bool = True) -> str:
         value = self.raw.get(name)

@@ -34,6 +34,12 @@ class Located(dict):
         return line
 
 
+def line_of(raw: Any, field: str) -> str:
+    """` (line N)` for an error about this field of a parsed declaration, when YAML gave its line; else ''."""
+    line = raw.line_of(field) if isinstance(raw, Located) else 0
+    return f" (line {line})" if line else ""
+
+
 class _LocatingLoader(yaml.SafeLoader):
     """yaml.safe_load's loader, whose mappings are Located."""
 

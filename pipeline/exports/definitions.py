@@ -22,7 +22,7 @@ from pipeline.exports.templates import (
     find_template,
     load_templates,
 )
-from pipeline.sqlfiles import parse_yaml, sql_dir
+from pipeline.sqlfiles import line_of, parse_yaml, sql_dir
 
 FORMATS = ("csv", "xlsx")
 TEMPLATE_FIELDS = ("name", "description", "start", "end", "interval", "rows", "format", "file", "link")
@@ -118,7 +118,8 @@ def check_definition(raw: Any, source: str, templates: dict[str, Template] | Non
 
     def fail(field_name: str, problem: str) -> None:
         if all(known.field != field_name for known in problems):
-            problems.append(ExportConfigError(f"{where}, field {field_name!r}: {problem}", field_name, problem))
+            problems.append(ExportConfigError(f"{where}, field {field_name!r}: {problem}{line_of(raw, field_name)}",
+                                              field_name, problem))
 
     for unknown in sorted(set(raw) - _KNOWN_KEYS):
         fail(unknown, f"unknown field; known fields are {', '.join(sorted(_KNOWN_KEYS))}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.sqlfiles import parse_yaml, read_sql, sql_dir, statements
+from pipeline.sqlfiles import line_of, parse_yaml, read_sql, sql_dir, statements
 from pipeline.warehouse import Warehouse
 
 BUILTIN_PARAMS = ("start", "end")  # bound by each run: the interval's first day and the day after its last
@@ -188,8 +188,9 @@ def parse_template(name: str, declaration: str, sql: str, source: str) -> Templa
     """Validate a declaration against its query; TemplateError names the file and the field."""
 
     def fail(field: str, problem: str) -> TemplateError:
-        return TemplateError(f"{source}, field {field!r}: {problem}")
+        return TemplateError(f"{source}, field {field!r}: {problem}" + line_of(raw, field))
 
+    raw: Any = {}
     if not _NAME.match(name):
         raise TemplateError(f"{source}: a template name is lowercase letters, digits and underscores")
     try:

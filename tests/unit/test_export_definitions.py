@@ -116,3 +116,18 @@ def test_first_gap_in_transformed_windows():
                      *day) == T(2026, 11, 29, 12, 15)
     assert first_gap([(T(2026, 11, 29, 0, 15), T(2026, 11, 30))], *day) == T(2026, 11, 29)
     assert first_gap([], *day) == T(2026, 11, 29)
+
+
+def test_a_bad_field_of_an_entry_in_exports_yml_names_its_line():
+    text = ("exports:\n"
+            "  - name: acme_daily\n"
+            "    description: Acme daily\n"
+            "    template: daily_client_conversations\n"
+            "    params: {client_id: acme}\n"
+            "    format: pdf\n"
+            "    schedule: daily\n"
+            "    recipients: [cs@example.com]\n")
+    with pytest.raises(ExportConfigError) as error:
+        parse_definitions(text, "exports.yml")
+    assert str(error.value).endswith("field 'format': 'pdf' is not one of csv, xlsx (line 6)"), str(error.value)
+    assert error.value.problem == "'pdf' is not one of csv, xlsx"  # what a form shows beside the field

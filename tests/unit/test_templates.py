@@ -49,6 +49,12 @@ def test_a_bad_declaration_names_its_file_and_field(declaration, field, problem)
     assert f"sql/exports/things.yml, field {field!r}: " in str(error.value) and problem in str(error.value)
 
 
+def test_a_bad_field_of_a_declaration_names_its_line():
+    bad = DECLARATION.replace("format: integer", "format: money")  # line 8: `  n: {label: Count, format: money}`
+    with pytest.raises(TemplateError, match=r"field 'columns\.n\.format': 'money' is not one of .* \(line 8\)$"):
+        parse_template("things", bad, SQL, "sql/exports/things.yml")
+
+
 def test_a_query_without_its_declaration_is_refused(tmp_path):
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "orphan.sql").write_text(SQL)

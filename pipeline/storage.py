@@ -8,13 +8,15 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cached_property
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import luigi
 import luigi.format
-from luigi.contrib.s3 import S3Client, S3Target
 
 from pipeline.config import StorageLocation, storage_location
+
+if TYPE_CHECKING:
+    from luigi.contrib.s3 import S3Client
 
 _THROTTLING = {"Throttling", "ThrottlingException", "SlowDown", "RequestTimeout", "RequestLimitExceeded",
                "InternalError", "ServiceUnavailable", "503"}
@@ -47,6 +49,9 @@ class ObjectStore:
     @cached_property
     def s3(self) -> S3Client:
         # Luigi's client reads [s3] from luigi.cfg; boto3 adds AWS_ENDPOINT_URL_S3 and the key variables.
+        # Imported here: boto3 costs every command ~70 ms of start-up, and a local lake never needs it.
+        from luigi.contrib.s3 import S3Client
+
         return S3Client()
 
     def url(self, relative: str) -> str:
@@ -73,6 +78,8 @@ class ObjectStore:
     def target(self, relative: str) -> luigi.target.FileSystemTarget:
         url = self.url(relative)
         if self.location.scheme == "s3":
+            from luigi.contrib.s3 import S3Target
+
             return S3Target(url, format=luigi.format.Nop, client=self.s3)
         return luigi.LocalTarget(url, format=luigi.format.Nop)
 

@@ -61,6 +61,7 @@ def _located_mapping(loader: _LocatingLoader, node: yaml.MappingNode) -> Located
 
 
 _LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _located_mapping)
+yaml.SafeDumper.add_representer(Located, yaml.representer.SafeRepresenter.represent_dict)  # written back as a dict
 
 
 def parse_yaml(text: str) -> Any:

@@ -67,7 +67,7 @@ def cmd_backfill(args: argparse.Namespace) -> None:
               f"to a later run", file=sys.stderr)
     read_only(args.dry_run)
     preflight()
-    # A rerun deletes nothing: WindowSettings whose markers are older than this moment count as not done.
+    # A rerun deletes nothing: windows whose markers are older than this moment count as not done.
     redo_after = utcnow().isoformat() if args.rerun else ""
     task = Backfill(start=args.start, end=args.end, window_minutes=args.window_minutes, redo_after=redo_after,
                     force=args.force)

@@ -46,8 +46,8 @@ def files_under(paths: Iterable[Path]) -> list[Path]:
     """The .sql and model.yml files of these paths (a folder is searched); a missing path is an error."""
     found = []
     for path in paths:
-        if path.is_dir():
-            found += [*path.rglob("*.sql"), *path.rglob("model.yml")]
+        if path.is_dir():  # what the warehouse runs (the console's own database SQL is not)
+            found += warehouse_sql_files(path)
         elif path.is_file():
             found.append(path)
         else:

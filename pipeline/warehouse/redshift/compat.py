@@ -36,6 +36,12 @@ class Construct:
     name: str
     matches: Callable[[exp.Expression], bool]
     anchors: tuple[tuple[str, ...], ...]
+    # Its words must be there too: the tree does not tell it from something Redshift runs (GENERATED ALWAYS AS
+    # IDENTITY and Redshift's own IDENTITY(1, 1) make the same node).
+    worded: bool = False
+    # Its words alone find it in a statement with no tree; False where they also name ordinary things (a column
+    # called json).
+    by_words: bool = True
 
 
 def _is(*kinds: type[exp.Expression]) -> Callable[[exp.Expression], bool]:
@@ -55,14 +61,15 @@ IN_THE_TREE: tuple[Construct, ...] = (
     Construct("DISTINCT ON", lambda n: isinstance(n, exp.Distinct) and n.args.get("on") is not None,
               (("distinct", "on"),)),
     Construct("CREATE INDEX (Redshift has sort keys)",
-              lambda n: isinstance(n, exp.Create) and str(n.args.get("kind")).upper() == "INDEX", (("index",),)),
+              lambda n: isinstance(n, exp.Create) and str(n.args.get("kind")).upper() == "INDEX",
+              (("create", "index"), ("create", "unique", "index"))),
     Construct("FOR UPDATE / FOR SHARE", _is(exp.Lock), (("for", "update"), ("for", "share"), ("for", "no"))),
     Construct("RETURNING", _is(exp.Returning), (("returning",),)),
     Construct("jsonb", _typed(exp.DataType.Type.JSONB), (("jsonb",),)),
     Construct("the json type (Redshift has SUPER; keep JSON in varchar)", _typed(exp.DataType.Type.JSON),
-              (("json",),)),
+              (("json",),), by_words=False),
     Construct("an array", lambda n: isinstance(n, exp.Array) or _typed(exp.DataType.Type.ARRAY)(n),
-              (("array",), ("[",))),
+              (("array", "["), ("[", "]"), ("array", "("))),
     Construct("array_agg", _is(exp.ArrayAgg), (("array_agg",),)),
     Construct("string_agg (use listagg)", _is(exp.GroupConcat), (("string_agg",), ("group_concat",))),
     Construct("unnest", _is(exp.Explode, exp.Unnest), (("unnest",),)),
@@ -70,10 +77,10 @@ IN_THE_TREE: tuple[Construct, ...] = (
     Construct("generate_series (leader node only: not with tables)",
               _is(exp.GenerateSeries, exp.ExplodingGenerateSeries), (("generate_series",),)),
     Construct("LATERAL", _is(exp.Lateral), (("lateral",),)),
-    Construct("FILTER (WHERE ...) (use a CASE inside the aggregate)", _is(exp.Filter), (("filter",),)),
+    Construct("FILTER (WHERE ...) (use a CASE inside the aggregate)", _is(exp.Filter), (("filter", "("),)),
     Construct("ON COMMIT", _is(exp.OnCommitProperty), (("on", "commit"),)),
-    Construct("GENERATED ... AS IDENTITY (write IDENTITY(seed, step))",
-              _is(exp.GeneratedAsIdentityColumnConstraint), (("generated",),)),
+    Construct("GENERATED ALWAYS AS IDENTITY (write IDENTITY(seed, step))",
+              _is(exp.GeneratedAsIdentityColumnConstraint), (("generated", "always"),), worded=True),
     Construct("AS MATERIALIZED", lambda n: isinstance(n, exp.CTE) and n.args.get("materialized") is not None,
               (("materialized",),)),
     Construct("concat of more than two arguments (use ||)",
@@ -123,6 +130,7 @@ def _statements(tokens: list[Token]) -> Iterator[list[Token]]:
 
 def _found(tokens: list[Token], text: str) -> Iterator[tuple[int, str]]:
     """(line, construct) of each construct in one statement's tokens."""
+    tokens = _inner_statement(tokens, text)
     words = [token.text.lower() for token in tokens]
     for kinds, name in IN_THE_TOKENS:
         for index, token in enumerate(tokens):
@@ -131,15 +139,69 @@ def _found(tokens: list[Token], text: str) -> Iterator[tuple[int, str]]:
                 yield token.line, name
     tree = _parsed(tokens, text)
     for construct in IN_THE_TREE:
-        places = sorted(index for anchor in construct.anchors for index in range(len(words))
-                        if tuple(words[index:index + len(anchor)]) == anchor)
+        places = [tokens[index].line for index in range(len(words)) for anchor in construct.anchors
+                  if tuple(words[index:index + len(anchor)]) == anchor]
         if tree is None or isinstance(tree, exp.Command):  # no tree: its words are all there is
-            count = len(places)
-        else:
-            count = sum(1 for node in tree.walk() if construct.matches(node))
-        for nth in range(count):
-            # The n-th occurrence in the tree is reported at the n-th place its words begin (else the statement's).
-            yield (tokens[places[nth]].line if nth < len(places) else tokens[0].line), construct.name
+            yield from ((line, construct.name) for line in (places if construct.by_words else []))
+            continue
+        nodes = [node for node in tree.walk() if construct.matches(node)]
+        if construct.worded:
+            nodes = nodes[:len(places)]
+        for line in _lines(nodes, places, tokens[0].line):
+            yield line, construct.name
+
+
+def _inner_statement(tokens: list[Token], text: str) -> list[Token]:
+    """The statement that EXPLAIN or PREPARE ... AS wraps, tokenized with its own lines (sqlglot keeps it as one
+    string after the command word), else the tokens as they are."""
+    if len(tokens) != 2 or tokens[0].token_type != TokenType.COMMAND or tokens[1].token_type != TokenType.STRING:
+        return tokens
+    if tokens[0].text.lower() not in ("explain", "prepare"):
+        return tokens
+    start, end = tokens[0].end + 1, tokens[1].end + 1
+    inner = text[start:end]
+    words = re.match(r"(\s*(analyze|verbose)\b)*\s*" if tokens[0].text.lower() == "explain" else
+                     r"\s*\w+\s*(\([^)]*\))?\s*as\b", inner, re.IGNORECASE)
+    start += words.end() if words else 0
+    try:
+        inner_tokens = READER.tokenize(text[start:end])
+    except TokenError:
+        return tokens
+    below = text[:start].count("\n")
+    for token in inner_tokens:
+        token.line += below
+    return inner_tokens
+
+
+def _lines(nodes: list[exp.Expression], places: list[int], first_line: int) -> list[int]:
+    """The line of each node: the place its words begin that fits where its own names and values are (the
+    parser keeps lines for those only), each place used once; the statement's first line when none fits."""
+    free = sorted(places)
+    found = []
+    for node in nodes:
+        own = _first_line(node)
+        if own:  # its words come before its first name or value
+            fitting = [line for line in free if line <= own] or [line for line in free if line >= own]
+            pick = fitting[-1] if fitting[0] <= own else fitting[0]
+        else:  # a clause without names (ON CONFLICT DO NOTHING): the first place after where its statement starts
+            above = next((line for parent in _ancestors(node) if (line := _first_line(parent))), first_line)
+            fitting = [line for line in free if line >= above] or free
+            pick = fitting[0] if fitting else 0
+        if pick:
+            free.remove(pick)
+        found.append(pick or first_line)
+    return found
+
+
+def _first_line(node: exp.Expression) -> int:
+    lines = [n.meta["line"] for n in node.walk() if n.meta and "line" in n.meta]
+    return min(lines) if lines else 0
+
+
+def _ancestors(node: exp.Expression) -> Iterator[exp.Expression]:
+    while node.parent is not None:
+        node = node.parent
+        yield node
 
 
 def _parsed(tokens: list[Token], text: str) -> exp.Expression | None:

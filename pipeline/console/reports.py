@@ -41,7 +41,7 @@ def known_clients(connection: Warehouse) -> list[str]:
     try:
         return [client for (client,) in connection.query_file("exports/lookups/clients.sql")]
     except Exception as error:
-        if "does not exist" in str(error):
+        if connection.dialect.is_missing_table(error):
             return []
         raise
 

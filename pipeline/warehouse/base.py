@@ -67,6 +67,8 @@ class Dialect:
     column_options: Callable[[Table, Column], str] = lambda table, column: ""
     # whether an error is the kind's "gave up waiting for a lock" (PostgreSQL: lock_timeout)
     is_lock_timeout: Callable[[BaseException], bool] = lambda error: False
+    # whether an error says a table the query reads does not exist (SQLSTATE 42P01 in the PostgreSQL family)
+    is_missing_table: Callable[[BaseException], bool] = lambda error: False
     # what is wrong with a table's declared warehouse hints for this kind, a sentence each naming the file
     # (Redshift: an encoding it does not have); checked before any table is planned
     check_table: Callable[[Table], list[str]] = lambda table: []

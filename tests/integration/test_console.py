@@ -435,3 +435,23 @@ def re_first(pattern: str, text: str) -> str:
     import re
 
     return re.search(pattern, text)[1]
+
+
+def test_the_client_list_is_empty_on_a_warehouse_without_analytics_tables_and_other_errors_surface(local_env):
+    """Told by the error's SQLSTATE (Dialect.is_missing_table), not by its words."""
+    from pipeline.console.reports import known_clients
+    from pipeline.warehouse import connect
+
+    warehouse = connect()
+    try:
+        assert known_clients(warehouse) == []  # a fresh database: no analytics.conversations yet
+        warehouse.execute("create schema analytics")
+        warehouse.execute("create table analytics.conversations (client_id bigint)")
+        warehouse.execute("insert into analytics.conversations values (7)")
+        assert known_clients(warehouse) == [7]
+        warehouse.execute("drop table analytics.conversations")
+        warehouse.execute("create view analytics.conversations as select 1 / 0 as client_id")
+        with pytest.raises(Exception, match="division by zero"):
+            known_clients(warehouse)
+    finally:
+        warehouse.close()

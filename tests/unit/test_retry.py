@@ -105,3 +105,13 @@ def test_redshift_serializable_isolation_and_dropped_connections_are_transient()
 def test_a_postgresql_connect_failure_is_transient_unless_the_server_rejects_the_request(message, transient):
     assert is_transient_connect(psycopg.OperationalError(message)) is transient
 
+
+
+def test_a_missing_table_is_told_apart_on_redshift():
+    from pipeline.warehouse import dialect
+
+    missing = redshift_error("ProgrammingError", "{'S': 'ERROR', 'C': '42P01', 'M': 'relation "
+                                                 "\"analytics.conversations\" does not exist'}")
+    denied = redshift_error("ProgrammingError", "{'S': 'ERROR', 'C': '42501', 'M': 'permission denied for "
+                                                "relation conversations'}")
+    assert dialect("redshift").is_missing_table(missing) and not dialect("redshift").is_missing_table(denied)

@@ -30,6 +30,12 @@ def is_lock_timeout(error: BaseException) -> bool:
     return isinstance(error, psycopg.errors.LockNotAvailable)
 
 
+def is_missing_table(error: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(error, psycopg.errors.UndefinedTable)
+
+
 def is_transient(error: BaseException) -> bool:
     """Connection trouble, deadlocks and serialization failures: the same work succeeds when run again."""
     import psycopg
@@ -97,5 +103,6 @@ DIALECT = Dialect(
     templates=Path(__file__).resolve().parent / "sql",
     is_transient=is_transient,
     is_lock_timeout=is_lock_timeout,
+    is_missing_table=is_missing_table,
     physical_plan=physical_plan,
 )

@@ -41,6 +41,10 @@ def is_connection_error(error: BaseException) -> bool:
             and type(error).__name__ in ("InterfaceError", "OperationalError") and sqlstate(error) not in _REJECTED)
 
 
+def is_missing_table(error: BaseException) -> bool:
+    return sqlstate(error) == "42P01"
+
+
 def is_transient(error: BaseException) -> bool:
     """A dropped connection, a server restarting or full, or a serializable isolation violation (error 1023:
     a concurrent transaction won; the same work redone succeeds). Other statements fail for good."""
@@ -115,6 +119,7 @@ DIALECT = Dialect(
     table_options=table_options,
     physical_plan=physical_plan,
     column_options=column_options,
+    is_missing_table=is_missing_table,
     check_table=check_table,
     rejected=rejected,
 )

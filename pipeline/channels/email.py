@@ -14,7 +14,8 @@ def recipients() -> list[str]:
 
 
 def target() -> str | None:
-    return f"e-mail to {', '.join(recipients())}" if recipients() else None
+    found = recipients()
+    return f"e-mail to {', '.join(found)}" if found else None
 
 
 def send(subject: str, text: str) -> None:

@@ -286,14 +286,18 @@ class Warehouse(ABC):
 
     def query_file(self, relative: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Run the one query of a project SQL file; return all its rows."""
-        (statement,) = statements(read_sql(relative))
-        return self.query(statement, params or {})
+        return self.query(_one_statement(relative), params or {})
 
     def records(self, relative: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the one query of a project SQL file; return its rows as {column: value}, read by name."""
-        (statement,) = statements(read_sql(relative))
-        columns, rows = self.query_table(statement, params or {})
+        columns, rows = self.query_table(_one_statement(relative), params or {})
         return [dict(zip(columns, row)) for row in rows]
 
     def count(self, relative: str, params: Mapping[str, Any]) -> int:
         return int(self.query_file(relative, params)[0][0])
+
+
+def _one_statement(relative: str) -> str:
+    """The one statement of a project SQL file (a query file holds exactly one)."""
+    (statement,) = statements(read_sql(relative))
+    return statement

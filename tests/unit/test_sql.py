@@ -10,10 +10,8 @@ import sqlglot
 from sqlglot import exp
 
 from pipeline.catalog import catalog
-from pipeline.refresh import refresh_statements
 from pipeline.sqlcheck import check_project, generated_statements
 from pipeline.sqlfiles import quote_ident, quote_literal, read_sql, render, sql_dir, statements, warehouse_sql_files
-from pipeline.transform import data_test_query, model_statements, rows_table
 from pipeline.warehouse import dialect
 from pipeline.warehouse.base import SHARED_TEMPLATES
 from pipeline.warehouse.redshift.compat import problems
@@ -42,17 +40,8 @@ def project_statements() -> dict[str, list[str]]:
              if p.suffix == ".sql" and "models" not in p.parts}
     found.update({f"warehouse/sql/{p.name}": statements(filled(p.read_text()))
                   for p in sorted(SHARED_TEMPLATES.glob("*.sql"))})
-    for model in catalog().models.values():
-        generated = model_statements(model, catalog())
-        tests = [data_test_query(model, test, relation)[0] for test in model.tests
-                 for relation in (rows_table(model.name), model.table)]
-        found[f"models/{model.name}"] = [generated.create_touched, generated.create_all_keys, generated.add_moved,
-                                         generated.create_rows, generated.delete, generated.insert,
-                                         generated.count_touched,
-                                         generated.drop_rows, generated.drop_touched, *tests]
-        refresh = refresh_statements(model, dialect("postgresql"))
-        found[f"models/{model.name} (full refresh)"] = [refresh.drop_shadow, refresh.fill_shadow, refresh.drop_live,
-                                                        refresh.swap, refresh.count]
+    generated = generated_statements(dialect("postgresql"), catalog())
+    found.update({name: items for name, items in generated.items() if name.startswith("models/")})
     return found
 
 
@@ -111,7 +100,7 @@ def test_identifiers_are_quoted_and_checked():
 
 
 def test_the_lint_sees_every_model_and_kind():
-    assert {f"models/{name}" for name in catalog().models} <= set(SHARED)
+    assert {f"models/{name} (generated)" for name in catalog().models} <= set(SHARED)
     assert all(OWN[kind][f"{kind}/generated DDL"] for kind in KINDS)
     assert len(cases(SHARED)) > 50
 

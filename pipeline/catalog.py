@@ -11,15 +11,17 @@ import hashlib
 import json
 import re
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
+from pydantic import AfterValidator, PlainValidator, ValidationError, field_validator, model_validator
 
-from pipeline.sqlfiles import is_identifier, line_of, parse_yaml, sql_dir
+from pipeline.declarations import Invalid, Name, Names, Spec, SpecT, Text, one_of, problems, validate
+from pipeline.sqlfiles import is_identifier, parse_yaml, sql_dir
 
 # Declared column types. Each warehouse kind maps them to its own types (pipeline/warehouse/<kind>/).
 TYPES = ("objectid", "text", "json", "timestamp", "date", "bool", "int", "float", "numeric")
@@ -313,255 +315,300 @@ def _shown(path: Path, root: Path) -> str:
     return f"sql/{path.relative_to(root)}"
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path) -> Any:
     try:
-        document = parse_yaml(path.read_text(encoding="utf-8"))
+        return parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise CatalogError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
-    if not isinstance(document, dict):
-        raise CatalogError(f"{path}: expected a mapping of fields")
-    return document
 
 
-class _Fields:
-    """Reads fields of one declaration, raising CatalogError that names the file and field."""
-
-    def __init__(self, raw: dict, where: str, known: set[str]):
-        self.raw, self.where = raw, where
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise self.fail(unknown[0], f"unknown field; known fields are {', '.join(sorted(known))}")
-
-    def fail(self, name: str, problem: str) -> CatalogError:
-        return CatalogError(f"{self.where}, field {name!r}: {problem}{line_of(self.raw, name)}")
-
-    def text(self, name: str, required: bool = True) -> str:
-        value = self.raw.get(name)
-        if value in (None, ""):
-            if required:
-                raise self.fail(name, "missing")
-            return ""
-        if not isinstance(value, str):
-            raise self.fail(name, f"expected text, got {type(value).__name__}")
-        return value
-
-    def names(self, name: str, value: Any = None) -> tuple[str, ...]:
-        value = self.raw.get(name) if value is None else value
-        if value is None:
-            return ()
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not all(isinstance(v, str) and is_identifier(v) for v in value):
-            raise self.fail(name, f"expected a lowercase name or a list of them, got {value!r}")
-        return tuple(value)
+def _validated(spec: type[SpecT], raw: Any, where: str) -> SpecT:
+    """The spec of a declaration file, or CatalogError naming its file, the first wrong field and its line."""
+    validated, found = validate(spec, raw)
+    if validated is None:
+        raise CatalogError(found[0].message(where))
+    return validated
 
 
-def _parse_columns(fields: _Fields, allowed_types: tuple[str, ...]) -> tuple[tuple[Column, ...], list]:
-    raw_columns = fields.raw.get("columns")
-    if not isinstance(raw_columns, list) or not raw_columns:
-        raise fields.fail("columns", "expected a list of {name, type, description}")
-    columns, tests, seen = [], [], set()
-    for raw in raw_columns:
-        if not isinstance(raw, dict):
-            raise fields.fail("columns", f"expected a mapping per column, got {raw!r}")
-        name = raw.get("name")
-        column = _Fields(raw, f"{fields.where}, column {name!r}",
-                         {"name", "type", "description", "max_length", "required", "tests"})
-        if not isinstance(name, str) or not is_identifier(name):
-            raise column.fail("name", "expected a lowercase name (letters, digits, underscores)")
-        if name in seen:
-            raise column.fail("name", "declared twice")
-        seen.add(name)
-        kind = raw.get("type")
-        if kind not in allowed_types:
-            raise column.fail("type", f"{kind!r} is not one of {', '.join(allowed_types)}")
-        max_length = raw.get("max_length")
-        if max_length is not None and (kind not in ("text", "json") or not isinstance(max_length, int)
-                                       or not 1 <= max_length <= 65535):
-            raise column.fail("max_length", "a number of bytes from 1 to 65535, for text and json columns")
-        if not isinstance(raw.get("required", False), bool):
-            raise column.fail("required", "expected true or false")
-        columns.append(Column(name, kind, str(raw.get("description") or ""), max_length,
-                              nullable=not raw.get("required", False)))
-        tests.extend((name, test, column) for test in raw.get("tests") or [])
-    return tuple(columns), tests
+def _data_test(raw: Any, in_column: bool) -> DataTest:
+    """`not_null`, `unique`, {accepted_values: [...]}, {relationships: {to: source.x|model.x, field: f}};
+    a mapping may add `severity: warn`. Model-level tests name their `columns` (a column's test has its column)."""
+    if isinstance(raw, str):
+        kind, options = raw, {}
+    elif isinstance(raw, Mapping) and len(raw) == 1:
+        kind, options = next(iter(raw.items()))
+        options = {"values": options} if isinstance(options, list) else options
+    else:
+        raise Invalid(f"expected a test name or a one-key mapping, got {raw!r}")
+    if kind not in TEST_KINDS or not isinstance(options, Mapping):
+        raise Invalid(f"{kind!r} is not one of {', '.join(TEST_KINDS)}")
+    try:
+        spec = _TestOptions.model_validate(options)
+    except ValidationError as error:  # named below the test's kind, where its options are
+        first = problems(error, options, _TestOptions)[0]
+        raise Invalid(first.problem, at=(kind, *first.field.split("."))) from None
+    if not in_column and not spec.columns:
+        raise Invalid("missing", at=(kind, "columns"))
+    if kind == "accepted_values" and not spec.values:
+        raise Invalid("expected a list of accepted values", at=(kind, "values"))
+    to_table = to_field = ""
+    if kind == "relationships":
+        layer, _, table = spec.to.partition(".")
+        if layer not in ("source", "model") or not is_identifier(table):
+            raise Invalid(f"expected source.<collection> or model.<model>, got {spec.to!r}", at=(kind, "to"))
+        to_table = f"{RAW_SCHEMA if layer == 'source' else ANALYTICS_SCHEMA}.{table}"
+        if not spec.field:
+            raise Invalid("missing", at=(kind, "field"))
+        to_field = spec.field[0]
+    return DataTest(kind, spec.columns, tuple(spec.values), to_table, to_field, spec.severity)
 
 
-def parse_pipeline_table(name: str, raw: dict, where: str) -> Table:
-    """One of the pipeline's own tables: `<schema>.<table>.yml` with a description and columns."""
-    fields = _Fields(raw, where, {"description", "columns", "warehouse"})
-    schema, _, table = name.partition(".")
-    if not (is_identifier(schema) and is_identifier(table)):
-        raise CatalogError(f"{where}: the file name must be <schema>.<table>.yml, in lowercase")
-    columns, tests = _parse_columns(fields, TYPES)
-    if tests:
-        raise fields.fail("columns", "data tests belong to models")
-    sort_key, dist_key, indexes, encodings = _warehouse_hints(fields, tuple(c.name for c in columns))
-    return Table(name, columns, sort_key, dist_key, declared_in=where,
-                 description=fields.text("description", required=False), indexes=indexes, encodings=encodings)
+DeclaredTest = Annotated[DataTest, PlainValidator(lambda raw: _data_test(raw, in_column=False))]
+ColumnTest = Annotated[DataTest, PlainValidator(lambda raw: _data_test(raw, in_column=True))]
 
 
-def parse_source(name: str, raw: dict, where: str) -> Source:
-    fields = _Fields(raw, where, {"description", "key", "cursor", "columns", "extract_priority", "warehouse"})
-    if not is_identifier(name):
-        raise CatalogError(f"{where}: the file name must be a lowercase collection name")
-    columns, tests = _parse_columns(fields, SOURCE_TYPES)
-    if tests:
-        raise fields.fail("columns", "data tests belong to models, not sources")
-    names = [c.name for c in columns]
-    key, cursor = fields.text("key"), fields.text("cursor")
-    if key not in names or cursor not in names:
-        raise fields.fail("key" if key not in names else "cursor", "must be one of the declared columns")
-    types = {c.name: c.type for c in columns}
-    if types[cursor] != "timestamp":
-        raise fields.fail("cursor", f"{cursor!r} is {types[cursor]}: windows are time ranges, the cursor must be "
-                                    f"a timestamp")
-    if types[key] not in KEY_TYPES:
-        raise fields.fail("key", f"{key!r} is {types[key]}; a key is one of {', '.join(KEY_TYPES)}")
-    if REGION_COLUMN in names or any(n.startswith("_") and n != "_id" for n in names):
-        raise fields.fail("columns", f"{REGION_COLUMN!r} and names starting with '_' (but _id) are the "
-                                     f"pipeline's own columns")
-    if not isinstance(raw.get("extract_priority", 0), int):
-        raise fields.fail("extract_priority", "expected a whole number")
-    sort_key, dist_key, indexes, encodings = _warehouse_hints(fields, (REGION_COLUMN, *names))
-    columns = tuple(Column(c.name, c.type, c.description, c.max_length, c.name not in (key, cursor))
-                    for c in columns)
-    return Source(name, fields.text("description"), key, cursor, columns, raw.get("extract_priority", 0),
-                  sort_key, dist_key, where, indexes, encodings)
+class _TestOptions(Spec):
+    values: list[Any] = []
+    to: str = ""
+    field: Names = ()
+    severity: one_of(*SEVERITIES) = "error"  # type: ignore[valid-type]
+    columns: Names = ()
 
 
-def _warehouse_hints(fields: _Fields, names: tuple[str, ...]) -> tuple[
-        tuple[str, ...], str | None, tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
-    """sort_key and dist_key, indexes (a list of column lists), encode (a column's compression encoding, one
-    word: the kinds that use it check its name, Dialect.check_table). Each kind reads the hints it has."""
-    hints = fields.raw.get("warehouse") or {}
-    hint_fields = _Fields(hints, f"{fields.where}, warehouse", {"sort_key", "dist_key", "indexes", "encode"})
-    sort_key = hint_fields.names("sort_key")
-    dist_key = hint_fields.names("dist_key")
-    raw_indexes = hints.get("indexes") or []
-    if not isinstance(raw_indexes, list) or not all(isinstance(columns, list) for columns in raw_indexes):
-        raise hint_fields.fail("indexes", "expected a list of column lists, e.g. [[conversation_id]]")
-    indexes = tuple(tuple(_index_item(item, names, hint_fields) for item in columns) for columns in raw_indexes)
-    for column in (*sort_key, *dist_key):
-        if column not in names:
-            raise hint_fields.fail("sort_key" if column in sort_key else "dist_key",
-                                   f"{column!r} is not a column")
-    if len(dist_key) > 1:
-        raise hint_fields.fail("dist_key", "one column")
-    encode = hints.get("encode") or {}
-    if not isinstance(encode, dict):
-        raise hint_fields.fail("encode", "expected a mapping of column: encoding, e.g. {text: zstd}")
-    for column, encoding in encode.items():
-        if column not in names:
-            raise hint_fields.fail("encode", f"{column!r} is not a column")
-        if not isinstance(encoding, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", encoding):
-            raise hint_fields.fail("encode", f"{column}: {encoding!r} is not an encoding's name")
-    return sort_key, (dist_key[0] if dist_key else None), indexes, tuple(encode.items())
+class _ColumnSpec(Spec):
+    types: ClassVar[tuple[str, ...]] = TYPES
+    what = "a mapping per column (name, type, description)"
+
+    name: Name
+    type: str
+    description: str = ""
+    max_length: int | None = None  # text and json only
+    required: bool = False
+    tests: list[ColumnTest] = []
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, kind: str) -> str:
+        if kind not in cls.types:
+            raise Invalid(f"{kind!r} is not one of {', '.join(cls.types)}")
+        return kind
+
+    @model_validator(mode="after")
+    def _max_length_fits(self) -> _ColumnSpec:
+        if self.max_length is not None and (self.type not in ("text", "json") or not 1 <= self.max_length <= 65535):
+            raise Invalid("a number of bytes from 1 to 65535, for text and json columns", at="max_length")
+        return self
+
+    def column(self, nullable: bool | None = None) -> Column:
+        return Column(self.name, self.type, self.description, self.max_length,
+                      not self.required if nullable is None else nullable)
+
+
+class _SourceColumnSpec(_ColumnSpec):
+    types = SOURCE_TYPES
 
 
 # What an expression index may use besides the table's columns (a model filters on e.g. a message's day).
 _INDEX_WORDS = frozenset({"cast", "coalesce", "as", "date", "timestamp", "lower", "upper"})
 
 
-def _index_item(item: Any, names: tuple[str, ...], fields: _Fields) -> str:
+def _index_item(item: Any, names: tuple[str, ...]) -> str:
     """A column name, or a parenthesized expression over the table's columns: `(cast(created_at as date))`
     indexes what a model compares by equality, so PostgreSQL estimates and serves it."""
     if isinstance(item, str) and item.startswith("(") and item.endswith(")"):
         unknown = [word for word in re.findall(r"[a-z_][a-z0-9_]*", item.lower())
                    if word not in names and word not in _INDEX_WORDS]
         if unknown or re.search(r"[^a-z0-9_(), ]", item):
-            raise fields.fail("indexes", f"{item!r}: an expression uses the table's columns and "
-                                         f"{', '.join(sorted(_INDEX_WORDS))} only")
+            raise Invalid(f"{item!r}: an expression uses the table's columns and "
+                          f"{', '.join(sorted(_INDEX_WORDS))} only", at="indexes")
         return item
     if not isinstance(item, str) or item not in names:
-        raise fields.fail("indexes", f"{item!r} is not a column")
+        raise Invalid(f"{item!r} is not a column", at="indexes")
     return item
+
+
+class _Hints(Spec):
+    """sort_key and dist_key, indexes (a list of column lists), encode (a column's compression encoding, one
+    word: the kinds that use it check its name, Dialect.check_table). Each kind reads the hints it has."""
+
+    sort_key: Names = ()
+    dist_key: Names = ()
+    indexes: list[Any] = []
+    encode: dict[str, Any] = {}
+
+    def checked(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """The hints as a table takes them, each checked against the table's column names (`names`)."""
+        if not all(isinstance(columns, list) for columns in self.indexes):
+            raise Invalid("expected a list of column lists, e.g. [[conversation_id]]", at="indexes")
+        indexes = tuple(tuple(_index_item(item, names) for item in columns) for columns in self.indexes)
+        for hint in ("sort_key", "dist_key"):
+            for column in getattr(self, hint):
+                if column not in names:
+                    raise Invalid(f"{column!r} is not a column", at=hint)
+        if len(self.dist_key) > 1:
+            raise Invalid("one column", at="dist_key")
+        for column, encoding in self.encode.items():
+            if column not in names:
+                raise Invalid(f"{column!r} is not a column", at="encode")
+            if not isinstance(encoding, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", encoding):
+                raise Invalid(f"{column}: {encoding!r} is not an encoding's name", at="encode")
+        return {"sort_key": self.sort_key, "dist_key": self.dist_key[0] if self.dist_key else None,
+                "indexes": indexes, "encodings": tuple(self.encode.items())}
+
+
+def _column_list(columns: list[Any]) -> list[Any]:
+    if not columns:
+        raise Invalid("expected a list of {name, type, description}")
+    seen: set[str] = set()
+    for index, column in enumerate(columns):
+        if column.name in seen:
+            raise Invalid("declared twice", at=(index, "name"))
+        seen.add(column.name)
+    return columns
+
+
+class _TableSpec(Spec):
+    """`sql/schema/<schema>.<table>.yml`: one of the pipeline's own tables."""
+
+    description: str = ""
+    columns: Annotated[list[_ColumnSpec], AfterValidator(_column_list)]
+    warehouse: _Hints = _Hints()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _TableSpec:
+        if any(column.tests for column in self.columns):
+            raise Invalid("data tests belong to models", at="columns")
+        self.hints()
+        return self
+
+    def hints(self) -> dict[str, Any]:
+        try:
+            return self.warehouse.checked(tuple(column.name for column in self.columns))
+        except Invalid as error:
+            raise Invalid(error.problem, at=("warehouse", *error.at)) from None
+
+
+class _SourceSpec(_TableSpec):
+    """`sql/sources/<collection>.yml`."""
+
+    description: Text
+    key: Text
+    cursor: Text
+    columns: Annotated[list[_SourceColumnSpec], AfterValidator(_column_list)]
+    extract_priority: int = 0  # larger collections first: their longer loads overlap smaller extracts
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _SourceSpec:
+        if any(column.tests for column in self.columns):
+            raise Invalid("data tests belong to models, not sources", at="columns")
+        types = {column.name: column.type for column in self.columns}
+        for named in ("key", "cursor"):
+            if getattr(self, named) not in types:
+                raise Invalid("must be one of the declared columns", at=named)
+        if types[self.cursor] != "timestamp":
+            raise Invalid(f"{self.cursor!r} is {types[self.cursor]}: windows are time ranges, the cursor must be a "
+                          f"timestamp", at="cursor")
+        if types[self.key] not in KEY_TYPES:
+            raise Invalid(f"{self.key!r} is {types[self.key]}; a key is one of {', '.join(KEY_TYPES)}", at="key")
+        if any(name == REGION_COLUMN or (name.startswith("_") and name != "_id") for name in types):
+            raise Invalid(f"{REGION_COLUMN!r} and names starting with '_' (but _id) are the pipeline's own columns",
+                          at="columns")
+        self.hints()
+        return self
+
+    def hints(self) -> dict[str, Any]:
+        try:
+            return self.warehouse.checked((REGION_COLUMN, *(column.name for column in self.columns)))
+        except Invalid as error:
+            raise Invalid(error.problem, at=("warehouse", *error.at)) from None
+
+
+class _DependsOn(Spec):
+    sources: Names = ()
+    models: Names = ()
+
+
+class _Incremental(Spec):
+    what = "{key: [...], touched: <select of the window's keys>}"
+
+    key: Names = ()
+    touched: Text
+
+
+class _ModelSpec(_TableSpec):
+    """`sql/models/<model>/model.yml`, beside its model.sql."""
+
+    description: Text
+    grain: Text
+    unique_key: Names = ()
+    depends_on: _DependsOn = _DependsOn()
+    incremental: _Incremental
+    tests: list[DeclaredTest] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _ModelSpec:
+        names = {column.name for column in self.columns}
+        if REGION_COLUMN not in names:
+            raise Invalid(f"every model has a {REGION_COLUMN!r} column: windows rebuild per region", at="columns")
+        for group, named in ((self.unique_key, "unique_key"), (self.incremental.key, "incremental.key")):
+            if not group:
+                raise Invalid("missing", at=named)
+            for column in group:
+                if column not in names:
+                    raise Invalid(f"{column!r} is not a column", at=named)
+        if REGION_COLUMN not in self.unique_key:
+            raise Invalid(f"must include {REGION_COLUMN!r}: windows rebuild one region at a time", at="unique_key")
+        if not set(self.incremental.key) <= set(self.unique_key):
+            raise Invalid(f"must include the incremental key ({', '.join(self.incremental.key)}): a window "
+                          f"rebuilds whole key slices, so rows of two slices must never collide", at="unique_key")
+        for test in self.data_tests():
+            for column in test.columns:
+                if column not in names:
+                    raise Invalid(f"{test.label}: {column!r} is not a column", at="tests")
+        self.hints()
+        return self
+
+    def data_tests(self) -> tuple[DataTest, ...]:
+        """The unique key's test, each column's tests, then the model's own."""
+        return (DataTest("unique", self.unique_key),
+                *(replace(test, columns=(column.name,)) for column in self.columns for test in column.tests),
+                *self.tests)
+
+
+def parse_pipeline_table(name: str, raw: Any, where: str) -> Table:
+    """One of the pipeline's own tables: `<schema>.<table>.yml` with a description and columns."""
+    schema, _, table = name.partition(".")
+    if not (is_identifier(schema) and is_identifier(table)):
+        raise CatalogError(f"{where}: the file name must be <schema>.<table>.yml, in lowercase")
+    spec = _validated(_TableSpec, raw, where)
+    return Table(name, tuple(column.column() for column in spec.columns), declared_in=where,
+                 description=spec.description, **spec.hints())
+
+
+def parse_source(name: str, raw: Any, where: str) -> Source:
+    if not is_identifier(name):
+        raise CatalogError(f"{where}: the file name must be a lowercase collection name")
+    spec = _validated(_SourceSpec, raw, where)
+    columns = tuple(column.column(nullable=column.name not in (spec.key, spec.cursor)) for column in spec.columns)
+    return Source(name, spec.description, spec.key, spec.cursor, columns, spec.extract_priority, path=where,
+                  **spec.hints())
 
 
 def parse_model(folder: Path, root: Path) -> Model:
     name = folder.name
-    where = _shown(folder / "model.yml", root)
     if not is_identifier(name):
         raise CatalogError(f"{_shown(folder, root)}: a model folder name must be a lowercase table name")
     if not (folder / "model.yml").is_file() or not (folder / "model.sql").is_file():
         raise CatalogError(f"{_shown(folder, root)}: a model folder holds model.yml and model.sql")
-    raw = _read_yaml(folder / "model.yml")
-    fields = _Fields(raw, where, {"description", "grain", "unique_key", "depends_on", "incremental", "columns",
-                                  "warehouse", "tests"})
-    columns, column_tests = _parse_columns(fields, TYPES)
-    names = [c.name for c in columns]
-    if REGION_COLUMN not in names:
-        raise fields.fail("columns", f"every model has a {REGION_COLUMN!r} column: windows rebuild per region")
-    unique_key = fields.names("unique_key")
-    depends = raw.get("depends_on") or {}
-    depends_fields = _Fields(depends, f"{where}, depends_on", {"sources", "models"})
-    incremental = raw.get("incremental")
-    if not isinstance(incremental, dict):
-        raise fields.fail("incremental", "expected {key: [...], touched: <select of the window's keys>}")
-    incremental_fields = _Fields(incremental, f"{where}, incremental", {"key", "touched"})
-    key = incremental_fields.names("key")
-    for group, group_name in ((unique_key, "unique_key"), (key, "incremental.key")):
-        if not group:
-            raise fields.fail(group_name, "missing")
-        for column in group:
-            if column not in names:
-                raise fields.fail(group_name, f"{column!r} is not a column")
-    if REGION_COLUMN not in unique_key:
-        raise fields.fail("unique_key", f"must include {REGION_COLUMN!r}: windows rebuild one region at a time")
-    if not set(key) <= set(unique_key):
-        raise fields.fail("unique_key", f"must include the incremental key ({', '.join(key)}): a window rebuilds "
-                                        f"whole key slices, so rows of two slices must never collide")
-    tests = [DataTest("unique", unique_key)]
-    tests += [_parse_test(column, test, fields_of_column) for column, test, fields_of_column in column_tests]
-    tests += [_parse_test(None, test, fields) for test in raw.get("tests") or []]
-    for test in tests:
-        for column in test.columns:
-            if column not in names:
-                raise fields.fail("tests", f"{test.label}: {column!r} is not a column")
-    sort_key, dist_key, indexes, encodings = _warehouse_hints(fields, tuple(names))
+    where = _shown(folder / "model.yml", root)
+    spec = _validated(_ModelSpec, _read_yaml(folder / "model.yml"), where)
     return Model(
-        name=name, description=fields.text("description"), grain=fields.text("grain"), unique_key=unique_key,
-        key=key, touched_sql=incremental_fields.text("touched").strip().rstrip(";"),
-        select_sql=(folder / "model.sql").read_text(encoding="utf-8").strip().rstrip(";"), columns=columns,
-        depends_on_sources=depends_fields.names("sources"), depends_on_models=depends_fields.names("models"),
-        tests=tuple(tests), sort_key=sort_key, dist_key=dist_key, path=where, indexes=indexes, encodings=encodings,
+        name=name, description=spec.description, grain=spec.grain, unique_key=spec.unique_key,
+        key=spec.incremental.key, touched_sql=spec.incremental.touched.strip().rstrip(";"),
+        select_sql=(folder / "model.sql").read_text(encoding="utf-8").strip().rstrip(";"),
+        columns=tuple(column.column() for column in spec.columns), depends_on_sources=spec.depends_on.sources,
+        depends_on_models=spec.depends_on.models, tests=spec.data_tests(), path=where, **spec.hints(),
     )
-
-
-def _parse_test(column: str | None, raw: Any, fields: _Fields) -> DataTest:
-    """`not_null`, `unique`, {accepted_values: [...]}, {relationships: {to: source.x|model.x, field: f}};
-    a mapping may add `severity: warn`. Model-level tests name their `column(s)`."""
-    if isinstance(raw, str):
-        kind, options = raw, {}
-    elif isinstance(raw, dict) and len(raw) == 1:
-        kind, options = next(iter(raw.items()))
-        options = {"values": options} if isinstance(options, list) else options
-    else:
-        raise fields.fail("tests", f"expected a test name or a one-key mapping, got {raw!r}")
-    if kind not in TEST_KINDS or not isinstance(options, dict):
-        raise fields.fail("tests", f"{kind!r} is not one of {', '.join(TEST_KINDS)}")
-    test_fields = _Fields(options, f"{fields.where}, test {kind}", {"values", "to", "field", "severity", "columns"})
-    columns = (column,) if column else test_fields.names("columns")
-    if not columns:
-        raise test_fields.fail("columns", "missing")
-    severity = options.get("severity", "error")
-    if severity not in SEVERITIES:
-        raise test_fields.fail("severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}")
-    values: tuple = ()
-    to_table = to_field = ""
-    if kind == "accepted_values":
-        if not isinstance(options.get("values"), list) or not options["values"]:
-            raise test_fields.fail("values", "expected a list of accepted values")
-        values = tuple(options["values"])
-    if kind == "relationships":
-        target = test_fields.text("to")
-        layer, _, table = target.partition(".")
-        if layer not in ("source", "model") or not is_identifier(table):
-            raise test_fields.fail("to", f"expected source.<collection> or model.<model>, got {target!r}")
-        to_table = f"{RAW_SCHEMA if layer == 'source' else ANALYTICS_SCHEMA}.{table}"
-        to_field = test_fields.names("field")[0] if test_fields.names("field") else ""
-        if not to_field:
-            raise test_fields.fail("field", "missing")
-    return DataTest(kind, columns, values, to_table, to_field, severity)
 
 
 def _check_dependencies(model: Model, sources: dict[str, Source], models: dict[str, Model]) -> None:

@@ -18,26 +18,11 @@ NOT_WAREHOUSE = ("console",)
 
 
 class Located(dict):
-    """A YAML mapping that knows its line and each key's (1-based), so a declaration's error can name the line."""
+    """A YAML mapping that knows its line and each key's (1-based), so a declaration's error can name the line
+    (pipeline/declarations.py)."""
 
     line: int = 0
     lines: dict[Any, int] = {}  # set per instance by the loader
-
-    def line_of(self, field: str) -> int:
-        """The line of a field (`incremental.key` follows nested mappings); 0 when the field is not there."""
-        mapping: Any = self
-        line = 0
-        for part in field.split("."):
-            if not isinstance(mapping, Located) or part not in mapping:
-                return 0
-            line, mapping = mapping.lines[part], mapping[part]
-        return line
-
-
-def line_of(raw: Any, field: str) -> str:
-    """` (line N)` for an error about this field of a parsed declaration, when YAML gave its line; else ''."""
-    line = raw.line_of(field) if isinstance(raw, Located) else 0
-    return f" (line {line})" if line else ""
 
 
 class _LocatingLoader(yaml.SafeLoader):

@@ -7,11 +7,13 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, Field, PlainValidator, ValidationInfo, field_validator
 
 from pipeline.config import ExportSettings
+from pipeline.declarations import Invalid, Spec, Text, one_of, validate
 from pipeline.exports import subscriptions
 from pipeline.exports.schedule import INTERVALS, Schedule, parse_schedule
 from pipeline.exports.templates import (
@@ -22,7 +24,7 @@ from pipeline.exports.templates import (
     find_template,
     load_templates,
 )
-from pipeline.sqlfiles import line_of, parse_yaml, sql_dir
+from pipeline.sqlfiles import parse_yaml, sql_dir
 
 FORMATS = ("csv", "xlsx")
 TEMPLATE_FIELDS = ("name", "description", "start", "end", "interval", "rows", "format", "file", "link")
@@ -32,9 +34,6 @@ _BODY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # a body keeps its line
 DEFAULT_BODY = "Hello,\n\n$description for $interval: $rows rows, $file\n\n-- analytics-pipeline\n"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 EMAIL = re.compile(r"^[^@\s,;<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-_KNOWN_KEYS = {"name", "description", "template", "query", "params", "format", "schedule", "interval",
-               "recipients", "cc", "subject", "body", "skip_if_empty", "csv_bom", "paused"}
-_FLAGS = ("skip_if_empty", "csv_bom", "paused")
 
 
 class ExportConfigError(ValueError):
@@ -105,102 +104,146 @@ def parse_definition(raw: Any, source: str, templates: dict[str, Template] | Non
     return definition
 
 
+def _one_line(value: str) -> str:
+    """A line break in a subject breaks every e-mail of the export (a header cannot hold it)."""
+    if _CONTROL.search(value):
+        raise Invalid("contains a control character (a line break, a tab or NUL); write it on one line")
+    return value
+
+
+def _known_placeholders(value: str) -> str:
+    unknown = _template_fields(value) - set(TEMPLATE_FIELDS)
+    if unknown:
+        known = ", ".join("$" + field for field in TEMPLATE_FIELDS)
+        raise Invalid(f"unknown placeholder ${sorted(unknown)[0]}; known: {known}")
+    return value
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    listed = [value] if isinstance(value, str) else value
+    if not isinstance(listed, list):
+        raise Invalid(f"expected a list of e-mail addresses, got {value!r}")
+    for address in listed:
+        if not isinstance(address, str) or not EMAIL.match(address):
+            raise Invalid(f"{address!r} is not an e-mail address")
+    return tuple(listed)
+
+
+Addresses = Annotated[tuple[str, ...], PlainValidator(_addresses)]
+
+
+class _EntrySpec(Spec):
+    """One export: an entry of exports.yml, or a console subscription. The fields are validated in this order,
+    each rule that needs another field reading it from `info.data` (absent when that field was wrong), so a form
+    gets every wrong field at once."""
+
+    name: Text
+    description: Annotated[Text, AfterValidator(_one_line)]
+    query: str = ""  # `query: <file>.sql`: how entries named their template before templates had declarations
+    template: Any = Field(None, validate_default=True)
+    params: dict[str, Any] = {}
+    format: one_of(*FORMATS)  # type: ignore[valid-type]
+    schedule: Any
+    interval: Any = Field(None, validate_default=True)
+    recipients: Addresses
+    cc: Addresses = ()
+    subject: Annotated[str, AfterValidator(_known_placeholders), AfterValidator(_one_line)] = DEFAULT_SUBJECT
+    body: Annotated[str, AfterValidator(_known_placeholders)] = DEFAULT_BODY
+    skip_if_empty: bool = False
+    csv_bom: bool = False  # a UTF-8 byte order mark, for Excel users who open CSV files
+    paused: bool = False  # not run by its schedule; "run now" still runs it
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise Invalid("expected lowercase letters, digits and underscores (a letter first)")
+        return name
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, name: Any, info: ValidationInfo) -> Template:
+        name = name or info.data.get("query", "").removesuffix(".sql")
+        if not name:
+            raise Invalid("missing")
+        if not isinstance(name, str):
+            raise Invalid(f"expected text, got {name!r}")
+        try:
+            return find_template(info.context["templates"], name)
+        except TemplateError as error:
+            raise Invalid(str(error)) from None
+
+    @field_validator("params")
+    @classmethod
+    def _template_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        template = info.data.get("template")
+        if template is None:
+            return params
+        try:
+            return template.parse_params(params)
+        except ParameterError as error:
+            raise Invalid(error.problem, at=error.parameter) from None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, text: Any) -> Schedule:
+        try:
+            return parse_schedule(text)
+        except ValueError as error:
+            raise Invalid(str(error)) from None
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, interval: Any, info: ValidationInfo) -> str | None:
+        schedule = info.data.get("schedule")
+        interval = interval or (schedule.default_interval if schedule else None)
+        if interval is not None and interval not in INTERVALS:
+            raise Invalid(f"{interval!r} is not one of {', '.join(INTERVALS)}")
+        return interval
+
+    @field_validator("recipients", "cc")
+    @classmethod
+    def _reach(cls, addresses: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """A console subscription sends only to the domains its rows may go to (see allowed_domains)."""
+        if info.field_name == "recipients" and not addresses:
+            raise Invalid("missing")
+        template, params = info.data.get("template"), info.data.get("params")
+        if info.context["origin"] != "console" or template is None or params is None:
+            return addresses
+        client = params.get(CLIENT_PARAM) if template.for_clients else None
+        allowed = allowed_domains(client)
+        for address in addresses:
+            if domain_of(address) not in allowed:
+                whose = f"client {client}'s" if template.for_clients else "the staff's"
+                raise Invalid(f"{address} is outside {whose} domains ({', '.join(sorted(allowed)) or 'none'}: "
+                              f"sql/exports/recipients.yml and [exports] staff_domains)")
+        return addresses
+
+    @field_validator("body")
+    @classmethod
+    def _body_controls(cls, body: str) -> str:
+        if _BODY_CONTROL.search(body):
+            raise Invalid("contains a control character other than a line break or a tab")
+        return body
+
+
 def check_definition(raw: Any, source: str, templates: dict[str, Template] | None = None, *,
                      origin: str = "exports.yml", owner: str | None = None
                      ) -> tuple[ExportDefinition | None, list[ExportConfigError]]:
     """The definition of one entry, or every field that is wrong (a form shows them all at once), each an
-    ExportConfigError naming the entry and the field, in the order of the entry's fields."""
+    ExportConfigError naming the entry, the field and its line, in the order of _EntrySpec's fields."""
     name = raw.get("name") if isinstance(raw, dict) else None
     where = f"{source}: export {name!r}" if name else f"{source}: an export"
-    if not isinstance(raw, dict):
-        return None, [ExportConfigError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")]
-    problems: list[ExportConfigError] = []
-
-    def fail(field_name: str, problem: str) -> None:
-        if all(known.field != field_name for known in problems):
-            problems.append(ExportConfigError(f"{where}, field {field_name!r}: {problem}{line_of(raw, field_name)}",
-                                              field_name, problem))
-
-    for unknown in sorted(set(raw) - _KNOWN_KEYS):
-        fail(unknown, f"unknown field; known fields are {', '.join(sorted(_KNOWN_KEYS))}")
-    # `query: <file>.sql` is how entries named their template before templates had declarations.
-    template_name = raw.get("template") or str(raw.get("query") or "").removesuffix(".sql")
-    for required in ("name", "description", "format", "schedule", "recipients"):
-        if raw.get(required) in (None, "", []):
-            fail(required, "missing")
-    if not template_name:
-        fail("template", "missing")
-    if name and not _NAME.match(str(name)):
-        fail("name", "expected lowercase letters, digits and underscores (a letter first)")
-    if raw.get("format") and raw["format"] not in FORMATS:
-        fail("format", f"{raw['format']!r} is not one of {', '.join(FORMATS)}")
-    schedule = None
-    if raw.get("schedule"):
-        try:
-            schedule = parse_schedule(raw["schedule"])
-        except ValueError as error:
-            fail("schedule", str(error))
-    interval = raw.get("interval") or (schedule.default_interval if schedule else None)
-    if interval is not None and interval not in INTERVALS:
-        fail("interval", f"{interval!r} is not one of {', '.join(INTERVALS)}")
-    template = None
-    if template_name:
-        try:
-            template = find_template(load_templates() if templates is None else templates, template_name)
-        except TemplateError as error:
-            fail("template", str(error))
-    params = raw.get("params") or {}
-    if not isinstance(params, dict):
-        fail("params", "expected a mapping of parameter names to values")
-    elif template is not None:
-        try:
-            params = template.parse_params(params)
-        except ParameterError as error:
-            fail(f"params.{error.parameter}", error.problem)
-
-    addresses = {}
-    for list_field in ("recipients", "cc"):
-        value = raw.get(list_field) or []
-        value = [value] if isinstance(value, str) else value
-        for address in value:
-            if not isinstance(address, str) or not EMAIL.match(address):
-                fail(list_field, f"{address!r} is not an e-mail address")
-        addresses[list_field] = tuple(value)
-
-    if origin == "console" and template is not None and isinstance(params, dict):
-        allowed = allowed_domains(params.get(CLIENT_PARAM) if CLIENT_PARAM in template.parameters else None)
-        for list_field in ("recipients", "cc"):
-            for address in addresses[list_field]:
-                if isinstance(address, str) and EMAIL.match(address) and domain_of(address) not in allowed:
-                    whose = (f"client {params[CLIENT_PARAM]}'s" if CLIENT_PARAM in template.parameters
-                             else "the staff's")
-                    fail(list_field, f"{address} is outside {whose} domains ({', '.join(sorted(allowed)) or 'none'}: "
-                                     f"sql/exports/recipients.yml and [exports] staff_domains)")
-
-    texts = {}
-    for text_field, default in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY)):
-        texts[text_field] = str(raw.get(text_field) or default)
-        unknown_fields = _template_fields(texts[text_field]) - set(TEMPLATE_FIELDS)
-        if unknown_fields:
-            fail(text_field, f"unknown placeholder ${sorted(unknown_fields)[0]}; "
-                             f"known: {', '.join('$' + f for f in TEMPLATE_FIELDS)}")
-    # One line each: a line break in a subject breaks every e-mail of the export (a header cannot hold it).
-    for line_field in ("description", "subject"):
-        if isinstance(raw.get(line_field), str) and _CONTROL.search(raw[line_field]):
-            fail(line_field, "contains a control character (a line break, a tab or NUL); write it on one line")
-    if isinstance(raw.get("body"), str) and _BODY_CONTROL.search(raw["body"]):
-        fail("body", "contains a control character other than a line break or a tab")
-    for flag in _FLAGS:
-        if not isinstance(raw.get(flag, False), bool):
-            fail(flag, "expected true or false")
-
-    if problems:
-        return None, problems
+    spec, problems = validate(_EntrySpec, raw, origin=origin,
+                              templates=load_templates() if templates is None else templates)
+    if spec is None:
+        return None, [ExportConfigError(problem.message(where), problem.field or None, problem.problem)
+                      for problem in problems]
     return ExportDefinition(
-        name=name, description=str(raw["description"]), template=template, params=params, format=raw["format"],
-        schedule=schedule, interval=interval, recipients=addresses["recipients"], cc=addresses["cc"],
-        subject=texts["subject"], body=texts["body"], origin=origin, owner=owner, raw=dict(raw),
-        **{flag: raw.get(flag, False) for flag in _FLAGS},
+        name=spec.name, description=spec.description, template=spec.template, params=spec.params,
+        format=spec.format, schedule=spec.schedule, interval=spec.interval, recipients=spec.recipients, cc=spec.cc,
+        subject=spec.subject, body=spec.body, skip_if_empty=spec.skip_if_empty, csv_bom=spec.csv_bom,
+        paused=spec.paused, origin=origin, owner=owner, raw=dict(raw),
     ), []
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BeforeValidator, ValidationInfo, model_validator
 
-from pipeline.sqlfiles import line_of, parse_yaml, read_sql, sql_dir, statements
+from pipeline.declarations import Invalid, Spec, Text, one_of, validate
+from pipeline.sqlfiles import parse_yaml, read_sql, sql_dir, statements
 from pipeline.warehouse import Warehouse
 
 BUILTIN_PARAMS = ("start", "end")  # bound by each run: the interval's first day and the day after its last
@@ -26,9 +29,6 @@ COLUMN_FORMATS = {
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-_TEMPLATE_KEYS = {"title", "description", "parameters", "columns"}
-_PARAMETER_KEYS = {"label", "type", "values", "lookup"}
-_COLUMN_KEYS = {"label", "format"}
 
 
 class TemplateError(ValueError):
@@ -149,88 +149,93 @@ class Template:
         return [parse_typed(declared.type, row[0]) for row in connection.query_file(f"exports/{declared.lookup}")]
 
 
-def _refuse_unknown(spec: dict, known: set[str], prefix: str, fail) -> None:
-    """A declaration's field that is none of `known` fails, named with its path (`prefix` + the field)."""
-    unknown = sorted(set(spec) - known)
-    if unknown:
-        raise fail(f"{prefix}{unknown[0]}", f"unknown field; known: {', '.join(sorted(known))}")
+class _ParameterSpec(Spec):
+    what = "a mapping (label, type, values or lookup)"
+
+    label: str = ""
+    type: one_of(*PARAM_TYPES) = "text"  # type: ignore[valid-type]
+    values: list[Any] | None = None
+    lookup: str | None = None
+
+    @model_validator(mode="after")
+    def _allowed(self) -> _ParameterSpec:
+        if self.values is not None:
+            if not self.values:
+                raise Invalid("expected a non-empty list", at="values")
+            if self.lookup is not None:
+                raise Invalid("give values or lookup, not both")
+            try:
+                self.typed_values()
+            except ValueError as error:
+                raise Invalid(f"{error} is not a {self.type}", at="values") from None
+        if self.lookup is not None:
+            if ".." in Path(self.lookup).parts or not self.lookup.endswith(".sql"):
+                raise Invalid(f"{self.lookup!r}: expected a .sql file under sql/exports/", at="lookup")
+            try:
+                read_sql(f"exports/{self.lookup}")
+            except FileNotFoundError:
+                raise Invalid(f"{self.lookup} does not exist under sql/exports/", at="lookup") from None
+        return self
+
+    def typed_values(self) -> tuple[Any, ...] | None:
+        return None if self.values is None else tuple(parse_typed(self.type, value) for value in self.values)
 
 
-def _parse_parameter(name: str, raw: Any, fail) -> Parameter:
-    if not isinstance(raw, dict):
-        raise fail(f"parameters.{name}", "expected a mapping (label, type, values or lookup)")
-    _refuse_unknown(raw, _PARAMETER_KEYS, f"parameters.{name}.", fail)
-    kind = raw.get("type", "text")
-    if kind not in PARAM_TYPES:
-        raise fail(f"parameters.{name}.type", f"{kind!r} is not one of {', '.join(PARAM_TYPES)}")
-    values = raw.get("values")
-    if values is not None:
-        if not isinstance(values, list) or not values:
-            raise fail(f"parameters.{name}.values", "expected a non-empty list")
-        try:
-            values = tuple(parse_typed(kind, value) for value in values)
-        except ValueError as error:
-            raise fail(f"parameters.{name}.values", f"{error} is not a {kind}") from None
-    lookup = raw.get("lookup")
-    if lookup is not None:
-        if values is not None:
-            raise fail(f"parameters.{name}", "give values or lookup, not both")
-        if ".." in Path(str(lookup)).parts or not str(lookup).endswith(".sql"):
-            raise fail(f"parameters.{name}.lookup", f"{lookup!r}: expected a .sql file under sql/exports/")
-        try:
-            read_sql(f"exports/{lookup}")
-        except FileNotFoundError:
-            raise fail(f"parameters.{name}.lookup", f"{lookup} does not exist under sql/exports/") from None
-    return Parameter(name, str(raw.get("label") or name.replace("_", " ").capitalize()), kind, values, lookup)
+class _ColumnSpec(Spec):
+    label: str = ""
+    format: one_of(*COLUMN_FORMATS) = "text"  # type: ignore[valid-type]
+
+
+def _column_specs(columns: Any) -> Any:
+    """`name:` alone takes the defaults (its name as label, text)."""
+    if not isinstance(columns, Mapping):
+        return columns
+    if not columns:
+        raise Invalid("missing")
+    return {name: {} if spec is None else spec for name, spec in columns.items()}
+
+
+class _TemplateSpec(Spec):
+    what = "a mapping (title, description, parameters, columns)"
+
+    title: Text
+    description: Text
+    parameters: dict[str, _ParameterSpec] = {}
+    columns: Annotated[dict[str, _ColumnSpec], BeforeValidator(_column_specs)]
+
+    @model_validator(mode="after")
+    def _bound_by_the_query(self, info: ValidationInfo) -> _TemplateSpec:
+        """The declared parameters are the ones the query binds, besides those each run binds."""
+        for builtin in BUILTIN_PARAMS:
+            if builtin in self.parameters:
+                raise Invalid("set by each run (the interval); do not declare it", at=("parameters", builtin))
+        binds = set(_PLACEHOLDER.findall(info.context["sql"])) - set(BUILTIN_PARAMS)
+        extra, undeclared = sorted(set(self.parameters) - binds), sorted(binds - set(self.parameters))
+        if undeclared:
+            raise Invalid(f"{undeclared[0]} is bound by the query but not declared", at="parameters")
+        if extra:
+            raise Invalid(f"{extra[0]} is declared but the query does not bind it", at="parameters")
+        return self
 
 
 def parse_template(name: str, declaration: str, sql: str, source: str) -> Template:
-    """Validate a declaration against its query; TemplateError names the file and the field."""
-
-    def fail(field: str, problem: str) -> TemplateError:
-        return TemplateError(f"{source}, field {field!r}: {problem}" + line_of(raw, field))
-
-    raw: Any = {}
+    """Validate a declaration against its query; TemplateError names the file, the field and its line."""
     if not _NAME.match(name):
         raise TemplateError(f"{source}: a template name is lowercase letters, digits and underscores")
     try:
         raw = parse_yaml(declaration) or {}
     except yaml.YAMLError as error:
         raise TemplateError(f"{source}: not valid YAML: {str(error).splitlines()[0]}") from None
-    if not isinstance(raw, dict):
-        raise TemplateError(f"{source}: expected a mapping (title, description, parameters, columns)")
-    _refuse_unknown(raw, _TEMPLATE_KEYS, "", fail)
-    for required in ("title", "description", "columns"):
-        if not raw.get(required):
-            raise fail(required, "missing")
     if len(statements(sql)) != 1:
         raise TemplateError(f"{source}: its query must be exactly one statement")
-
-    declared = raw.get("parameters") or {}
-    if not isinstance(declared, dict):
-        raise fail("parameters", "expected a mapping of parameter names")
-    parameters = {name: _parse_parameter(name, spec, fail) for name, spec in declared.items()}
-    binds = set(_PLACEHOLDER.findall(sql)) - set(BUILTIN_PARAMS)
-    for builtin in BUILTIN_PARAMS:
-        if builtin in parameters:
-            raise fail(f"parameters.{builtin}", "set by each run (the interval); do not declare it")
-    if binds != set(parameters):
-        extra, undeclared = sorted(set(parameters) - binds), sorted(binds - set(parameters))
-        problem = f"{undeclared[0]} is bound by the query but not declared" if undeclared else \
-            f"{extra[0]} is declared but the query does not bind it"
-        raise fail("parameters", problem)
-
-    if not isinstance(raw["columns"], dict):
-        raise fail("columns", "expected a mapping of the query's column names")
-    columns = {}
-    for column, spec in raw["columns"].items():
-        spec = spec if isinstance(spec, dict) else {}
-        _refuse_unknown(spec, _COLUMN_KEYS, f"columns.{column}.", fail)
-        number_format = spec.get("format", "text")
-        if number_format not in COLUMN_FORMATS:
-            raise fail(f"columns.{column}.format", f"{number_format!r} is not one of {', '.join(COLUMN_FORMATS)}")
-        columns[column] = Column(column, str(spec.get("label") or column), number_format)
-    return Template(name, str(raw["title"]), str(raw["description"]).strip(), parameters, columns)
+    spec, found = validate(_TemplateSpec, raw, sql=sql)
+    if spec is None:
+        raise TemplateError(found[0].message(source))
+    parameters = {name: Parameter(name, declared.label or name.replace("_", " ").capitalize(), declared.type,
+                                  declared.typed_values(), declared.lookup)
+                  for name, declared in spec.parameters.items()}
+    columns = {name: Column(name, declared.label or name, declared.format) for name, declared in spec.columns.items()}
+    return Template(name, spec.title, spec.description.strip(), parameters, columns)
 
 
 def load_templates(root: Path | None = None) -> dict[str, Template]:

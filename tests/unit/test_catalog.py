@@ -55,7 +55,7 @@ def scratch(tmp_path):
 
 @pytest.mark.parametrize("path, old, new, message", [
     ("sources/answers.yml", "type: bool", "type: boolean",
-     "sql/sources/answers.yml, column 'active', field 'type': 'boolean' is not one of objectid, text"),
+     "sql/sources/answers.yml, field 'columns.active.type': 'boolean' is not one of objectid, text"),
     ("sources/answers.yml", "cursor: updated_at", "cursor: changed_at",
      "sql/sources/answers.yml, field 'cursor': must be one of the declared columns"),
     ("sources/answers.yml", "description: An FAQ", "desc: An FAQ",
@@ -71,6 +71,26 @@ def scratch(tmp_path):
      "{changed_messages}, {touched} (an upstream model"),
     ("models/conversations/model.yml", "tests: [not_null, {accepted_values: [true, false]}]",
      "tests: [not_null, {accepted: [true, false]}]", "'accepted' is not one of not_null, unique"),
+    # Every declaration is read by one library (pipeline/declarations.py): the field is a path by names, and the
+    # line is the field's own.
+    ("models/conversations/model.yml", "{accepted_values: [true, false]}",
+     "{accepted_values: {values: [true], severity: loud}}",
+     "field 'columns.chatter_responded.tests.1.accepted_values.severity': 'loud' is not one of error, warn "
+     "(line 44)"),
+    ("sources/answers.yml", "type: text, description: \"Title", "type: text, max_length: 0, description: \"Title",
+     "field 'columns.title.max_length': a number of bytes from 1 to 65535, for text and json columns (line 12)"),
+    ("sources/answers.yml", "name: title,", "name: content,", "field 'columns.content.name': declared twice (line 14)"),
+    ("sources/answers.yml", "dist_key: _id", "dist_key: [_id, title]", "field 'warehouse.dist_key': one column"),
+    ("sources/answers.yml", "description: An FAQ", "extract_priority: high\ndescription: An FAQ",
+     "field 'extract_priority': expected a whole number, got text (line 2)"),
+    ("sources/answers.yml", "description: An FAQ answer a client's bot can give, per language.", "description:",
+     "sql/sources/answers.yml, field 'description': missing (line 2)"),
+    ("sources/answers.yml", "columns:\n", "columns: []\nx:\n",
+     "field 'x': unknown field; known fields are columns, cursor, description, extract_priority, key, warehouse"),
+    ("models/conversations/model.yml", "  touched: |", "  touch: |",
+     "field 'incremental.touch': unknown field; known fields are key, touched (line 10)"),
+    ("models/conversations/model.yml", "description: One row", "tests: not_a_list\ndescription: One row",
+     "field 'tests': expected a list, got text (line 1)"),
 ])
 def test_a_bad_declaration_names_the_file_and_the_field(scratch, path, old, new, message):
     file = scratch / path

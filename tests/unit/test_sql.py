@@ -360,9 +360,9 @@ def test_a_declared_encoding_names_a_column_and_a_redshift_encoding():
                 "columns": [{"name": "_id", "type": "objectid"}, {"name": "updated_at", "type": "timestamp"}]}
     source = parse_source("things", {**declared, "warehouse": {"encode": {"_id": "zstd"}}}, "sql/sources/things.yml")
     assert source.raw_table().encodings == (("_id", "zstd"),)
-    with pytest.raises(CatalogError, match=r"things.yml, warehouse, field 'encode': 'nope' is not a column"):
+    with pytest.raises(CatalogError, match=r"things.yml, field 'warehouse.encode': 'nope' is not a column$"):
         parse_source("things", {**declared, "warehouse": {"encode": {"nope": "zstd"}}}, "sql/sources/things.yml")
-    with pytest.raises(CatalogError, match=r"field 'encode': _id: 'zstd; drop' is not an encoding's name"):
+    with pytest.raises(CatalogError, match=r"field 'warehouse.encode': _id: 'zstd; drop' is not an encoding's name"):
         parse_source("things", {**declared, "warehouse": {"encode": {"_id": "zstd; drop"}}}, "sql/sources/things.yml")
     # The encoding's name is the kind's to check (PostgreSQL has none), before any table is planned.
     gzip = parse_source("things", {**declared, "warehouse": {"encode": {"_id": "gzip"}}}, "sql/sources/things.yml")

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from pipeline.sqlfiles import Located, is_identifier
 
@@ -57,14 +66,20 @@ class Problem:
 
 
 def validate(spec: type[SpecT], raw: Any, **context: Any) -> tuple[SpecT | None, list[Problem]]:
-    """The spec of `raw`, or every problem found (in the order of the spec's fields), never both."""
+    """The spec of `raw` (a Spec class, or a plain type such as `dict[str, list[str]]`, strictly), or every
+    problem found (in the order of the spec's fields), never both."""
     try:
-        return spec.model_validate(raw, context=context), []
+        return _adapter(spec).validate_python(raw, strict=True, context=context), []
     except ValidationError as error:
         return None, problems(error, raw, spec)
 
 
-def problems(error: ValidationError, raw: Any, spec: type[Spec]) -> list[Problem]:
+@cache
+def _adapter(spec: Any) -> TypeAdapter:
+    return TypeAdapter(spec)
+
+
+def problems(error: ValidationError, raw: Any, spec: Any) -> list[Problem]:
     """Each error as a Problem; one per field (the first), as a form shows one problem beside each field."""
     found: dict[str, Problem] = {}
     details = error.errors(include_url=False)
@@ -84,7 +99,7 @@ _EXPECTED = {"string_type": "expected text", "bool_type": "expected true or fals
              "mapping of fields", "float_type": "expected a number"}
 
 
-def _wording(detail: Mapping[str, Any], cause: Any, spec: type[Spec], path: tuple) -> str:
+def _wording(detail: Mapping[str, Any], cause: Any, spec: Any, path: tuple) -> str:
     kind = detail["type"]
     if isinstance(cause, Invalid):
         return cause.problem
@@ -137,7 +152,7 @@ def _line(raw: Any, path: tuple) -> int:
     return line
 
 
-def _spec_at(spec: type[Spec], path: tuple) -> type[Spec] | None:
+def _spec_at(spec: Any, path: tuple) -> type[Spec] | None:
     """The Spec class that validates the mapping at `path` (to list the fields it knows), when there is one."""
     current: Any = spec
     for part in path:

@@ -87,10 +87,10 @@ def allowed_domains(client: str | None) -> set[str]:
     and the client's own (sql/exports/recipients.yml); the staff's alone for a report of no single client."""
     staff = {part.strip().lower() for part in ExportSettings().staff_domains.split(",") if part.strip()}
     path = sql_dir() / RECIPIENTS_FILE
-    declared = parse_yaml(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    if not isinstance(declared, dict) or not all(
-            isinstance(domains, list) and all(isinstance(d, str) for d in domains) for domains in declared.values()):
-        raise ExportConfigError(f"sql/{RECIPIENTS_FILE}: expected client: [domain, ...] mappings")
+    declared, problems = validate(dict[str, list[str]], parse_yaml(path.read_text(encoding="utf-8")) or {}
+                                  if path.is_file() else {})
+    if declared is None:
+        raise ExportConfigError(problems[0].message(f"sql/{RECIPIENTS_FILE} (client: [domain, ...])"))
     return staff | ({domain.strip().lower() for domain in declared.get(client) or []} if client else set())
 
 

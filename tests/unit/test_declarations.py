@@ -85,3 +85,14 @@ def test_a_subscription_form_gets_every_wrong_field_at_once_in_the_order_of_its_
         ("schedule", "'fortnightly' is not a schedule"),
         ("recipients", "'nope' is not an e-mail address"),
         ("paused", "expected true or false, got text")]
+
+
+def test_the_recipients_file_is_read_by_the_same_reader(tmp_path, monkeypatch):
+    from pipeline.exports.definitions import ExportConfigError, allowed_domains
+
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "recipients.yml").write_text("acme: [acme.example]\ninitech: initech.example\n")
+    monkeypatch.setenv("PIPELINE_SQL_DIR", str(tmp_path))
+    with pytest.raises(ExportConfigError, match=r"^sql/exports/recipients.yml \(client: \[domain, ...\]\), field "
+                                                r"'initech': expected a list, got text \(line 2\)$"):
+        allowed_domains("acme")

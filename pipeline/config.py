@@ -305,7 +305,8 @@ class AlertSettings(Settings):
 _SOURCE_PAIR = re.compile(r"^(?P<region>[a-z][a-z0-9_]{0,30})=(?P<uri>mongodb(\+srv)?://\S+)$")
 SOURCES_FORM = "region=mongodb://host:port/database pairs separated by commas"
 STORAGE_FORM = "s3://bucket/prefix or a local directory path"
-WAREHOUSE_FORM = "postgresql://user@host:port/db, postgresql:///db?host=/socket/dir or redshift://user@host:5439/db"
+# Each warehouse kind gives its own URL form (URL_FORM in pipeline/warehouse/<kind>/__init__.py).
+WAREHOUSE_FORM = "<kind>://user@host:port/db, where <kind> is a warehouse kind's URL scheme"
 
 
 def parse_sources(text: str, setting: str = "PIPELINE_SOURCES") -> dict[str, str]:
@@ -362,33 +363,33 @@ def parse_storage_url(text: str, setting: str = "PIPELINE_STORAGE_URL") -> Stora
     return StorageLocation("file", "", os.path.abspath(text).rstrip("/"))
 
 
-# URL scheme -> warehouse kind, the folder pipeline/warehouse/<kind>/ that holds its driver and dialect.
-WAREHOUSE_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "redshift": "redshift"}
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
 
 
 @dataclass(frozen=True)
 class WarehouseUrl:
-    """A warehouse URL of a known scheme; `kind` picks the driver folder."""
+    """A warehouse URL: its scheme picks the warehouse kind (pipeline.warehouse.kind_of), the kind's driver checks
+    the rest when it connects. `setting` is where it came from, to name in an error."""
 
-    kind: str
+    scheme: str
     url: str
+    setting: str = "PIPELINE_WAREHOUSE_URL"
 
     def __str__(self) -> str:
         return redact_url(self.url)
 
 
 def parse_warehouse_url(text: str, setting: str = "PIPELINE_WAREHOUSE_URL") -> WarehouseUrl:
-    """A URL whose scheme names a warehouse kind; the kind's driver checks the rest when it connects."""
+    """A URL with a scheme and, if it gives one, a TCP port."""
     text = text.strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme in WAREHOUSE_SCHEMES:
-        try:
-            _ = urlsplit(text).port  # raises on a port out of range
-        except ValueError:
-            raise ConfigError(setting, "the port is not a TCP port (1..65535)", WAREHOUSE_FORM) from None
-        return WarehouseUrl(WAREHOUSE_SCHEMES[scheme], text)
-    shown = f"scheme {scheme!r}" if scheme else "no URL scheme"
-    raise ConfigError(setting, f"unsupported warehouse, got {shown}", WAREHOUSE_FORM)
+    if not _SCHEME.match(scheme):
+        raise ConfigError(setting, "unsupported warehouse, got no URL scheme", WAREHOUSE_FORM)
+    try:
+        _ = urlsplit(text).port  # raises on a port out of range
+    except ValueError:
+        raise ConfigError(setting, "the port is not a TCP port (1..65535)", WAREHOUSE_FORM) from None
+    return WarehouseUrl(scheme, text, setting)
 
 
 def _setting(env_var: str, configured: str) -> tuple[str, str]:

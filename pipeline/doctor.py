@@ -16,7 +16,7 @@ from pipeline.secrets import redact, redact_url
 from pipeline.sources import client, has_cursor_index, ping, source_collection
 from pipeline.sqlfiles import sql_dir
 from pipeline.storage import ObjectStore
-from pipeline.warehouse import Dialect, connection, dialect
+from pipeline.warehouse import Dialect, connection, dialect, kind_of
 from pipeline.warehouse.sqlcheck import check_files, sql_files
 from pipeline.windows import utcnow
 
@@ -72,7 +72,7 @@ def _warehouse() -> str:
 def _checking_kind() -> Dialect | None:
     """The configured warehouse's kind when it rejects some SQL that PostgreSQL runs (Redshift)."""
     try:
-        kind = dialect(warehouse_url().kind)
+        kind = dialect(kind_of(warehouse_url()))
     except Exception:  # a bad URL is the warehouse line's to report
         return None
     return kind if kind.rejected else None

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from pipeline.catalog import Catalog, Model
-from pipeline.sqlfiles import quote_ident
+from pipeline.sqlfiles import Filling, render, statements
 from pipeline.transform import check, lock_models, model_statements, rows_table, run_tests, touched_table
 from pipeline.warehouse import Dialect, Warehouse
 
@@ -53,15 +53,20 @@ class RefreshStatements:
 
 
 def refresh_statements(model: Model, dialect: Dialect) -> RefreshStatements:
-    shadow, live = quote_ident(shadow_table(model)), model.analytics_table()
-    columns = ", ".join(quote_ident(c.name) for c in model.columns)
+    """The statements from the kind's templates (model_*.sql, table_*.sql) and its CREATE TABLE."""
+    shadow, live = shadow_table(model), model.analytics_table()
+
+    def statement(template: str, **identifiers: Filling) -> str:
+        return statements(render(dialect.template(template), **identifiers))[0]
+
     return RefreshStatements(
-        drop_shadow=f"drop table if exists {shadow}",
-        create_shadow=dialect.create_table(dataclasses.replace(live, name=shadow_table(model)), live.columns),
-        fill_shadow=f"insert into {shadow} ({columns})\nselect {columns}\nfrom {quote_ident(rows_table(model.name))}",
-        drop_live=f"drop table {quote_ident(model.table)}",
-        swap=f"alter table {shadow} rename to {quote_ident(model.name)}",
-        count=f"select count(*) from {quote_ident(model.table)}",
+        drop_shadow=statement("table_drop.sql", table=shadow),
+        create_shadow=dialect.create_table(dataclasses.replace(live, name=shadow), live.columns),
+        fill_shadow=statement("model_insert.sql", table=shadow, columns=live.column_names,
+                              rows=rows_table(model.name)),
+        drop_live=statement("table_drop.sql", table=model.table),
+        swap=statement("model_swap.sql", shadow=shadow, name=model.name),
+        count=statement("table_count.sql", table=model.table),
     )
 
 
@@ -70,7 +75,7 @@ def full_refresh(connection: Warehouse, project: Catalog, model: Model, refreshe
     and swap it in, recording the model as built for every transformed window; all in one transaction."""
     started = time.monotonic()
     sql = refresh_statements(model, connection.dialect)
-    windows = {m: model_statements(m, project) for m in project.with_upstream([model])}
+    windows = {m: model_statements(m, project, connection.dialect) for m in project.with_upstream([model])}
     with connection.transaction():
         lock_models(connection, project)  # no window transform writes the model meanwhile
         connection.execute(sql.drop_shadow)

@@ -33,7 +33,7 @@ from pipeline.scheduler import disabled_task_ids, re_enable_task, scheduler_reac
 from pipeline.sources import ping
 from pipeline.storage import ObjectStore, StorageError
 from pipeline.tasks.common import DEFAULT_WAREHOUSE_WRITERS, WAREHOUSE_WRITERS
-from pipeline.warehouse import WarehouseError, connection
+from pipeline.warehouse import WarehouseError, connection, kind_of
 from pipeline.windows import parse_moment, utcnow
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ def preflight(sources: bool = True) -> None:
         for region, uri in uris.items():
             ping(region, uri)
     url = warehouse_url()
+    kind_of(url)  # an unknown scheme is a setting's error, not the schema set-up's
     try:
         connection(recheck=True)  # connects, and creates or evolves the tables to match the declarations
     except WarehouseError:

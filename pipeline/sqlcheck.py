@@ -24,9 +24,10 @@ def generated_statements(kind: Dialect, project: Catalog) -> dict[str, list[str]
     """{where it comes from: statements} of everything generated from the declarations for this kind."""
     found: dict[str, list[str]] = {}
     for model in project.models.values():
-        tests = [data_test_query(model, test, relation)[0] for test in model.tests
+        tests = [data_test_query(model, test, relation, kind)[0] for test in model.tests
                  for relation in (rows_table(model.name), model.table)]
-        found[f"models/{model.name} (generated)"] = [*dataclasses.astuple(model_statements(model, project)), *tests]
+        found[f"models/{model.name} (generated)"] = [*dataclasses.astuple(model_statements(model, project, kind)),
+                                                          *tests]
         found[f"models/{model.name} (full refresh)"] = [
             statement for statement in dataclasses.astuple(refresh_statements(model, kind))
             if isinstance(statement, str)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -115,10 +116,46 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def render(text: str, **identifiers: str | list[str] | tuple[str, ...] | int) -> str:
-    """Fill {name} placeholders with quoted identifiers (a list becomes a comma-separated list), or with an
-    integer's digits where a statement takes no bound value (LIMIT, on Redshift)."""
-    def fill(value: str | list[str] | tuple[str, ...] | int) -> str:
+@dataclass(frozen=True)
+class Fragment:
+    """SQL the project itself wrote (a model's query from its folder, a rendered template), for a template
+    placeholder: render places it as it is, where it quotes every other value."""
+
+    sql: str
+
+
+@dataclass(frozen=True)
+class KeyMatch:
+    """`left.c = right.c and ...` over key columns, for a template placeholder: an equi-join of two tables."""
+
+    left: str
+    right: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """Bound-value placeholders of these names, comma-separated (`%(a)s, %(b)s`): a list of values to bind."""
+
+    names: tuple[str, ...]
+
+
+Filling = str | list[str] | tuple[str, ...] | int | Fragment | KeyMatch | Placeholders
+
+
+def render(text: str, **identifiers: Filling) -> str:
+    """Fill {name} placeholders with quoted identifiers (a list becomes a comma-separated list), an integer's
+    digits where a statement takes no bound value (LIMIT, on Redshift), or one of the fillings above."""
+    def fill(value: Filling) -> str:
+        if isinstance(value, Fragment):
+            return value.sql
+        if isinstance(value, KeyMatch):
+            return " and ".join(f"{quote_ident(value.left)}.{column} = {quote_ident(value.right)}.{column}"
+                                for column in map(quote_ident, value.columns))
+        if isinstance(value, Placeholders):
+            if not all(map(is_identifier, value.names)):
+                raise ValueError(f"not plain parameter names: {value.names!r}")
+            return ", ".join(f"%({name})s" for name in value.names)
         if isinstance(value, bool) or not isinstance(value, (str, list, tuple, int)):
             raise ValueError(f"not an identifier or an integer: {value!r}")
         if isinstance(value, int):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.catalog import REPLACED_BY_COLUMN, Catalog, DataTest, Model, Source
-from pipeline.sqlfiles import quote_ident, read_sql, render
-from pipeline.warehouse import Warehouse
+from pipeline.sqlfiles import Filling, Fragment, KeyMatch, Placeholders, read_sql, render, statements
+from pipeline.warehouse import Dialect, Warehouse
 from pipeline.windows import Window
 
 logger = logging.getLogger(__name__)
@@ -60,61 +60,41 @@ def rows_table(model: str) -> str:
     return f"rebuilt_{model}"
 
 
-def changed_rows(source: Source) -> str:
-    """`{changed_<source>}`: the source's rows this window changed, old and new. The current versions whose
-    cursor is in the window, and the versions they replaced (or `reconcile` deleted), which the window's
-    transform consumes: a model keyed by a value that changed (a day, an answer) rebuilds both slices."""
-    columns = ", ".join(quote_ident(c) for c in source.file_column_names)
-    cursor = quote_ident(source.cursor)
-    return (f"(\n    select {columns}\n    from {quote_ident(source.table)}\n    where region = %(region)s\n"
-            f"      and {cursor} >= %(window_start)s\n      and {cursor} < %(window_end)s\n    union all\n"
-            f"    select {columns}\n    from {quote_ident(source.replaced_table_name)}\n"
-            f"    where region = %(region)s\n      and {quote_ident(REPLACED_BY_COLUMN)} >= %(window_start)s\n"
-            f"      and {quote_ident(REPLACED_BY_COLUMN)} < %(window_end)s\n)")
+def changed_rows(source: Source, dialect: Dialect) -> str:
+    """`{changed_<source>}`: the source's rows this window changed, old and new (model_changed_rows.sql)."""
+    return statements(render(dialect.template("model_changed_rows.sql"), columns=source.file_column_names,
+                             table=source.table, replaced=source.replaced_table_name, cursor=source.cursor,
+                             replaced_by=REPLACED_BY_COLUMN))[0]
 
 
-def _rendered(model: Model, sql: str, project: Catalog) -> str:
+def _rendered(model: Model, sql: str, project: Catalog, dialect: Dialect) -> Fragment:
     """A model's SQL with {touched} (its own keys), {touched_<upstream>} (an upstream model's) and
     {changed_<source>} filled; the catalog has checked that it uses no other placeholder."""
     for name in model.depends_on_sources:
-        sql = sql.replace(f"{{changed_{name}}}", changed_rows(project.source(name)))
+        sql = sql.replace(f"{{changed_{name}}}", changed_rows(project.source(name), dialect))
     identifiers = {f"touched_{name}": touched_table(name) for name in model.depends_on_models}
-    return render(sql, touched=touched_table(model.name), **identifiers)
+    return Fragment(render(sql, touched=touched_table(model.name), **identifiers))
 
 
-def _matches(left: str, right: str, columns: Iterable[str]) -> str:
-    """Equality of the key columns of two table references: an equi-join, which the planner can hash. A NULL
-    key matches nothing: such rows are neither deleted nor (with `in (select ...)` in model.sql) rebuilt."""
-    return " and ".join(f"{left}.{c} = {right}.{c}" for c in map(quote_ident, columns))
-
-
-def data_test_query(model: Model, test: DataTest, relation: str) -> tuple[str, dict[str, Any]]:
+def data_test_query(model: Model, test: DataTest, relation: str, dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """A query returning up to SAMPLE_ROWS rows of `relation` (the model's table, or the rows a window
-    rebuilt) that fail one data test, and its bound values."""
-    table = quote_ident(relation)
-    key = ", ".join(f"t.{quote_ident(c)}" for c in model.unique_key)
-    column = f"t.{quote_ident(test.columns[0])}"
-    params: dict[str, Any] = {}
+    rebuilt) that fail one data test (data_test_<kind>.sql), and its bound values."""
+    params = {f"accepted_{i}": value for i, value in enumerate(test.values)}
+    identifiers: dict[str, Filling] = {"relation": relation, "sample": SAMPLE_ROWS, "column": f"t.{test.columns[0]}",
+                                       "key": [f"t.{column}" for column in model.unique_key]}
     if test.kind == "unique":
-        columns = ", ".join(f"t.{quote_ident(c)}" for c in test.columns)
-        sql = f"select {columns}, count(*) as copies from {table} as t group by {columns} having count(*) > 1"
-    elif test.kind == "not_null":
-        sql = f"select {key} from {table} as t where {column} is null"
+        identifiers["columns"] = [f"t.{column}" for column in test.columns]
     elif test.kind == "accepted_values":
-        params = {f"accepted_{i}": value for i, value in enumerate(test.values)}
-        accepted = ", ".join(f"%({name})s" for name in params)
-        sql = f"select {key}, {column} from {table} as t where {column} is not null and {column} not in ({accepted})"
-    else:  # relationships
-        sql = (f"select {key}, {column} from {table} as t where {column} is not null and not exists "
-               f"(select 1 from {quote_ident(test.to_table)} as p where p.{quote_ident('region')} = "
-               f"t.{quote_ident('region')} and p.{quote_ident(test.to_field)} = {column})")
-    return f"{sql} limit {SAMPLE_ROWS}", params
+        identifiers["accepted"] = Placeholders(tuple(params))
+    elif test.kind == "relationships":
+        identifiers.update(to_table=test.to_table, to_column=f"p.{test.to_field}")
+    return statements(render(dialect.template(f"data_test_{test.kind}.sql"), **identifiers))[0], params
 
 
 def run_tests(connection: Warehouse, model: Model, relation: str) -> list[TestOutcome]:
     outcomes = []
     for test in model.tests:
-        sql, values = data_test_query(model, test, relation)
+        sql, values = data_test_query(model, test, relation, connection.dialect)
         outcomes.append(TestOutcome(model.name, test, connection.query(sql, values)))
     return outcomes
 
@@ -144,24 +124,28 @@ class ModelStatements:
     drop_touched: str
 
 
-def model_statements(model: Model, project: Catalog) -> ModelStatements:
-    touched, rows = quote_ident(touched_table(model.name)), quote_ident(rows_table(model.name))
-    keys = _rendered(model, model.touched_sql, project)
-    table, name = quote_ident(model.table), quote_ident(model.name)
-    columns = ", ".join(quote_ident(c.name) for c in model.columns)
+def model_statements(model: Model, project: Catalog, dialect: Dialect) -> ModelStatements:
+    """A model's statements from the kind's templates (model_*.sql): a kind that words one differently (no
+    DELETE ... USING, say) has its own file."""
+    touched, rows = touched_table(model.name), rows_table(model.name)
+    keys = _rendered(model, model.touched_sql, project, dialect)
+    columns = [column.name for column in model.columns]
+
+    def statement(template: str, **identifiers: Filling) -> str:
+        return statements(render(dialect.template(template), **identifiers))[0]
+
     return ModelStatements(
-        create_touched=f"create temp table {touched} as\nselect distinct *\nfrom (\n{keys}\n) as touched_keys",
-        create_all_keys=(f"create temp table {touched} as\nselect distinct {', '.join(map(quote_ident, model.key))}\n"
-                         f"from {table}\nwhere {quote_ident('region')} = %(region)s"),
-        add_moved=f"insert into {touched}\nselect * from (\n{keys}\n) as moved\nexcept\nselect * from {touched}",
-        create_rows=(f"create temp table {rows} as\nselect {columns}\nfrom (\n"
-                     f"{_rendered(model, model.select_sql, project)}\n) as model_rows"),
-        delete=(f"delete from {table}\nusing {touched}\nwhere {name}.{quote_ident('region')} = %(region)s\n"
-                f"  and {_matches(name, touched, model.key)}"),
-        insert=f"insert into {table} ({columns})\nselect {columns}\nfrom {rows}",
-        count_touched=f"select count(*) from {touched}",
-        drop_rows=f"drop table {rows}",
-        drop_touched=f"drop table {touched}",
+        create_touched=statement("model_touched.sql", touched=touched, keys=keys),
+        create_all_keys=statement("model_all_keys.sql", touched=touched, key=model.key, table=model.table),
+        add_moved=statement("model_moved_keys.sql", touched=touched, keys=keys),
+        create_rows=statement("model_rows.sql", rows=rows, columns=columns,
+                              select=_rendered(model, model.select_sql, project, dialect)),
+        delete=statement("model_delete.sql", table=model.table, touched=touched, name=model.name,
+                         matches=KeyMatch(model.name, touched, model.key)),
+        insert=statement("model_insert.sql", table=model.table, columns=columns, rows=rows),
+        count_touched=statement("table_count.sql", table=touched),
+        drop_rows=statement("table_drop.sql", table=rows),
+        drop_touched=statement("table_drop.sql", table=touched),
     )
 
 
@@ -194,17 +178,17 @@ def _rebuild(connection: Warehouse, project: Catalog, models: list[Model], param
              progress: Callable[[str, int, int], None] | None) -> int:
     """Rebuild `models` (in dependency order) for the keys the span's rows touched; the touched keys of the
     models they read are made first, as the tables are before any rebuild. Returns the keys touched."""
-    statements = {model: model_statements(model, project) for model in project.with_upstream(models)}
-    for model, sql in statements.items():
+    built = {model: model_statements(model, project, connection.dialect) for model in project.with_upstream(models)}
+    for model, sql in built.items():
         connection.execute(sql.create_touched, params)
         connection.analyze(touched_table(model.name))  # temp tables get no automatic statistics
     keys_touched = 0
     for done, model in enumerate(models, start=1):
-        keys_touched += rebuild_model(connection, model, statements[model], params, context)
-        connection.execute(statements[model].drop_rows)
+        keys_touched += rebuild_model(connection, model, built[model], params, context)
+        connection.execute(built[model].drop_rows)
         if progress:
             progress(model.name, done, len(models))
-    for sql in statements.values():
+    for sql in built.values():
         connection.execute(sql.drop_touched)
     return keys_touched
 

@@ -1,24 +1,41 @@
 """Warehouse kinds behind one interface; each kind is a folder here (driver, dialect, SQL templates).
 
-A new kind: a folder with `DIALECT` and `connect(url)` in its __init__, and its URL scheme in
-pipeline.config.WAREHOUSE_SCHEMES."""
+A new kind: a folder with `DIALECT`, `SCHEMES` (its URL schemes), `URL_FORM` and `connect(url)` in its
+__init__. A kind kept outside this package registers its module under the entry point group
+`pipeline.warehouse_kinds` (tests/kinds/ holds one the suite runs the transforms on)."""
 
 from __future__ import annotations
 
 import os
+import pkgutil
+from functools import cache
 from importlib import import_module
+from importlib.metadata import entry_points
+from types import ModuleType
 
 from pipeline.catalog import Catalog, catalog
-from pipeline.config import WAREHOUSE_SCHEMES, WarehouseUrl, warehouse_url
+from pipeline.config import WAREHOUSE_FORM, ConfigError, WarehouseUrl, warehouse_url
 from pipeline.warehouse.base import Dialect, Warehouse, WarehouseError, WarehouseUnavailable
 from pipeline.warehouse.schema import ensure_schema
 
 __all__ = ["Dialect", "Warehouse", "WarehouseError", "WarehouseUnavailable", "connect", "connection", "dialect",
-           "kinds", "is_read_only", "is_transient", "read_only", "replacing"]
+           "kinds", "kind_of", "is_read_only", "is_transient", "read_only", "replacing"]
+ENTRY_POINTS = "pipeline.warehouse_kinds"
 
 
-def _kind_module(kind: str):
-    return import_module(f"pipeline.warehouse.{kind}")
+@cache
+def _kind_modules(with_plugins: bool) -> dict[str, ModuleType]:
+    """{kind: its module}: the folders here, and (with_plugins) the kinds other packages register."""
+    found = {name: import_module(f"{__name__}.{name}") for _, name, is_package in pkgutil.iter_modules(__path__)
+             if is_package}
+    if with_plugins:  # read only when needed: the entry points cost ~10 ms to list
+        found.update({point.name: point.load() for point in entry_points(group=ENTRY_POINTS)})
+    return found
+
+
+def _kind_module(kind: str) -> ModuleType:
+    modules = _kind_modules(False)
+    return modules[kind] if kind in modules else _kind_modules(True)[kind]
 
 
 def dialect(kind: str) -> Dialect:
@@ -26,14 +43,24 @@ def dialect(kind: str) -> Dialect:
 
 
 def kinds() -> list[str]:
-    """Every warehouse kind (a folder here), by name."""
-    return sorted(set(WAREHOUSE_SCHEMES.values()))
+    """Every warehouse kind, by name."""
+    return sorted(_kind_modules(True))
+
+
+def kind_of(url: WarehouseUrl) -> str:
+    """The kind whose SCHEMES hold the URL's scheme; ConfigError naming the setting and the forms when none."""
+    for with_plugins in (False, True):
+        for kind, module in _kind_modules(with_plugins).items():
+            if url.scheme in module.SCHEMES:
+                return kind
+    forms = "; ".join(module.URL_FORM for module in _kind_modules(True).values())
+    raise ConfigError(url.setting, f"unsupported warehouse, got scheme {url.scheme!r}", f"{WAREHOUSE_FORM}: {forms}")
 
 
 def connect(url: WarehouseUrl | None = None) -> Warehouse:
     """A new connection to the configured warehouse (PIPELINE_WAREHOUSE_URL or luigi.cfg)."""
     url = url or warehouse_url()
-    return _kind_module(url.kind).connect(url)
+    return _kind_module(kind_of(url)).connect(url)
 
 
 _connections: dict[tuple[int, str], Warehouse] = {}
@@ -82,4 +109,4 @@ def is_transient(error: BaseException) -> bool:
     can fix."""
     if isinstance(error, WarehouseUnavailable):
         return error.transient
-    return any(dialect(kind).is_transient(error) for kind in sorted(set(WAREHOUSE_SCHEMES.values())))
+    return any(dialect(kind).is_transient(error) for kind in kinds())

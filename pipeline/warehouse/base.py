@@ -92,9 +92,11 @@ class Dialect:
         return "'" + text.replace("'", "''") + "'"
 
     def template(self, name: str) -> str:
-        """A SQL template: the kind's own file if it has one, else the shared one."""
+        """A SQL template, its comment lines dropped (their placeholders are words, not filled): the kind's own
+        file if it has one, else the shared one."""
         own = self.templates / name
-        return read_sql(name, self.templates if own.is_file() else SHARED_TEMPLATES)
+        text = read_sql(name, self.templates if own.is_file() else SHARED_TEMPLATES)
+        return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
     def create_table(self, table: Table | str, columns: Sequence[Column], temporary: bool = False) -> str:
         """CREATE [TEMP] TABLE from declared columns; names quoted, types from the fixed mapping."""

@@ -46,10 +46,16 @@ def test_storage_is_s3_or_a_local_directory(tmp_path):
 
 
 def test_warehouse_url_kinds_and_bad_scheme():
-    assert parse_warehouse_url("postgresql:///analytics?host=/tmp/pg").kind == "postgresql"
-    assert parse_warehouse_url("redshift://loader:pw@cluster.example:5439/dw").kind == "redshift"
-    with pytest.raises(ConfigError, match=r"PIPELINE_WAREHOUSE_URL: unsupported warehouse, got scheme 'mysql'"):
-        parse_warehouse_url("mysql://x")
+    from pipeline.warehouse import kind_of
+
+    assert kind_of(parse_warehouse_url("postgresql:///analytics?host=/tmp/pg")) == "postgresql"
+    assert kind_of(parse_warehouse_url("postgres://db/dw")) == "postgresql"
+    assert kind_of(parse_warehouse_url("redshift://loader:pw@cluster.example:5439/dw")) == "redshift"
+    with pytest.raises(ConfigError, match=r"^PIPELINE_WAREHOUSE_URL: unsupported warehouse, got scheme 'mysql' "
+                                          r"\(expected .*: postgresql://.*; redshift://user@host:5439/db\)$"):
+        kind_of(parse_warehouse_url("mysql://x"))
+    with pytest.raises(ConfigError, match=r"PIPELINE_WAREHOUSE_URL: unsupported warehouse, got no URL scheme"):
+        parse_warehouse_url("/tmp/pg")
 
 
 def test_password_is_redacted_when_shown():
@@ -62,8 +68,11 @@ def test_environment_overrides_luigi_cfg(monkeypatch, tmp_path):
     monkeypatch.setenv("PIPELINE_STORAGE_URL", str(tmp_path))
     monkeypatch.setenv("PIPELINE_WAREHOUSE_URL", "mysql://x")
     assert storage_location().prefix == str(tmp_path)
-    with pytest.raises(ConfigError, match="^PIPELINE_WAREHOUSE_URL"):
-        warehouse_url()
+    assert warehouse_url().url == "mysql://x"
+    from pipeline.warehouse import kind_of
+
+    with pytest.raises(ConfigError, match="^PIPELINE_WAREHOUSE_URL: unsupported warehouse"):
+        kind_of(warehouse_url())
 
 
 def test_replica_set_uris_keep_their_commas():

@@ -21,7 +21,7 @@ from pipeline.sqlfiles import sql_dir
 from pipeline.warehouse import dialect
 print(json.dumps({"package": pipeline.__file__, "sql": str(sql_dir()), "sources": sorted(catalog().sources),
                   "models": sorted(catalog().models), "exports": sorted(definitions()),
-                  "templates": [len(dialect(k).template("lock.sql")) > 0 for k in ("postgresql", "redshift")]}))
+                  "templates": [(dialect(k).templates / "lock.sql").is_file() for k in ("postgresql", "redshift")]}))
 """
 
 

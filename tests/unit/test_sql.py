@@ -11,7 +11,18 @@ from sqlglot import exp
 
 from pipeline.catalog import catalog
 from pipeline.sqlcheck import check_project, generated_statements
-from pipeline.sqlfiles import quote_ident, quote_literal, read_sql, render, sql_dir, statements, warehouse_sql_files
+from pipeline.sqlfiles import (
+    Fragment,
+    KeyMatch,
+    Placeholders,
+    quote_ident,
+    quote_literal,
+    read_sql,
+    render,
+    sql_dir,
+    statements,
+    warehouse_sql_files,
+)
 from pipeline.warehouse import dialect
 from pipeline.warehouse.base import SHARED_TEMPLATES
 from pipeline.warehouse.redshift.compat import problems
@@ -30,7 +41,13 @@ def filled(text: str) -> str:
                       columns=list(source.file_column_names), table=source.table, tables=[source.table],
                       key=source.key, cursor=source.cursor, replaced=source.replaced_table_name,
                       loaded_columns=[f"loaded.{c}" for c in source.file_column_names], gone="reconcile_gone",
-                      gone_cursors="reconcile_gone_cursors", matched="matched_messages", probed_keys=10000)
+                      gone_cursors="reconcile_gone_cursors", matched="matched_messages", probed_keys=10000,
+                      # the templates of a model's rebuild and data tests (also checked as generated, below)
+                      relation="rebuilt_conversations", sample=5, column="t.region", to_table="raw.conversations",
+                      to_column="p._id", accepted=Placeholders(("accepted_0", "accepted_1")), touched="touched_x",
+                      keys=Fragment("select 1 as k"), rows="rebuilt_x", select=Fragment("select 1 as k"),
+                      name="conversations", matches=KeyMatch("conversations", "touched_x", ("region", "k")),
+                      shadow="analytics.conversations__shadow", replaced_by="_replaced_by")
     return text
 
 
@@ -302,10 +319,11 @@ def test_staging_table_is_created_from_the_declaration_with_quoted_names():
 
 
 def test_every_template_a_kind_uses_exists_for_both_kinds():
-    used = {"lock.sql", "merge.sql", "existing_columns.sql"}
+    used = {"lock.sql", "merge.sql", "existing_columns.sql", "model_delete.sql", "data_test_unique.sql"}
     for kind in KINDS:
         for name in used:
-            assert dialect(kind).template(name)
+            assert (dialect(kind).templates / name).is_file() or (SHARED_TEMPLATES / name).is_file()
+    assert dialect("postgresql").template("merge.sql").startswith("insert into {replaced}")  # comments dropped
     assert Path(dialect("postgresql").templates / "copy.sql").is_file()
 
 

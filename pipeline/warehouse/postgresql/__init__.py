@@ -4,7 +4,9 @@ from pipeline.config import WarehouseUrl
 from pipeline.warehouse.base import Warehouse
 from pipeline.warehouse.postgresql.dialect import DIALECT
 
-__all__ = ["DIALECT", "connect"]
+__all__ = ["DIALECT", "SCHEMES", "URL_FORM", "connect"]
+SCHEMES = ("postgresql", "postgres")
+URL_FORM = "postgresql://user@host:port/db or postgresql:///db?host=/socket/dir"
 
 
 def connect(url: WarehouseUrl) -> Warehouse:

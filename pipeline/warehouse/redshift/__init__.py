@@ -4,7 +4,9 @@ from pipeline.config import WarehouseSettings, WarehouseUrl
 from pipeline.warehouse.base import Warehouse
 from pipeline.warehouse.redshift.dialect import DIALECT
 
-__all__ = ["DIALECT", "connect"]
+__all__ = ["DIALECT", "SCHEMES", "URL_FORM", "connect"]
+SCHEMES = ("redshift",)
+URL_FORM = "redshift://user@host:5439/db"
 
 
 def connect(url: WarehouseUrl) -> Warehouse:

@@ -16,10 +16,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pipeline.config import WAREHOUSE_FORM, ConfigError, WarehouseUrl
+from pipeline.config import ConfigError, WarehouseUrl
 from pipeline.secrets import redact
 from pipeline.sqlfiles import quote_literal, render, statements
 from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable, verify_parts
+from pipeline.warehouse.redshift import URL_FORM
 from pipeline.warehouse.redshift.dialect import DIALECT, is_connection_error
 
 _COPY_INTO = "copy {table} ({columns})"
@@ -152,7 +153,7 @@ class RedshiftWarehouse(Warehouse):
 
         parts = urlsplit(url.url)
         if not parts.hostname or not parts.path.strip("/"):
-            raise ConfigError("PIPELINE_WAREHOUSE_URL", "redshift URL needs a host and a database", WAREHOUSE_FORM)
+            raise ConfigError(url.setting, "redshift URL needs a host and a database", URL_FORM)
         authorization = CopyAuthorization.from_environment(iam_role)
         try:
             connection = redshift_connector.connect(

@@ -76,6 +76,8 @@ class Dialect:
     # and generated statement is) that the kind rejects; `pipeline sql-check`, doctor and the suite run it.
     # None: the kind runs all of it (PostgreSQL).
     rejected: Callable[[str, str, int], list[str]] | None = None
+    # the kind this one derives from (a PostgreSQL-compatible database): its templates come before the shared ones
+    extends: Dialect | None = None
 
     def column_type(self, column: Column) -> str:
         return self.types[column.type].format(length=column.max_length or MAX_VARCHAR)
@@ -93,10 +95,19 @@ class Dialect:
 
     def template(self, name: str) -> str:
         """A SQL template, its comment lines dropped (their placeholders are words, not filled): the kind's own
-        file if it has one, else the shared one."""
-        own = self.templates / name
-        text = read_sql(name, self.templates if own.is_file() else SHARED_TEMPLATES)
+        file if it has one, else the one of the kind it extends, else the shared one."""
+        text = read_sql(name, self.template_folder(name))
         return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+
+    def has_template(self, name: str) -> bool:
+        """Whether the kind (or the one it extends, or the shared folder) has this template: setup.sql is a
+        kind's own, for what a new warehouse needs."""
+        return (self.template_folder(name) / name).is_file()
+
+    def template_folder(self, name: str) -> Path:
+        if (self.templates / name).is_file():
+            return self.templates
+        return self.extends.template_folder(name) if self.extends else SHARED_TEMPLATES
 
     def create_table(self, table: Table | str, columns: Sequence[Column], temporary: bool = False) -> str:
         """CREATE [TEMP] TABLE from declared columns; names quoted, types from the fixed mapping."""

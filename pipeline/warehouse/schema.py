@@ -99,7 +99,7 @@ def plan_schema(dialect: Dialect, project: Catalog, existing: dict[str, list[tup
     missing = [table for table in tables if table.name not in existing]
     plan = [f"create schema if not exists {quote_ident(schema)}"
             for schema in sorted({table.name.split(".")[0] for table in missing})]
-    if any(table in missing for table in project.pipeline_tables) and (dialect.templates / "setup.sql").is_file():
+    if any(table in missing for table in project.pipeline_tables) and dialect.has_template("setup.sql"):
         plan += statements(dialect.template("setup.sql"))  # a new warehouse
     for table in tables:
         plan += plan_table(dialect, table, existing.get(table.name), (made or {}).get(table.name, frozenset()))

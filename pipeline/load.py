@@ -79,11 +79,11 @@ def merge_bounds(connection: Warehouse, source: Source, stage: str, staged: int,
         return statement
 
     probed = max(PROBED_KEYS_MIN, int(staged * PROBED_SHARE))
-    lowest, key_floor, highest = connection.query(template("merge_bounds.sql", stage=stage, key=source.key,
-                                                           probed_keys=probed))[0]
-    if key_floor is None or key_floor == highest:
+    (found,) = connection.query_records(template("merge_bounds.sql", stage=stage, key=source.key,
+                                                  probed_keys=probed))
+    if found["key_floor"] is None or found["key_floor"] == found["highest"]:
         return None
-    bounds = {"region": region, "lowest": lowest, "key_floor": key_floor, "highest": highest}
+    bounds = {"region": region, **found}
     above = connection.estimate_rows(template("merge_range_rows.sql", target=source.table, key=source.key), bounds)
     in_region = connection.estimate_rows(template("merge_region_rows.sql", target=source.table, key=source.key),
                                          bounds)

@@ -114,11 +114,11 @@ class ModelStatus:
 def model_statuses(connection: Warehouse, project: Catalog) -> list[ModelStatus]:
     statuses = []
     for model in project.models.values():
-        ((count, since, until),) = connection.query_file("transform/model_staleness.sql", {
+        (stale,) = connection.records("transform/model_staleness.sql", {
             "model": model.name, "fingerprint": model.fingerprint})
-        refresh = connection.query_file("transform/last_refresh.sql", {"model": model.name})
-        statuses.append(ModelStatus(model.name, model.fingerprint, int(count), since, until,
-                                    refresh[0][3] if refresh else None))
+        refresh = connection.records("transform/last_refresh.sql", {"model": model.name})
+        statuses.append(ModelStatus(model.name, model.fingerprint, int(stale["stale_windows"]), stale["stale_since"],
+                                    stale["stale_until"], refresh[0]["refreshed_at"] if refresh else None))
     return statuses
 
 

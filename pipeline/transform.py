@@ -239,16 +239,16 @@ def rebuild_models(connection: Warehouse, project: Catalog, region: str, span: W
     return keys_touched
 
 
-def stale_in_span(models: Iterable[Model], rows: Iterable[tuple], done_after: dt.datetime) -> list[Model]:
+def stale_in_span(models: Iterable[Model], rows: Iterable[dict[str, Any]], done_after: dt.datetime) -> list[Model]:
     """The `models` that did not build, as defined now and since done_after, every transformed window of a span:
-    `rows` are (window_start, window_end, model, fingerprint, built_at), one per window and model that built
-    it (model None for a window none built)."""
+    `rows` (transform/span_builds.sql) hold window_start, window_end, model, fingerprint and built_at, one per
+    window and model that built it (model None for a window none built)."""
     rows = list(rows)
-    windows = {(start, end) for start, end, *_ in rows}
+    windows = {(row["window_start"], row["window_end"]) for row in rows}
     built: dict[tuple[str, str], set] = {}
-    for start, end, model, fingerprint, built_at in rows:
-        if model is not None and built_at >= done_after:
-            built.setdefault((model, fingerprint), set()).add((start, end))
+    for row in rows:
+        if row["model"] is not None and row["built_at"] >= done_after:
+            built.setdefault((row["model"], row["fingerprint"]), set()).add((row["window_start"], row["window_end"]))
     return [model for model in models if built.get((model.name, model.fingerprint), set()) != windows]
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import luigi
 
@@ -77,10 +78,10 @@ def backfill_windows(start: dt.datetime, end: dt.datetime, minutes: int, now: dt
     return [w for w in windows_between(start, end, minutes) if w.end <= horizon]
 
 
-def _rows(relative: str, params: dict) -> list[tuple]:
-    """A marker query's rows; none on a warehouse without the pipeline's tables during a --dry-run."""
+def _records(relative: str, params: dict) -> list[dict[str, Any]]:
+    """A marker query's rows, by name; none on a warehouse without the pipeline's tables during a --dry-run."""
     try:
-        return warehouse_connection().query_file(relative, params)
+        return warehouse_connection().records(relative, params)
     except Exception:
         if warehouse_read_only():
             return []
@@ -97,21 +98,26 @@ def windows_due(region: str, now: dt.datetime) -> list[Window]:
     now = min(now, utcnow())
     config = WindowSettings()
     minutes = config.sync_minutes
-    first, last = (_rows("load/sync_bounds.sql", {"region": region}) or [(None, None)])[0]
+    (bounds,) = _records("load/sync_bounds.sql", {"region": region}) or [{"first_start": None, "last_end": None}]
+    first, last = bounds["first_start"], bounds["last_end"]
     if last is None:
         since = floor_time(now - dt.timedelta(hours=config.initial_lookback_hours), minutes)
     else:
         since = max(first, min(last, floor_time(now - dt.timedelta(hours=config.retry_horizon_hours), minutes)))
-    done = _rows("load/transformed_windows.sql", {"region": region, "since": since})
+    done = _windows(_records("load/transformed_windows.sql", {"region": region, "since": since}))
     due = [w for w in closed_windows(since, now, minutes, config.lag_minutes) if not covered(w, done)]
     # A backlog old enough never to be read again (windows_to_reread) is read in catch-up windows.
     settled = now - dt.timedelta(minutes=config.backdated_lookback_minutes)
     return coalesced(due, check_window_minutes(config.catch_up_minutes), settled)[: config.max_windows_per_run]
 
 
-def covered(window: Window, done: list[tuple[dt.datetime, dt.datetime]]) -> bool:
+def covered(window: Window, done: list[Window]) -> bool:
     """Whether one transformed window contains this one (a backfill's whole day covers its 15 minutes)."""
-    return any(start <= window.start and window.end <= end for start, end in done)
+    return any(transformed.start <= window.start and window.end <= transformed.end for transformed in done)
+
+
+def _windows(rows: list[dict[str, Any]]) -> list[Window]:
+    return [Window(row["window_start"], row["window_end"]) for row in rows]
 
 
 def windows_to_reread(region: str, now: dt.datetime) -> list[Window]:
@@ -124,10 +130,11 @@ def windows_to_reread(region: str, now: dt.datetime) -> list[Window]:
     if not lookback:
         return []
     since = now - lookback - dt.timedelta(hours=config.retry_horizon_hours)
-    rows = _rows("load/first_reads.sql", {"region": region, "since": since, "until": now - lookback})
+    rows = _records("load/first_reads.sql", {"region": region, "since": since, "until": now - lookback})
     minutes = dt.timedelta(minutes=config.sync_minutes)
-    return [Window(start, end) for start, end, first_loaded in rows
-            if end - start == minutes and first_loaded < end + lookback][: config.max_windows_per_run]
+    return [window for window, row in zip(_windows(rows), rows, strict=True)
+            if window.end - window.start == minutes and row["first_loaded"] < window.end + lookback
+            ][: config.max_windows_per_run]
 
 
 class Sync(luigi.WrapperTask):
@@ -179,9 +186,9 @@ def stale_windows(region: str, start: dt.datetime, end: dt.datetime, models: lis
     build (since done_after)."""
     found: set[Window] = set()
     for model in models:
-        found.update(Window(s, e) for s, e in _rows("transform/stale_windows.sql", {
+        found.update(_windows(_records("transform/stale_windows.sql", {
             "region": region, "start": start, "end": end, "model": model.name, "fingerprint": model.fingerprint,
-            "done_after": done_after}))
+            "done_after": done_after})))
     return sorted(found)
 
 

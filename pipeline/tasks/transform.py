@@ -29,7 +29,7 @@ class StaleBuilds(luigi.Target):
     def stale(self) -> list[Model]:
         params = {"region": self.region, "span_start": self.span.start, "span_end": self.span.end}
         try:
-            rows = connection().query_file("transform/span_builds.sql", params)
+            rows = connection().records("transform/span_builds.sql", params)
         except Exception:
             if warehouse_read_only():  # a --dry-run on a warehouse without the pipeline's tables yet
                 return list(self.models)

@@ -303,8 +303,12 @@ class Warehouse(ABC):
 
     def records(self, relative: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the one query of a project SQL file; return its rows as {column: value}, read by name."""
-        columns, rows = self.query_table(_one_statement(relative), params or {})
-        return [dict(zip(columns, row)) for row in rows]
+        return self.query_records(_one_statement(relative), params)
+
+    def query_records(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one query; return its rows as {column: value}, read by name."""
+        columns, rows = self.query_table(sql, params or {})
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def count(self, relative: str, params: Mapping[str, Any]) -> int:
         return int(self.query_file(relative, params)[0][0])

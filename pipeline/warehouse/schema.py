@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from pipeline.catalog import Catalog, CatalogError, Table, catalog
 from pipeline.sqlfiles import quote_ident, statements
@@ -120,35 +121,36 @@ def split_plan(dialect: Dialect, plan: list[str]) -> tuple[list[str], list[str]]
     return ([s for s in plan if not _ALTER_ALONE.search(s)], [s for s in plan if _ALTER_ALONE.search(s)])
 
 
-def _catalog_rows(connection: Warehouse, template: str, schemas: list[str]) -> list[tuple]:
-    """The rows of a catalog query template over these schemas ({schemas}: one bound value each)."""
+def _catalog_rows(connection: Warehouse, template: str, schemas: list[str]) -> list[dict[str, Any]]:
+    """The rows of a catalog query template over these schemas ({schemas}: one bound value each), by name."""
     params = {f"schema_{i}": schema for i, schema in enumerate(schemas)}
     (statement,) = statements(connection.dialect.template(template).replace(
         "{schemas}", ", ".join(f"%({name})s" for name in params)))
-    return connection.query(statement, params)
+    return connection.query_records(statement, params)
 
 
 def existing_columns(connection: Warehouse, schemas: list[str]) -> dict[str, list[tuple[str, str]]]:
     """{schema.table: [(column, format_type)]} of the tables in these schemas."""
     tables: dict[str, list[tuple[str, str]]] = {}
-    for schema, table, column, column_type in _catalog_rows(connection, "existing_columns.sql", schemas):
-        tables.setdefault(f"{schema}.{table}", []).append((column, column_type))
+    for row in _catalog_rows(connection, "existing_columns.sql", schemas):
+        tables.setdefault(f"{row['schema_name']}.{row['table_name']}", []).append((row["column_name"],
+                                                                                 row["column_type"]))
     return tables
 
 
 def existing_physical(connection: Warehouse, schemas: list[str]) -> dict[str, set[str]]:
     """{schema.table: {what the kind's existing_physical.sql lists: index names, key columns}}."""
     physical: dict[str, set[str]] = {}
-    for schema, table, item in _catalog_rows(connection, "existing_physical.sql", schemas):
-        physical.setdefault(f"{schema}.{table}", set()).add(item)
+    for row in _catalog_rows(connection, "existing_physical.sql", schemas):
+        physical.setdefault(f"{row['schema_name']}.{row['table_name']}", set()).add(row["item"])
     return physical
 
 
 def existing_comments(connection: Warehouse, schemas: list[str]) -> dict[str, dict[str, str]]:
     """{schema.table: {column or '': comment}}."""
     comments: dict[str, dict[str, str]] = {}
-    for schema, table, column, text in _catalog_rows(connection, "existing_comments.sql", schemas):
-        comments.setdefault(f"{schema}.{table}", {})[column] = text
+    for row in _catalog_rows(connection, "existing_comments.sql", schemas):
+        comments.setdefault(f"{row['schema_name']}.{row['table_name']}", {})[row["column_name"]] = row["description"]
     return comments
 
 

@@ -2,7 +2,7 @@
 -- ending in [since, until], when its earliest-loaded collection was loaded. pipeline.tasks.flow re-reads
 -- those loaded sooner than [windows] backdated_lookback_minutes after their end.
 -- Parameters: region, since, until.
-select la.window_start, la.window_end, min(la.loaded_at)
+select la.window_start, la.window_end, min(la.loaded_at) as first_loaded
 from "raw".load_audit as la
 where la.region = %(region)s
   and la.window_end >= %(since)s

@@ -119,11 +119,14 @@ def test_a_span_is_stale_for_a_model_that_missed_one_of_its_windows():
     conversations, metrics = project.model("conversations"), project.model("daily_conversation_metrics")
     first, second = quarter(0), quarter(1)
     built = DAY + dt.timedelta(days=1)
-    rows = [(w.start, w.end, m.name, m.fingerprint, built) for w in (first, second) for m in (conversations, metrics)]
+    rows = [{"window_start": w.start, "window_end": w.end, "model": m.name, "fingerprint": m.fingerprint,
+             "built_at": built} for w in (first, second) for m in (conversations, metrics)]
     assert stale_in_span([conversations, metrics], rows, DAY) == []
     assert stale_in_span([conversations, metrics], rows[:3], DAY) == [metrics]  # the second window lacks it
-    old = [(s, e, m, "0" * 12 if m == conversations.name else f, b) for s, e, m, f, b in rows]
+    old = [{**row, "fingerprint": "0" * 12} if row["model"] == conversations.name else row for row in rows]
     assert stale_in_span([conversations, metrics], old, DAY) == [conversations]
-    assert stale_in_span([metrics], [(first.start, first.end, None, None, None)], DAY) == [metrics]
+    unbuilt = {"window_start": first.start, "window_end": first.end, "model": None, "fingerprint": None,
+               "built_at": None}
+    assert stale_in_span([metrics], [unbuilt], DAY) == [metrics]
     assert stale_in_span([metrics], [], DAY) == []  # nothing transformed in the span: nothing to rebuild
     assert stale_in_span([metrics], rows, built + dt.timedelta(seconds=1)) == [metrics]

@@ -44,17 +44,17 @@ class PostgresWarehouse(Warehouse):
 
     def lock_waits(self) -> list[str]:
         (statement,) = statements(self.dialect.template("lock_waits.sql"))
-        return [f"session {pid} waits since {since:%Y-%m-%d %H:%M:%S} for a lock on {table or 'a table'} held by "
-                f"session {holder} (user {user}, {application or 'no application name'}, in a transaction since "
-                f"{held_since:%Y-%m-%d %H:%M:%S})"
-                for pid, since, table, holder, user, application, held_since in self.query(
-                    statement, {"application": APPLICATION_NAME})]
+        return [f"session {row['waiting_pid']} waits since {row['waiting_since']:%Y-%m-%d %H:%M:%S} for a lock on "
+                f"{row['wanted_table'] or 'a table'} held by session {row['holder_pid']} (user {row['holder_user']}, "
+                f"{row['holder_application'] or 'no application name'}, in a transaction since "
+                f"{row['holder_since']:%Y-%m-%d %H:%M:%S})"
+                for row in self.query_records(statement, {"application": APPLICATION_NAME})]
 
     def lock_holders(self, table: str) -> list[str]:
         (statement,) = statements(self.dialect.template("lock_holders.sql"))
-        return [f"session {pid} (user {user}, {application or 'no application name'}, from {client or 'local'}, "
-                f"in a transaction since {since:%Y-%m-%d %H:%M:%S}, {state})"
-                for pid, user, application, client, since, state in self.query(statement, {"table": table})]
+        return [f"session {row['pid']} (user {row['user_name']}, {row['application'] or 'no application name'}, from "
+                f"{row['client'] or 'local'}, in a transaction since {row['since']:%Y-%m-%d %H:%M:%S}, {row['state']})"
+                for row in self.query_records(statement, {"table": table})]
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         with self._conn.cursor() as cursor:

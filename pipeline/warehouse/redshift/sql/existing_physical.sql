@@ -3,7 +3,7 @@
 -- where RAW reads 'none'), as 'distkey=<column>', 'sortkey<n>=<column>' and 'encode:<column>=<encoding>', to
 -- bring existing tables to their declaration (pipeline.warehouse.redshift.dialect.physical_plan).
 -- {schemas}: bound values.
-select n.nspname, c.relname, 'distkey=' || a.attname
+select n.nspname as schema_name, c.relname as table_name, 'distkey=' || a.attname as item
 from pg_catalog.pg_attribute as a
 inner join pg_catalog.pg_class as c on c."oid" = a.attrelid
 inner join pg_catalog.pg_namespace as n on n."oid" = c.relnamespace

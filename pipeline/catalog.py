@@ -481,9 +481,13 @@ class _TableSpec(Spec):
         self.hints()
         return self
 
+    def hinted_columns(self) -> tuple[str, ...]:
+        """The columns a warehouse hint may name."""
+        return tuple(column.name for column in self.columns)
+
     def hints(self) -> dict[str, Any]:
         try:
-            return self.warehouse.checked(tuple(column.name for column in self.columns))
+            return self.warehouse.checked(self.hinted_columns())
         except Invalid as error:
             raise Invalid(error.problem, at=("warehouse", *error.at)) from None
 
@@ -516,11 +520,8 @@ class _SourceSpec(_TableSpec):
         self.hints()
         return self
 
-    def hints(self) -> dict[str, Any]:
-        try:
-            return self.warehouse.checked((REGION_COLUMN, *(column.name for column in self.columns)))
-        except Invalid as error:
-            raise Invalid(error.problem, at=("warehouse", *error.at)) from None
+    def hinted_columns(self) -> tuple[str, ...]:
+        return (REGION_COLUMN, *super().hinted_columns())
 
 
 class _DependsOn(Spec):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
+from types import UnionType
 from typing import Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
@@ -167,7 +168,7 @@ def _inner_spec(annotation: Any) -> Any:
     """The Spec inside `X | None`, `list[X]`, `dict[str, X]`, `Annotated[X, ...]`."""
     if isinstance(annotation, type) and issubclass(annotation, Spec):
         return annotation
-    if get_origin(annotation) in (Annotated, Union, list, tuple, dict) or type(annotation).__name__ == "UnionType":
+    if get_origin(annotation) in (Annotated, Union, list, tuple, dict) or isinstance(annotation, UnionType):
         for argument in get_args(annotation):
             found = _inner_spec(argument)
             if found is not None:

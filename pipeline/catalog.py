@@ -13,14 +13,14 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import yaml
 from pydantic import AfterValidator, PlainValidator, ValidationError, field_validator, model_validator
 
-from pipeline.declarations import Invalid, Name, Names, Spec, SpecT, Text, one_of, problems, validate
+from pipeline.declarations import Invalid, Name, Names, Spec, SpecT, Text, Words, one_of, problems, validate
 from pipeline.sqlfiles import is_identifier, parse_yaml, sql_dir
 
 # Declared column types. Each warehouse kind maps them to its own types (pipeline/warehouse/<kind>/).
@@ -353,6 +353,8 @@ def _data_test(raw: Any, in_column: bool) -> DataTest:
         raise Invalid("expected a list of accepted values", at=(kind, "values"))
     to_table = to_field = ""
     if kind == "relationships":
+        if not spec.to:
+            raise Invalid("missing", at=(kind, "to"))
         layer, _, table = spec.to.partition(".")
         if layer not in ("source", "model") or not is_identifier(table):
             raise Invalid(f"expected source.<collection> or model.<model>, got {spec.to!r}", at=(kind, "to"))
@@ -369,7 +371,7 @@ ColumnTest = Annotated[DataTest, PlainValidator(lambda raw: _data_test(raw, in_c
 
 class _TestOptions(Spec):
     values: list[Any] = []
-    to: str = ""
+    to: Words = ""
     field: Names = ()
     severity: one_of(*SEVERITIES) = "error"  # type: ignore[valid-type]
     columns: Names = ()
@@ -381,7 +383,7 @@ class _ColumnSpec(Spec):
 
     name: Name
     type: str
-    description: str = ""
+    description: Words = ""
     max_length: int | None = None  # text and json only
     required: bool = False
     tests: list[ColumnTest] = []
@@ -470,21 +472,28 @@ def _column_list(columns: list[Any]) -> list[Any]:
 class _TableSpec(Spec):
     """`sql/schema/<schema>.<table>.yml`: one of the pipeline's own tables."""
 
-    description: str = ""
+    description: Words = ""
     columns: Annotated[list[_ColumnSpec], AfterValidator(_column_list)]
     warehouse: _Hints = _Hints()
 
+    tested: ClassVar[bool] = False  # whether its columns may have data tests (a model's)
+
     @model_validator(mode="after")
     def _consistent(self) -> _TableSpec:
-        if any(column.tests for column in self.columns):
+        if not self.tested and any(column.tests for column in self.columns):
             raise Invalid("data tests belong to models", at="columns")
-        self.hints()
+        self.check()
+        _ = self.hints  # checked now, kept for the table
         return self
+
+    def check(self) -> None:
+        """The rules of this kind of declaration across its fields (Invalid naming the field)."""
 
     def hinted_columns(self) -> tuple[str, ...]:
         """The columns a warehouse hint may name."""
         return tuple(column.name for column in self.columns)
 
+    @cached_property
     def hints(self) -> dict[str, Any]:
         try:
             return self.warehouse.checked(self.hinted_columns())
@@ -501,10 +510,7 @@ class _SourceSpec(_TableSpec):
     columns: Annotated[list[_SourceColumnSpec], AfterValidator(_column_list)]
     extract_priority: int = 0  # larger collections first: their longer loads overlap smaller extracts
 
-    @model_validator(mode="after")
-    def _consistent(self) -> _SourceSpec:
-        if any(column.tests for column in self.columns):
-            raise Invalid("data tests belong to models, not sources", at="columns")
+    def check(self) -> None:
         types = {column.name: column.type for column in self.columns}
         for named in ("key", "cursor"):
             if getattr(self, named) not in types:
@@ -517,8 +523,6 @@ class _SourceSpec(_TableSpec):
         if any(name == REGION_COLUMN or (name.startswith("_") and name != "_id") for name in types):
             raise Invalid(f"{REGION_COLUMN!r} and names starting with '_' (but _id) are the pipeline's own columns",
                           at="columns")
-        self.hints()
-        return self
 
     def hinted_columns(self) -> tuple[str, ...]:
         return (REGION_COLUMN, *super().hinted_columns())
@@ -545,9 +549,9 @@ class _ModelSpec(_TableSpec):
     depends_on: _DependsOn = _DependsOn()
     incremental: _Incremental
     tests: list[DeclaredTest] = []
+    tested = True
 
-    @model_validator(mode="after")
-    def _consistent(self) -> _ModelSpec:
+    def check(self) -> None:
         names = {column.name for column in self.columns}
         if REGION_COLUMN not in names:
             raise Invalid(f"every model has a {REGION_COLUMN!r} column: windows rebuild per region", at="columns")
@@ -562,13 +566,12 @@ class _ModelSpec(_TableSpec):
         if not set(self.incremental.key) <= set(self.unique_key):
             raise Invalid(f"must include the incremental key ({', '.join(self.incremental.key)}): a window "
                           f"rebuilds whole key slices, so rows of two slices must never collide", at="unique_key")
-        for test in self.data_tests():
+        for test in self.data_tests:
             for column in test.columns:
                 if column not in names:
                     raise Invalid(f"{test.label}: {column!r} is not a column", at="tests")
-        self.hints()
-        return self
 
+    @cached_property
     def data_tests(self) -> tuple[DataTest, ...]:
         """The unique key's test, each column's tests, then the model's own."""
         return (DataTest("unique", self.unique_key),
@@ -583,7 +586,7 @@ def parse_pipeline_table(name: str, raw: Any, where: str) -> Table:
         raise CatalogError(f"{where}: the file name must be <schema>.<table>.yml, in lowercase")
     spec = _validated(_TableSpec, raw, where)
     return Table(name, tuple(column.column() for column in spec.columns), declared_in=where,
-                 description=spec.description, **spec.hints())
+                 description=spec.description, **spec.hints)
 
 
 def parse_source(name: str, raw: Any, where: str) -> Source:
@@ -592,7 +595,7 @@ def parse_source(name: str, raw: Any, where: str) -> Source:
     spec = _validated(_SourceSpec, raw, where)
     columns = tuple(column.column(nullable=column.name not in (spec.key, spec.cursor)) for column in spec.columns)
     return Source(name, spec.description, spec.key, spec.cursor, columns, spec.extract_priority, path=where,
-                  **spec.hints())
+                  **spec.hints)
 
 
 def parse_model(folder: Path, root: Path) -> Model:
@@ -608,7 +611,7 @@ def parse_model(folder: Path, root: Path) -> Model:
         key=spec.incremental.key, touched_sql=spec.incremental.touched.strip().rstrip(";"),
         select_sql=(folder / "model.sql").read_text(encoding="utf-8").strip().rstrip(";"),
         columns=tuple(column.column() for column in spec.columns), depends_on_sources=spec.depends_on.sources,
-        depends_on_models=spec.depends_on.models, tests=spec.data_tests(), path=where, **spec.hints(),
+        depends_on_models=spec.depends_on.models, tests=spec.data_tests, path=where, **spec.hints,
     )
 
 

@@ -384,7 +384,8 @@ def parse_warehouse_url(text: str, setting: str = "PIPELINE_WAREHOUSE_URL") -> W
     text = text.strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if not _SCHEME.match(scheme):
-        raise ConfigError(setting, "unsupported warehouse, got no URL scheme", WAREHOUSE_FORM)
+        raise ConfigError(setting, f"unsupported warehouse, got {f'scheme {scheme!r}' if scheme else 'no URL scheme'}",
+                          WAREHOUSE_FORM)
     try:
         _ = urlsplit(text).port  # raises on a port out of range
     except ValueError:

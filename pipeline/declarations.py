@@ -8,6 +8,7 @@ line where YAML gave it. The stage modules build their own frozen dataclasses fr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +18,7 @@ from typing import Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origi
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     PlainValidator,
     TypeAdapter,
@@ -38,7 +40,8 @@ class Invalid(ValueError):
 
 
 class Spec(BaseModel):
-    """A declaration's fields as written: nothing unknown, nothing coerced (`"yes"` is not true), null is absent."""
+    """A declaration's fields as written: nothing unknown, nothing coerced (`"yes"` is not true), and a YAML null
+    or an empty text counted as absent (the field's default, or missing)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
     what: ClassVar[str] = "a mapping of fields"  # what a value of the wrong shape should have been
@@ -48,7 +51,7 @@ class Spec(BaseModel):
     def _null_is_absent(cls, raw: Any) -> Any:
         if not isinstance(raw, Mapping):
             raise Invalid(f"expected {cls.what}, got {_kind(raw)}")
-        return {key: value for key, value in raw.items() if value is not None}
+        return {key: value for key, value in raw.items() if value is not None and value != ""}
 
 
 SpecT = TypeVar("SpecT", bound=Spec)
@@ -68,7 +71,7 @@ class Problem:
 
 def validate(spec: type[SpecT], raw: Any, **context: Any) -> tuple[SpecT | None, list[Problem]]:
     """The spec of `raw` (a Spec class, or a plain type such as `dict[str, list[str]]`, strictly), or every
-    problem found (in the order of the spec's fields), never both."""
+    problem found (see `problems` for their order), never both."""
     try:
         return _adapter(spec).validate_python(raw, strict=True, context=context), []
     except ValidationError as error:
@@ -81,7 +84,8 @@ def _adapter(spec: Any) -> TypeAdapter:
 
 
 def problems(error: ValidationError, raw: Any, spec: Any) -> list[Problem]:
-    """Each error as a Problem; one per field (the first), as a form shows one problem beside each field."""
+    """Each error as a Problem; one per field (the first), as a form shows one problem beside each field: unknown
+    fields first, then in the order of the spec's fields."""
     found: dict[str, Problem] = {}
     details = error.errors(include_url=False)
     # An unknown field first: it is most often a misspelt one, which pydantic also reports missing.
@@ -115,7 +119,8 @@ def _wording(detail: Mapping[str, Any], cause: Any, spec: Any, path: tuple) -> s
 
 
 def _kind(value: Any) -> str:
-    return {str: "text", bool: "true or false", int: "a number", float: "a number", list: "a list", dict: "a mapping",
+    return {str: "text", bool: "true or false", int: "a whole number", float: "a decimal number", list: "a list",
+            dict: "a mapping",
             Located: "a mapping", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
@@ -133,7 +138,7 @@ def _steps(raw: Any, path: tuple) -> Iterator[tuple[Any, Any]]:
 
 def _named(raw: Any, path: tuple) -> list[str]:
     """The path with each list position replaced by the item's name when it has one (`columns.text`)."""
-    named = [str(part) for part in path]
+    named = [str(part) for part in path if part != "[key]"]  # pydantic's mark of a mapping's key
     for index, (part, value) in enumerate(_steps(raw, path)):
         if isinstance(part, int) and isinstance(value, Mapping) and isinstance(value.get("name"), str):
             named[index] = value["name"]
@@ -156,12 +161,24 @@ def _line(raw: Any, path: tuple) -> int:
 def _spec_at(spec: Any, path: tuple) -> type[Spec] | None:
     """The Spec class that validates the mapping at `path` (to list the fields it knows), when there is one."""
     current: Any = spec
+    keyed = False  # the next part is a key of a mapping of specs, not a field
     for part in path:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, Spec)):
-            continue  # a list position, or a dict's key: the item type is already in hand
-        field = current.model_fields.get(part)
-        current = _inner_spec(field.annotation) if field else None
+        if isinstance(part, int) or keyed:  # a list position or a mapping's key: the item's spec is in hand
+            keyed = False
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) and issubclass(current, Spec) else None
+        if field is None:
+            return None
+        current, keyed = _inner_spec(field.annotation), _is_mapping(field.annotation)
     return current if isinstance(current, type) and issubclass(current, Spec) else None
+
+
+def _is_mapping(annotation: Any) -> bool:
+    """Whether `dict[...]` is inside `X | None`, `Annotated[...]`: its keys come next in an error's path."""
+    if get_origin(annotation) is dict:
+        return True
+    return (get_origin(annotation) in (Annotated, Union) or isinstance(annotation, UnionType)) and any(
+        _is_mapping(argument) for argument in get_args(annotation))
 
 
 def _inner_spec(annotation: Any) -> Any:
@@ -174,6 +191,14 @@ def _inner_spec(annotation: Any) -> Any:
             if found is not None:
                 return found
     return None
+
+
+def _scalar_text(value: Any) -> Any:
+    """A number or a date YAML read where text was meant (`title: 2024`) is that text; true or false is not
+    (`label: No` reads as false: quote it)."""
+    if isinstance(value, (int, float, dt.date)) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _present(value: str) -> str:
@@ -205,6 +230,7 @@ def one_of(*choices: str) -> Any:
     return Annotated[str, PlainValidator(check)]
 
 
-Text = Annotated[str, AfterValidator(_present)]  # required text: empty is missing
+Words = Annotated[str, BeforeValidator(_scalar_text)]  # free text: a description, a title, a label
+Text = Annotated[Words, AfterValidator(_present)]  # required free text: empty is missing
 Name = Annotated[str, PlainValidator(_name)]  # a lowercase SQL name
 Names = Annotated[tuple[str, ...], PlainValidator(_names)]  # `a` or `[a, b]`

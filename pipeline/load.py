@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline.catalog import REGION_COLUMN, Source
 from pipeline.extract import read_quarantine
-from pipeline.sqlfiles import render, statements
+from pipeline.sqlfiles import render
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Warehouse
 
@@ -74,10 +74,7 @@ def merge_bounds(connection: Warehouse, source: Source, stage: str, staged: int,
     if staged <= PROBED_KEYS_MIN:
         return None
 
-    def template(name: str, **identifiers: str | int) -> str:
-        (statement,) = statements(render(connection.dialect.template(name), **identifiers))
-        return statement
-
+    template = connection.dialect.statement
     probed = max(PROBED_KEYS_MIN, int(staged * PROBED_SHARE))
     (found,) = connection.query_records(template("merge_bounds.sql", stage=stage, key=source.key,
                                                   probed_keys=probed))

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 
 from pipeline.catalog import Catalog, Model
-from pipeline.sqlfiles import Filling, render, statements
 from pipeline.transform import check, lock_models, model_statements, rows_table, run_tests, touched_table
 from pipeline.warehouse import Dialect, Warehouse
 
@@ -55,12 +54,9 @@ class RefreshStatements:
 def refresh_statements(model: Model, dialect: Dialect) -> RefreshStatements:
     """The statements from the kind's templates (model_*.sql, table_*.sql) and its CREATE TABLE."""
     shadow, live = shadow_table(model), model.analytics_table()
-
-    def statement(template: str, **identifiers: Filling) -> str:
-        return statements(render(dialect.template(template), **identifiers))[0]
-
+    statement = dialect.statement
     return RefreshStatements(
-        drop_shadow=statement("table_drop.sql", table=shadow),
+        drop_shadow=statement("table_drop_if_exists.sql", table=shadow),
         create_shadow=dialect.create_table(dataclasses.replace(live, name=shadow), live.columns),
         fill_shadow=statement("model_insert.sql", table=shadow, columns=live.column_names,
                               rows=rows_table(model.name)),
@@ -84,15 +80,15 @@ def full_refresh(connection: Warehouse, project: Catalog, model: Model, refreshe
             params = {"region": region, **ALL_TIME}
             # Every key: the refreshed model's from all the raw rows (its touched query over all time); a model
             # it reads is current (refreshed before it, if at all), so its own table holds all of its keys.
-            for upstream, statements in windows.items():
-                connection.execute(statements.create_touched if upstream == model else statements.create_all_keys,
+            for upstream, built in windows.items():
+                connection.execute(built.create_touched if upstream == model else built.create_all_keys,
                                    params)
                 connection.analyze(touched_table(upstream.name))
             connection.execute(windows[model].create_rows, params)
             connection.execute(sql.fill_shadow)
             connection.execute(windows[model].drop_rows)
-            for statements in windows.values():
-                connection.execute(statements.drop_touched)
+            for built in windows.values():
+                connection.execute(built.drop_touched)
         connection.analyze(shadow_table(model))
         check(run_tests(connection, model, shadow_table(model)), f"full refresh of analytics.{model.name}")
         connection.execute(sql.drop_live)

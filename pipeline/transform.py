@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.catalog import REPLACED_BY_COLUMN, Catalog, DataTest, Model, Source
-from pipeline.sqlfiles import Filling, Fragment, KeyMatch, Placeholders, read_sql, render, statements
+from pipeline.sqlfiles import Filling, Fragment, KeyMatch, Placeholders, read_sql, render
 from pipeline.warehouse import Dialect, Warehouse
 from pipeline.windows import Window
 
@@ -62,9 +62,8 @@ def rows_table(model: str) -> str:
 
 def changed_rows(source: Source, dialect: Dialect) -> str:
     """`{changed_<source>}`: the source's rows this window changed, old and new (model_changed_rows.sql)."""
-    return statements(render(dialect.template("model_changed_rows.sql"), columns=source.file_column_names,
-                             table=source.table, replaced=source.replaced_table_name, cursor=source.cursor,
-                             replaced_by=REPLACED_BY_COLUMN))[0]
+    return dialect.statement("model_changed_rows.sql", columns=source.file_column_names, table=source.table,
+                             replaced=source.replaced_table_name, cursor=source.cursor, replaced_by=REPLACED_BY_COLUMN)
 
 
 def _rendered(model: Model, sql: str, project: Catalog, dialect: Dialect) -> Fragment:
@@ -88,7 +87,7 @@ def data_test_query(model: Model, test: DataTest, relation: str, dialect: Dialec
         identifiers["accepted"] = Placeholders(tuple(params))
     elif test.kind == "relationships":
         identifiers.update(to_table=test.to_table, to_column=f"p.{test.to_field}")
-    return statements(render(dialect.template(f"data_test_{test.kind}.sql"), **identifiers))[0], params
+    return dialect.statement(f"data_test_{test.kind}.sql", **identifiers), params
 
 
 def run_tests(connection: Warehouse, model: Model, relation: str) -> list[TestOutcome]:
@@ -130,10 +129,7 @@ def model_statements(model: Model, project: Catalog, dialect: Dialect) -> ModelS
     touched, rows = touched_table(model.name), rows_table(model.name)
     keys = _rendered(model, model.touched_sql, project, dialect)
     columns = [column.name for column in model.columns]
-
-    def statement(template: str, **identifiers: Filling) -> str:
-        return statements(render(dialect.template(template), **identifiers))[0]
-
+    statement = dialect.statement
     return ModelStatements(
         create_touched=statement("model_touched.sql", touched=touched, keys=keys),
         create_all_keys=statement("model_all_keys.sql", touched=touched, key=model.key, table=model.table),

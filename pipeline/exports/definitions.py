@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ import yaml
 from pydantic import AfterValidator, Field, PlainValidator, ValidationInfo, field_validator
 
 from pipeline.config import ExportSettings
-from pipeline.declarations import Invalid, Spec, Text, one_of, validate
+from pipeline.declarations import Invalid, Spec, Text, Words, one_of, validate
 from pipeline.exports import subscriptions
 from pipeline.exports.schedule import INTERVALS, Schedule, parse_schedule
 from pipeline.exports.templates import (
@@ -82,16 +83,22 @@ def domain_of(address: str) -> str:
     return address.rsplit("@", 1)[1].strip().lower()
 
 
-def allowed_domains(client: str | None) -> set[str]:
-    """The domains a console subscription may send a client's rows to: the staff's ([exports] staff_domains)
-    and the client's own (sql/exports/recipients.yml); the staff's alone for a report of no single client."""
-    staff = {part.strip().lower() for part in ExportSettings().staff_domains.split(",") if part.strip()}
+def client_domains() -> dict[str, set[str]]:
+    """{client: the domains of its own people} (sql/exports/recipients.yml, read by the declarations' reader);
+    ExportConfigError naming the file, the client and the line when it is malformed."""
     path = sql_dir() / RECIPIENTS_FILE
     declared, problems = validate(dict[str, list[str]], parse_yaml(path.read_text(encoding="utf-8")) or {}
                                   if path.is_file() else {})
     if declared is None:
         raise ExportConfigError(problems[0].message(f"sql/{RECIPIENTS_FILE} (client: [domain, ...])"))
-    return staff | ({domain.strip().lower() for domain in declared.get(client) or []} if client else set())
+    return {client: {domain.strip().lower() for domain in domains} for client, domains in declared.items()}
+
+
+def allowed_domains(client: str | None, clients: dict[str, set[str]]) -> set[str]:
+    """The domains a console subscription may send a client's rows to: the staff's ([exports] staff_domains)
+    and the client's own (`clients`, from client_domains); the staff's alone for a report of no single client."""
+    staff = {part.strip().lower() for part in ExportSettings().staff_domains.split(",") if part.strip()}
+    return staff | (clients.get(client, set()) if client else set())
 
 
 def parse_definition(raw: Any, source: str, templates: dict[str, Template] | None = None, *,
@@ -141,14 +148,14 @@ class _EntrySpec(Spec):
     description: Annotated[Text, AfterValidator(_one_line)]
     query: str = ""  # `query: <file>.sql`: how entries named their template before templates had declarations
     template: Any = Field(None, validate_default=True)
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)  # a template may need some
     format: one_of(*FORMATS)  # type: ignore[valid-type]
     schedule: Any
     interval: Any = Field(None, validate_default=True)
     recipients: Addresses
     cc: Addresses = ()
-    subject: Annotated[str, AfterValidator(_known_placeholders), AfterValidator(_one_line)] = DEFAULT_SUBJECT
-    body: Annotated[str, AfterValidator(_known_placeholders)] = DEFAULT_BODY
+    subject: Annotated[Words, AfterValidator(_known_placeholders), AfterValidator(_one_line)] = DEFAULT_SUBJECT
+    body: Annotated[Words, AfterValidator(_known_placeholders)] = DEFAULT_BODY
     skip_if_empty: bool = False
     csv_bom: bool = False  # a UTF-8 byte order mark, for Excel users who open CSV files
     paused: bool = False  # not run by its schedule; "run now" still runs it
@@ -207,11 +214,14 @@ class _EntrySpec(Spec):
         """A console subscription sends only to the domains its rows may go to (see allowed_domains)."""
         if info.field_name == "recipients" and not addresses:
             raise Invalid("missing")
-        template, params = info.data.get("template"), info.data.get("params")
-        if info.context["origin"] != "console" or template is None or params is None:
+        template = info.data.get("template")
+        if info.context["origin"] != "console" or template is None:
             return addresses
-        client = params.get(CLIENT_PARAM) if template.for_clients else None
-        allowed = allowed_domains(client)
+        # The params as typed, or as written when they were wrong: the domains are still checked (a form shows
+        # every wrong field at once).
+        params = info.data.get("params", info.context["entry"].get("params"))
+        client = params.get(CLIENT_PARAM) if template.for_clients and isinstance(params, Mapping) else None
+        allowed = allowed_domains(client, info.context["domains"])
         for address in addresses:
             if domain_of(address) not in allowed:
                 whose = f"client {client}'s" if template.for_clients else "the staff's"
@@ -231,11 +241,13 @@ def check_definition(raw: Any, source: str, templates: dict[str, Template] | Non
                      origin: str = "exports.yml", owner: str | None = None
                      ) -> tuple[ExportDefinition | None, list[ExportConfigError]]:
     """The definition of one entry, or every field that is wrong (a form shows them all at once), each an
-    ExportConfigError naming the entry, the field and its line, in the order of _EntrySpec's fields."""
+    ExportConfigError naming the entry, the field and its line (unknown fields first, then in the order of
+    _EntrySpec's fields). A malformed recipients.yml raises: it is no one subscription's fault."""
     name = raw.get("name") if isinstance(raw, dict) else None
     where = f"{source}: export {name!r}" if name else f"{source}: an export"
-    spec, problems = validate(_EntrySpec, raw, origin=origin,
-                              templates=load_templates() if templates is None else templates)
+    spec, problems = validate(_EntrySpec, raw, origin=origin, entry=raw if isinstance(raw, Mapping) else {},
+                              templates=load_templates() if templates is None else templates,
+                              domains=client_domains() if origin == "console" else {})
     if spec is None:
         return None, [ExportConfigError(problem.message(where), problem.field or None, problem.problem)
                       for problem in problems]

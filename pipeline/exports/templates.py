@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BeforeValidator, ValidationInfo, model_validator
 
-from pipeline.declarations import Invalid, Spec, Text, one_of, validate
+from pipeline.declarations import Invalid, Spec, Text, Words, one_of, validate
 from pipeline.sqlfiles import parse_yaml, read_sql, sql_dir, statements
 from pipeline.warehouse import Warehouse
 
@@ -152,7 +152,7 @@ class Template:
 class _ParameterSpec(Spec):
     what = "a mapping (label, type, values or lookup)"
 
-    label: str = ""
+    label: Words = ""
     type: one_of(*PARAM_TYPES) = "text"  # type: ignore[valid-type]
     values: list[Any] | None = None
     lookup: str | None = None
@@ -182,7 +182,7 @@ class _ParameterSpec(Spec):
 
 
 class _ColumnSpec(Spec):
-    label: str = ""
+    label: Words = ""
     format: one_of(*COLUMN_FORMATS) = "text"  # type: ignore[valid-type]
 
 

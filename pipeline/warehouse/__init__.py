@@ -23,19 +23,38 @@ __all__ = ["Dialect", "Warehouse", "WarehouseError", "WarehouseUnavailable", "co
 ENTRY_POINTS = "pipeline.warehouse_kinds"
 
 
+KIND_PARTS = ("DIALECT", "SCHEMES", "URL_FORM", "connect")
+
+
 @cache
-def _kind_modules(with_plugins: bool) -> dict[str, ModuleType]:
-    """{kind: its module}: the folders here, and (with_plugins) the kinds other packages register."""
-    found = {name: import_module(f"{__name__}.{name}") for _, name, is_package in pkgutil.iter_modules(__path__)
-             if is_package}
-    if with_plugins:  # read only when needed: the entry points cost ~10 ms to list
-        found.update({point.name: point.load() for point in entry_points(group=ENTRY_POINTS)})
+def _folder_kinds() -> dict[str, ModuleType]:
+    """{kind: its module} of the folders here."""
+    return {name: import_module(f"{__name__}.{name}") for _, name, is_package in pkgutil.iter_modules(__path__)
+            if is_package}
+
+
+@cache
+def _plugin_kinds() -> dict[str, ModuleType]:
+    """{kind: its module} of the kinds other packages register; read only when needed (listing the entry points
+    costs ~10 ms). ConfigError naming an entry point that does not load, lacks a part or takes a folder's name."""
+    found = {}
+    for point in entry_points(group=ENTRY_POINTS):
+        culprit = f"entry point {point.name} = {point.value} ({ENTRY_POINTS})"
+        if point.name in _folder_kinds():
+            raise ConfigError(culprit, f"{point.name} is a kind of the pipeline's own")
+        try:
+            module = point.load()
+        except Exception as error:  # a plugin's import error, whatever it is, named with its entry point
+            raise ConfigError(culprit, f"does not load: {type(error).__name__}: {error}") from None
+        missing = [part for part in KIND_PARTS if not hasattr(module, part)]
+        if missing:
+            raise ConfigError(culprit, f"a kind's module gives {', '.join(KIND_PARTS)}; it lacks {', '.join(missing)}")
+        found[point.name] = module
     return found
 
 
 def _kind_module(kind: str) -> ModuleType:
-    modules = _kind_modules(False)
-    return modules[kind] if kind in modules else _kind_modules(True)[kind]
+    return _folder_kinds()[kind] if kind in _folder_kinds() else _plugin_kinds()[kind]
 
 
 def dialect(kind: str) -> Dialect:
@@ -44,16 +63,16 @@ def dialect(kind: str) -> Dialect:
 
 def kinds() -> list[str]:
     """Every warehouse kind, by name."""
-    return sorted(_kind_modules(True))
+    return sorted({**_folder_kinds(), **_plugin_kinds()})
 
 
 def kind_of(url: WarehouseUrl) -> str:
     """The kind whose SCHEMES hold the URL's scheme; ConfigError naming the setting and the forms when none."""
-    for with_plugins in (False, True):
-        for kind, module in _kind_modules(with_plugins).items():
+    for found in (_folder_kinds, _plugin_kinds):
+        for kind, module in found().items():
             if url.scheme in module.SCHEMES:
                 return kind
-    forms = "; ".join(module.URL_FORM for module in _kind_modules(True).values())
+    forms = "; ".join(module.URL_FORM for module in {**_folder_kinds(), **_plugin_kinds()}.values())
     raise ConfigError(url.setting, f"unsupported warehouse, got scheme {url.scheme!r}", f"{WAREHOUSE_FORM}: {forms}")
 
 
@@ -109,4 +128,6 @@ def is_transient(error: BaseException) -> bool:
     can fix."""
     if isinstance(error, WarehouseUnavailable):
         return error.transient
-    return any(dialect(kind).is_transient(error) for kind in kinds())
+    # The kinds loaded so far: classifying an error never loads (or fails on) a plugin.
+    loaded = {**_folder_kinds(), **(_plugin_kinds() if _plugin_kinds.cache_info().currsize else {})}
+    return any(module.DIALECT.is_transient(error) for module in loaded.values())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.catalog import Column, Table
-from pipeline.sqlfiles import quote_ident, read_sql, render, statements
+from pipeline.sqlfiles import Filling, quote_ident, read_sql, render, statements
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "sql"
 CHUNK = 1 << 20
@@ -98,6 +98,12 @@ class Dialect:
         file if it has one, else the one of the kind it extends, else the shared one."""
         text = read_sql(name, self.template_folder(name))
         return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+
+    def statement(self, template: str, /, **fillings: Filling) -> str:
+        """A one-statement template, filled: split before filling, so SQL placed as a Fragment (a model's query)
+        is never split on a `;` of its own."""
+        (text,) = statements(self.template(template))
+        return render(text, **fillings)
 
     def has_template(self, name: str) -> bool:
         """Whether the kind (or the one it extends, or the shared folder) has this template: setup.sql is a

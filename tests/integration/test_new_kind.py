@@ -13,7 +13,7 @@ from pipeline.catalog import catalog
 from pipeline.cli import main
 from pipeline.config import warehouse_url
 from pipeline.transform import model_statements
-from pipeline.warehouse import ENTRY_POINTS, _kind_modules, connection, dialect, kind_of, kinds
+from pipeline.warehouse import ENTRY_POINTS, _plugin_kinds, connection, dialect, kind_of, kinds
 from tests.integration.test_end_to_end import assert_matches_documents, seed
 
 pytestmark = pytest.mark.integration
@@ -30,9 +30,9 @@ def pgwhere_env(local_env, monkeypatch, tmp_path):
     (info / "entry_points.txt").write_text(f"[{ENTRY_POINTS}]\npgwhere = tests.kinds.pgwhere\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PIPELINE_WAREHOUSE_URL", "pgwhere" + local_env.warehouse_url.removeprefix("postgresql"))
-    _kind_modules.cache_clear()
+    _plugin_kinds.cache_clear()
     yield local_env
-    _kind_modules.cache_clear()
+    _plugin_kinds.cache_clear()
 
 
 def test_a_kind_outside_the_product_runs_the_whole_pipeline_with_its_own_statements(pgwhere_env):
@@ -58,3 +58,28 @@ def test_a_kind_outside_the_product_runs_the_whole_pipeline_with_its_own_stateme
     assert main(["backfill", "--rerun", *args, "--local-scheduler", "--workers", "1"]) == 0
     assert_matches_documents(pgwhere_env)
     assert main(["verify", *args]) == 0
+
+
+@pytest.mark.parametrize("entry_point, problem", [
+    ("pgwhere = no_such_module_xyz", "does not load: ModuleNotFoundError"),
+    ("pgwhere = json", "a kind.s module gives DIALECT, SCHEMES, URL_FORM, connect; it lacks DIALECT"),
+    ("postgresql = tests.kinds.pgwhere", "postgresql is a kind of the pipeline's own"),
+])
+def test_a_broken_outside_kind_is_named_and_never_breaks_classifying_an_error(tmp_path, monkeypatch, entry_point,
+                                                                              problem):
+    from pipeline.config import ConfigError, parse_warehouse_url
+    from pipeline.warehouse import is_transient
+
+    info = tmp_path / "broken_kind-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-kind\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINTS}]\n{entry_point}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _plugin_kinds.cache_clear()
+    try:
+        assert kind_of(parse_warehouse_url("postgresql:///dw")) == "postgresql"  # a folder's kind needs no plugin
+        assert is_transient(RuntimeError("x")) is False
+        with pytest.raises(ConfigError, match=rf"^entry point {entry_point} \({ENTRY_POINTS}\): {problem}"):
+            kind_of(parse_warehouse_url("mysql://dw"))
+    finally:
+        _plugin_kinds.cache_clear()

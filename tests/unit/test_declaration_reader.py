@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.declarations import Name, Names, Problem, Spec, Text, one_of, validate
-from pipeline.exports.definitions import check_definition
+from pipeline.exports.definitions import DEFAULT_SUBJECT, check_definition
 from pipeline.sqlfiles import parse_yaml
 
 
@@ -73,9 +73,12 @@ def test_a_value_of_the_wrong_shape_says_what_was_expected(raw, problem):
     assert validate(Table, raw)[1] == [problem]
 
 
+ENTRY = {"name": "acme_daily", "description": "Daily", "template": "daily_client_conversations",
+         "params": {"client_id": "acme"}, "format": "csv", "schedule": "daily", "recipients": ["cs@example.com"]}
+
+
 def test_a_subscription_form_gets_every_wrong_field_at_once_in_the_order_of_its_fields():
-    entry = {"name": "acme_daily", "description": "Daily", "template": "daily_client_conversations",
-             "params": {"client_id": "acme", "region": "eu"}, "format": "pdf", "schedule": "fortnightly",
+    entry = {**ENTRY, "params": {"client_id": "acme", "region": "eu"}, "format": "pdf", "schedule": "fortnightly",
              "recipients": ["cs@example.com", "nope"], "paused": "yes"}
     definition, problems = check_definition(entry, "console")
     assert definition is None
@@ -85,14 +88,38 @@ def test_a_subscription_form_gets_every_wrong_field_at_once_in_the_order_of_its_
         ("schedule", "'fortnightly' is not a schedule"),
         ("recipients", "'nope' is not an e-mail address"),
         ("paused", "expected true or false, got text")]
+    # A console subscription's recipients are checked against the client's domains even when a parameter is wrong.
+    entry = {**ENTRY, "params": {"client_id": "acme", "region": "eu"}, "recipients": ["a@evil.example"]}
+    _, problems = check_definition(entry, "console", origin="console")
+    assert [p.field for p in problems] == ["params.region", "recipients"]
+    assert problems[1].problem.startswith("a@evil.example is outside client acme's domains")
 
 
-def test_the_recipients_file_is_read_by_the_same_reader(tmp_path, monkeypatch):
-    from pipeline.exports.definitions import ExportConfigError, allowed_domains
+def test_an_entry_without_the_params_its_template_needs_is_refused():
+    for params in ({}, None):  # absent, or `params:` left empty
+        _, problems = check_definition({**ENTRY, "params": params}, "exports.yml")
+        assert [(p.field, p.problem) for p in problems] == [("params.client_id", "missing")]
 
-    (tmp_path / "exports").mkdir()
-    (tmp_path / "exports" / "recipients.yml").write_text("acme: [acme.example]\ninitech: initech.example\n")
-    monkeypatch.setenv("PIPELINE_SQL_DIR", str(tmp_path))
+
+def test_an_empty_text_is_absent_and_a_number_or_a_date_where_text_is_meant_is_that_text():
+    definition, problems = check_definition({**ENTRY, "subject": "", "cc": "", "description": 2024}, "exports.yml")
+    assert problems == [] and definition.subject == DEFAULT_SUBJECT and definition.cc == ()
+    assert definition.description == "2024"
+    _, problems = check_definition({**ENTRY, "recipients": "", "format": ""}, "exports.yml")
+    assert [(p.field, p.problem) for p in problems] == [("format", "missing"), ("recipients", "missing")]
+    _, problems = check_definition({**ENTRY, "description": False}, "exports.yml")  # YAML's `No`: quote it
+    assert [(p.field, p.problem) for p in problems] == [("description", "expected text, got true or false")]
+
+
+def test_an_unknown_field_in_a_mapping_of_specs_lists_the_known_ones():
+    _, problems = validate(Table, parse_yaml("title: T\noptions:\n  wide: {name: w, wdith: 3}\n"))
+    assert problems == [Problem("options.wide.wdith", "unknown field; known fields are kind, name, width", 3)]
+
+
+def test_the_recipients_file_is_read_by_the_same_reader_and_a_bad_one_is_no_subscriptions_fault(project):
+    from pipeline.exports.definitions import ExportConfigError
+
+    (project / "exports" / "recipients.yml").write_text("acme: [acme.example]\ninitech: initech.example\n")
     with pytest.raises(ExportConfigError, match=r"^sql/exports/recipients.yml \(client: \[domain, ...\]\), field "
                                                 r"'initech': expected a list, got text \(line 2\)$"):
-        allowed_domains("acme")
+        check_definition(ENTRY, "console", origin="console")  # raises: not a problem of this subscription

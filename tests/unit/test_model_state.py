@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.catalog import load_catalog
 from pipeline.sqlfiles import sql_dir
-from pipeline.transform import stale_in_span
+from pipeline.transform import model_statements, stale_in_span
 from pipeline.warehouse import dialect
 from pipeline.warehouse.schema import SchemaError, plan_schema, plan_table
 from pipeline.windows import Window, rebuild_spans
@@ -130,3 +130,14 @@ def test_a_span_is_stale_for_a_model_that_missed_one_of_its_windows():
     assert stale_in_span([metrics], [unbuilt], DAY) == [metrics]
     assert stale_in_span([metrics], [], DAY) == []  # nothing transformed in the span: nothing to rebuild
     assert stale_in_span([metrics], rows, built + dt.timedelta(seconds=1)) == [metrics]
+
+
+def test_a_models_own_sql_is_placed_whole_in_its_statements(project):
+    """A `;` ending a line of model.sql (a comment) splits no statement: templates are split before filling."""
+    from pipeline.warehouse import dialect
+
+    sql = project / "models" / "conversations" / "model.sql"
+    sql.write_text(sql.read_text().replace("with touched as (", "-- one row per conversation;\nwith touched as (", 1))
+    catalog = load_catalog(project)
+    built = model_statements(catalog.model("conversations"), catalog, dialect("postgresql"))
+    assert "-- one row per conversation;\n" in built.create_rows and built.create_rows.endswith(") as model_rows")

@@ -386,7 +386,7 @@ def test_a_declared_encoding_names_a_column_and_a_redshift_encoding():
     gzip = parse_source("things", {**declared, "warehouse": {"encode": {"_id": "gzip"}}}, "sql/sources/things.yml")
     assert dialect("postgresql").check_table(gzip.raw_table()) == []
     assert dialect("redshift").check_table(gzip.raw_table()) == [
-        "sql/sources/things.yml, warehouse, field 'encode': _id: 'gzip' is not one of raw, az64, bytedict, delta, "
+        "sql/sources/things.yml, field 'warehouse.encode': _id: 'gzip' is not one of raw, az64, bytedict, delta, "
         "delta32k, lzo, mostly8, mostly16, mostly32, runlength, text255, text32k, zstd"]
     assert all(dialect(kind).check_table(table) == [] for kind in KINDS for table in catalog().tables())
 

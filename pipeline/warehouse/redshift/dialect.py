@@ -70,7 +70,7 @@ ENCODINGS = ("raw", "az64", "bytedict", "delta", "delta32k", "lzo", "mostly8", "
 
 
 def check_table(table: Table) -> list[str]:
-    return [f"{table.declared_in}, warehouse, field 'encode': {column}: {encoding!r} is not one of "
+    return [f"{table.declared_in}, field 'warehouse.encode': {column}: {encoding!r} is not one of "
             f"{', '.join(ENCODINGS)}" for column, encoding in table.encodings if encoding not in ENCODINGS]
 
 

@@ -1,2 +1,3 @@
--- A temp table of a rebuild, or a shadow a failed refresh left. Identifiers: {table}.
-drop table if exists {table}
+-- A table a rebuild made (a temp table of touched keys or rebuilt rows), or a model's table a full refresh
+-- replaces. Plain DROP: a table that is not there is a fault to report. Identifiers: {table}.
+drop table {table}

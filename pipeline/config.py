@@ -65,7 +65,8 @@ class WarehouseSettings(Settings):
 
     section = "warehouse"
 
-    url = luigi.Parameter(default="", description="postgresql://... or redshift://...")
+    url = luigi.Parameter(default="", description="the warehouse's URL; its scheme names the kind (postgresql://...)")
+    # Options one kind reads. They stay in this section, so deployed configs keep working.
     iam_role = luigi.Parameter(
         default="", description="Redshift: IAM role ARN used by COPY (else the AWS keys from the environment)"
     )
@@ -159,8 +160,9 @@ class ExportSettings(Settings):
     link_expiry_hours = luigi.IntParameter(default=72, description="validity of a download link (S3: max 168)")
     batch_rows = luigi.IntParameter(default=5000, description="rows fetched from the warehouse per batch")
     unload_above_rows = luigi.IntParameter(
-        default=1_000_000, description="Redshift: an export the planner expects to return more rows is UNLOADed to "
-                                       "S3 and streamed from there; smaller ones are read through a cursor; 0: never")
+        default=1_000_000, description="an export the planner expects to return more rows is staged in the object "
+                                       "store by a kind that can, and streamed from there; smaller ones are read "
+                                       "through a cursor; 0: never")
     require_complete_data = luigi.BoolParameter(
         default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="render only once every region's windows of the interval are transformed")

@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import IO, Any
 
 from pipeline import paths
-from pipeline.config import WarehouseSettings
 from pipeline.exports.definitions import ExportDefinition
 from pipeline.exports.deliver import Rendered
 from pipeline.exports.schedule import Interval
@@ -167,7 +166,7 @@ def template_rows(connection: Warehouse, template: Template, params: dict[str, A
     Above `unload_above` rows a kind may stage the result in the lake (Redshift: UNLOAD)."""
     (query,) = statements(read_sql(template.query_file))
     bound = {**params, "start": interval.start, "end": interval.end}
-    with connection.query_group(WarehouseSettings().exports_query_group), \
+    with connection.exporting(), \
             connection.export_rows(query, bound, batch_rows, store, unload_above) as (names, batches):
         yield [template.column(name) for name in names], batches
 

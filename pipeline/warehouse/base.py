@@ -214,8 +214,9 @@ class Warehouse(ABC):
         self.execute(sql)
 
     @contextmanager
-    def query_group(self, name: str) -> Iterator[None]:
-        """Label the session's queries while inside (Redshift WLM routes them by it); nothing elsewhere."""
+    def exporting(self) -> Iterator[None]:
+        """While an export's query runs: a kind that routes workloads labels the session's queries (Redshift: its
+        exports query group, for WLM); nothing elsewhere."""
         yield
 
     def row_estimate(self, table: str) -> float:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pipeline.config import ConfigError, WarehouseUrl
+from pipeline.config import ConfigError, WarehouseSettings, WarehouseUrl
 from pipeline.secrets import redact
 from pipeline.sqlfiles import quote_literal, render, statements
 from pipeline.warehouse.base import Warehouse, WarehouseError, WarehouseUnavailable, verify_parts
@@ -243,7 +243,13 @@ class RedshiftWarehouse(Warehouse):
             self._run(self._cursor(), close, None)
 
     @contextmanager
+    def exporting(self) -> Iterator[None]:
+        with self.query_group(WarehouseSettings().exports_query_group):
+            yield
+
+    @contextmanager
     def query_group(self, name: str) -> Iterator[None]:
+        """Label the session's queries while inside: WLM routes them by it."""
         if self._depth:
             raise WarehouseError("query_group is set between transactions, not inside one")
         self.execute_alone(f"set query_group to {quote_literal(name)}")

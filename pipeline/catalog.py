@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import yaml
-from pydantic import AfterValidator, PlainValidator, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, PlainValidator, field_validator, model_validator
 
-from pipeline.declarations import Invalid, Name, Names, Spec, SpecT, Text, Words, one_of, problems, validate
+from pipeline.declarations import Invalid, Name, Names, Spec, SpecT, Text, Words, one_of, validate
 from pipeline.sqlfiles import is_identifier, parse_yaml, sql_dir
 
 # Declared column types. Each warehouse kind maps them to its own types (pipeline/warehouse/<kind>/).
@@ -342,11 +342,9 @@ def _data_test(raw: Any, in_column: bool) -> DataTest:
         raise Invalid(f"expected a test name or a one-key mapping, got {raw!r}")
     if kind not in TEST_KINDS or not isinstance(options, Mapping):
         raise Invalid(f"{kind!r} is not one of {', '.join(TEST_KINDS)}")
-    try:
-        spec = _TestOptions.model_validate(options)
-    except ValidationError as error:  # named below the test's kind, where its options are
-        first = problems(error, options, _TestOptions)[0]
-        raise Invalid(first.problem, at=(kind, *first.field.split("."))) from None
+    spec, found = validate(_TestOptions, options)
+    if spec is None:  # named below the test's kind, where its options are
+        raise Invalid(found[0].problem, at=(kind, *found[0].field.split(".")))
     if not in_column and not spec.columns:
         raise Invalid("missing", at=(kind, "columns"))
     if kind == "accepted_values" and not spec.values:

@@ -14,10 +14,9 @@ from pipeline.config import MailServerSettings, console_db_url, source_uris, sto
 from pipeline.scheduler import scheduler_reachable, scheduler_url
 from pipeline.secrets import redact, redact_url
 from pipeline.sources import client, has_cursor_index, ping, source_collection
-from pipeline.sqlfiles import sql_dir
+from pipeline.sqlcheck import check_project
 from pipeline.storage import ObjectStore
 from pipeline.warehouse import Dialect, connection, dialect, kind_of
-from pipeline.warehouse.sqlcheck import check_files, sql_files
 from pipeline.windows import utcnow
 
 PROBE = "doctor/probe.txt"
@@ -79,13 +78,12 @@ def _checking_kind() -> Dialect | None:
 
 
 def _warehouse_sql(kind: Dialect) -> str:
-    root = sql_dir()
-    files = sql_files(kind, root)
-    found = check_files(kind, files, root)
+    """What `pipeline sql-check` checks for this kind: the SQL folder, the templates and the generated statements."""
+    found, checked = check_project(kind.kind)
     if found:
         raise ValueError(f"{len(found)} construct(s) {kind.kind} rejects, first {found[0]} "
                          f"(`pipeline sql-check` lists them all)")
-    return f"nothing {kind.kind} rejects in {len(files)} files of {root}"
+    return f"nothing {kind.kind} rejects in {checked}"
 
 
 def _smtp() -> str:

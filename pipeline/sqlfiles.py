@@ -22,8 +22,10 @@ class Located(dict):
     """A YAML mapping that knows its line and each key's (1-based), so a declaration's error can name the line
     (pipeline/declarations.py)."""
 
-    line: int = 0
-    lines: dict[Any, int] = {}  # set per instance by the loader
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.lines: dict[Any, int] = {}  # the loader fills them
 
 
 class _LocatingLoader(yaml.SafeLoader):
@@ -33,7 +35,7 @@ class _LocatingLoader(yaml.SafeLoader):
 def _located_mapping(loader: _LocatingLoader, node: yaml.MappingNode) -> Located:
     loader.flatten_mapping(node)  # merge keys (<<) as safe_load does
     mapping = Located()
-    mapping.line, mapping.lines = node.start_mark.line + 1, {}
+    mapping.line = node.start_mark.line + 1
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         try:
@@ -47,7 +49,6 @@ def _located_mapping(loader: _LocatingLoader, node: yaml.MappingNode) -> Located
 
 
 _LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _located_mapping)
-yaml.SafeDumper.add_representer(Located, yaml.representer.SafeRepresenter.represent_dict)  # written back as a dict
 
 
 def parse_yaml(text: str) -> Any:

@@ -225,10 +225,6 @@ class VerifyReport:
     windows: list[WindowCheck]
     transforms: list[TransformCheck]
 
-    @property
-    def ok(self) -> bool:
-        return all(check.ok for check in self.windows) and not self.transforms
-
 
 def failures(report: VerifyReport, undated: list[Undated]) -> list[str]:
     """What makes a verify fail, a clause each; none when the warehouse equals the source."""

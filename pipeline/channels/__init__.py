@@ -1,7 +1,7 @@
 """Alert channels: where the pipeline tells people that something failed or is late.
 
-A channel is a module of this package with a `CHANNEL`, listed in CHANNELS; its settings are in [alerts]. The
-alerts (pipeline.alerts) go to every configured one; doctor lists them."""
+A channel is a module of this package with a `CHANNEL`, listed in `_channels()`; its settings are in [alerts].
+The alerts (pipeline.alerts) go to every configured one; doctor lists them."""
 
 from __future__ import annotations
 

@@ -238,16 +238,18 @@ class _EntrySpec(Spec):
 
 
 def check_definition(raw: Any, source: str, templates: dict[str, Template] | None = None, *,
-                     origin: str = "exports.yml", owner: str | None = None
+                     origin: str = "exports.yml", owner: str | None = None,
+                     clients: dict[str, set[str]] | None = None
                      ) -> tuple[ExportDefinition | None, list[ExportConfigError]]:
     """The definition of one entry, or every field that is wrong (a form shows them all at once), each an
     ExportConfigError naming the entry, the field and its line (unknown fields first, then in the order of
-    _EntrySpec's fields). A malformed recipients.yml raises: it is no one subscription's fault."""
+    _EntrySpec's fields). A console subscription's recipients are checked against `clients` (default: read
+    now by client_domains, which raises on a malformed recipients.yml: it is no one subscription's fault)."""
     name = raw.get("name") if isinstance(raw, dict) else None
     where = f"{source}: export {name!r}" if name else f"{source}: an export"
     spec, problems = validate(_EntrySpec, raw, origin=origin, entry=raw if isinstance(raw, Mapping) else {},
                               templates=load_templates() if templates is None else templates,
-                              domains=client_domains() if origin == "console" else {})
+                              domains=(client_domains() if clients is None else clients) if origin == "console" else {})
     if spec is None:
         return None, [ExportConfigError(problem.message(where), problem.field or None, problem.problem)
                       for problem in problems]
@@ -301,12 +303,14 @@ def definitions_and_problems() -> tuple[dict[str, ExportDefinition], dict[str, s
     templates = load_templates()
     found = load_definitions(definitions_file(), templates)
     problems = {}
-    for subscription in subscriptions.all_subscriptions():
+    listed = subscriptions.all_subscriptions()
+    clients = client_domains() if listed else {}  # read once for all of them
+    for subscription in listed:
         if subscription.name in found:  # names are unique among subscriptions: only exports.yml can hold it
             problems[subscription.name] = f"exports.yml now defines an export named {subscription.name!r}"
             continue
         definition, errors = check_definition(subscription.entry, "console subscription", templates,
-                                              origin="console", owner=subscription.owner)
+                                              origin="console", owner=subscription.owner, clients=clients)
         if errors:
             problems[subscription.name] = str(errors[0])
         else:

@@ -167,10 +167,10 @@ class LastDelivery:
 
 
 def last_deliveries(connection: Warehouse) -> dict[str, LastDelivery]:
-    """{export name: its latest delivery}."""
+    """{export name: its latest delivery}; none before the first (the deliveries table is made by then)."""
     return {row["export_name"]: LastDelivery(Interval(row["interval_start"], row["interval_end"]), row["status"],
                                              row["delivered_at"])
-            for row in connection.records("delivery/last_deliveries.sql")}
+            for row in connection.records_if_made("delivery/last_deliveries.sql")}
 
 
 def export_listing(defined: dict[str, ExportDefinition], last: dict[str, LastDelivery], today: dt.date) -> str:

@@ -312,6 +312,16 @@ class Warehouse(ABC):
         """Run the one query of a project SQL file; return its rows as {column: value}, read by name."""
         return self.query_records(_one_statement(relative), params)
 
+    def records_if_made(self, relative: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """records(), or none while a table it reads is not made yet (a fresh warehouse: nothing delivered, no
+        analytics); any other error raises. Outside transaction() only: a failed statement ends a transaction."""
+        try:
+            return self.records(relative, params)
+        except Exception as error:
+            if self.dialect.is_missing_table(error):
+                return []
+            raise
+
     def query_records(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one query; return its rows as {column: value}, read by name."""
         columns, rows = self.query_table(sql, params or {})

@@ -9,7 +9,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.sqlfiles import sql_dir, warehouse_sql_files
+import yaml
+
+from pipeline.sqlfiles import Located, parse_yaml, sql_dir, warehouse_sql_files
 from pipeline.warehouse.base import SHARED_TEMPLATES, Dialect
 
 
@@ -56,16 +58,15 @@ def files_under(paths: Iterable[Path]) -> list[Path]:
 
 
 def touched_block(text: str) -> tuple[int, str]:
-    """(its first line number, the text) of the `touched: |` block of a model.yml."""
-    lines = text.splitlines()
-    for number, line in enumerate(lines):
-        match = re.match(r"^(\s*)touched:\s*\|", line)
-        if match:
-            indent = len(match[1])
-            block = []
-            for following in lines[number + 1:]:
-                if following.strip() and len(following) - len(following.lstrip()) <= indent:
-                    break
-                block.append(following)
-            return number + 2, "\n".join(block)
-    return 1, ""
+    """(the line its SQL begins on, the SQL) of a model.yml's `incremental.touched`; (1, "") when there is none
+    (or the file is no YAML: the catalog reports that). Lines are exact for a `|` block, as the models write it."""
+    try:
+        raw = parse_yaml(text)
+    except yaml.YAMLError:
+        return 1, ""
+    incremental = raw.get("incremental") if isinstance(raw, Located) else None
+    if not isinstance(incremental, Located) or not isinstance(incremental.get("touched"), str):
+        return 1, ""
+    line = incremental.lines["touched"]
+    block = re.search(r"touched:\s*[|>]", text.splitlines()[line - 1])  # the SQL starts on the next line
+    return line + (1 if block else 0), incremental["touched"]

@@ -84,6 +84,8 @@ def test_sql_check_prints_file_and_line_of_each_construct_and_fails(tmp_path):
                                           f"{edited}:5: ON CONFLICT, which Redshift rejects"]
     assert_one_line_error(result, "2 construct(s) redshift rejects in 1 files")
     assert_one_line_error(run_cli("sql-check", str(tmp_path / "missing.sql")), "missing.sql: no such file or folder")
+    assert_one_line_error(run_cli("sql-check", "--dialect", "mysql", str(edited)),
+                          "--dialect mysql: not a kind sql-check checks for (it checks redshift)")
     project = run_cli("sql-check")  # the SQL folder, the templates and every generated statement
     assert project.returncode == 0, project.stdout + project.stderr
     assert "nothing redshift rejects in" in project.stdout and "generated statements" in project.stdout

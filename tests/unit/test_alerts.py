@@ -65,10 +65,12 @@ def test_a_run_whose_failures_all_explain_themselves_ends_with_the_sentences_onc
     assert failure_report([], "SCHEDULING_FAILED") == ([], "run did not succeed: SCHEDULING_FAILED")
 
 
-def test_a_new_alert_channel_is_one_module_with_a_channel(monkeypatch):
-    """alert() and doctor reach every channel through pipeline.channels; one that fails does not stop the others."""
+def test_a_channel_listed_in_pipeline_channels_reaches_alerts_and_doctor(monkeypatch):
+    """alert() and doctor reach every channel listed in pipeline.channels._channels; one that fails does not stop
+    the others."""
     import pipeline.channels as channels
     from pipeline.alerts import alert
+    from pipeline.doctor import _alerts
 
     received: list[tuple[str, str]] = []
 
@@ -82,4 +84,5 @@ def test_a_new_alert_channel_is_one_module_with_a_channel(monkeypatch):
     assert alert("subject", "text") == ["teams"]
     assert received == [("subject", "text")]
     assert [target for _, target in channels.configured()] == ["pager rota", "Teams #ops"]
+    assert _alerts() == "pager rota, Teams #ops (not sent to: a doctor posts nothing)"
     assert channels.how_to_configure() == "[alerts] pager_key, or [alerts] teams, or [alerts] sms_to"

@@ -267,8 +267,15 @@ def test_the_redshift_check_reads_model_blocks_and_names_the_line(tmp_path):
                      "columns:\n  - {name: a, description: 'a -> b'}\n")
     assert check_files(dialect("redshift"), [model], tmp_path) == [
         "model.yml:5: a :: cast (write cast(x as type)), which Redshift rejects"]
+    for written in ("touched: >\n    select a::int\n    from t", "touched: 'select a::int from t'"):  # folded, quoted
+        model.write_text(f"description: x\nincremental:\n  {written}\n")
+        assert check_files(dialect("redshift"), [model], tmp_path) == [
+            "model.yml:4: a :: cast (write cast(x as type)), which Redshift rejects" if ">" in written else
+            "model.yml:3: a :: cast (write cast(x as type)), which Redshift rejects"]
     assert problems("select 1;\nselect a\nfrom t\nfor update", "two.sql") == [
         "two.sql:4: FOR UPDATE / FOR SHARE, which Redshift rejects"]
+    assert problems("select *\nfrom t\nfor key share of t", "k.sql") == [
+        "k.sql:3: FOR UPDATE / FOR SHARE, which Redshift rejects"]
 
 
 def test_values_are_bound_not_formatted():

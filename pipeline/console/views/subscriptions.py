@@ -22,7 +22,7 @@ from pipeline.exports.definitions import (
     definitions,
     definitions_and_problems,
 )
-from pipeline.exports.deliver import LastDelivery, last_deliveries
+from pipeline.exports.deliver import last_deliveries
 from pipeline.exports.schedule import INTERVALS, Interval, interval_for
 from pipeline.exports.templates import (
     CLIENT_PARAM,
@@ -40,13 +40,6 @@ from pipeline.windows import utcnow
 blueprint = Blueprint("subscriptions", __name__)
 
 
-def latest_deliveries(connection: Warehouse) -> dict[str, LastDelivery]:
-    try:
-        return last_deliveries(connection)
-    except Exception:  # no export delivered yet: the table may not exist
-        return {}
-
-
 def next_run(definition: ExportDefinition, today: dt.date) -> str:
     if definition.paused:
         return "paused"
@@ -62,7 +55,7 @@ def home() -> Any:
 @blueprint.route("/subscriptions")
 def subscription_list() -> Any:
     defined, invalid = definitions_and_problems()
-    delivered = latest_deliveries(web.warehouse())
+    delivered = last_deliveries(web.warehouse())
     today = web.today()
     rows = [{"definition": d, "next_run": next_run(d, today), "last": delivered.get(name)}
             for name, d in sorted(defined.items())]
@@ -80,11 +73,8 @@ def _definition(name: str) -> ExportDefinition:
 def subscription(name: str) -> Any:
     definition = _definition(name)
     connection = web.warehouse()
-    try:
-        history = connection.records("delivery/history.sql", {"export_name": name})
-        failures = connection.records("delivery/failures.sql", {"export_name": name})
-    except Exception:  # nothing delivered yet: the tables may not exist
-        history, failures = [], []
+    history = connection.records_if_made("delivery/history.sql", {"export_name": name})
+    failures = connection.records_if_made("delivery/failures.sql", {"export_name": name})
     with web.state().transaction(write=False) as db:
         runs = db.query_file("runs.sql", {"subscription": name})
         stored = subscriptions.get(db, name)

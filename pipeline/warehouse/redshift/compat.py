@@ -9,8 +9,8 @@ trace of their spelling in the tree and are matched on the tokens; a statement s
 command (`lock`, `create temp table ... on commit drop`) is matched on its tokens too.
 
 It is the Redshift dialect's `rejected` (pipeline.warehouse.sqlcheck): `pipeline sql-check` runs it over files,
-the test command over every SQL file, model block and generated statement, and `pipeline doctor` over the
-configured SQL folder when the warehouse is Redshift."""
+the test command over every SQL file, model block and generated statement, and `pipeline doctor` over the same
+(the configured SQL folder) when the warehouse is Redshift."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ IN_THE_TREE: tuple[Construct, ...] = (
     Construct("CREATE INDEX (Redshift has sort keys)",
               lambda n: isinstance(n, exp.Create) and str(n.args.get("kind")).upper() == "INDEX",
               (("create", "index"), ("create", "unique", "index"))),
-    Construct("FOR UPDATE / FOR SHARE", _is(exp.Lock), (("for", "update"), ("for", "share"), ("for", "no"))),
+    Construct("FOR UPDATE / FOR SHARE", _is(exp.Lock),
+              (("for", "update"), ("for", "share"), ("for", "no"), ("for", "key"))),
     Construct("RETURNING", _is(exp.Returning), (("returning",),)),
     Construct("jsonb", _typed(exp.DataType.Type.JSONB), (("jsonb",),)),
     Construct("the json type (Redshift has SUPER; keep JSON in varchar)", _typed(exp.DataType.Type.JSON),
@@ -182,7 +183,7 @@ def _lines(nodes: list[exp.Expression], places: list[int], first_line: int) -> l
         own = _first_line(node)
         if own:  # its words come before its first name or value
             fitting = [line for line in free if line <= own] or [line for line in free if line >= own]
-            pick = fitting[-1] if fitting[0] <= own else fitting[0]
+            pick = (fitting[-1] if fitting[0] <= own else fitting[0]) if fitting else 0
         else:  # a clause without names (ON CONFLICT DO NOTHING): the first place after where its statement starts
             above = next((line for parent in _ancestors(node) if (line := _first_line(parent))), first_line)
             fitting = [line for line in free if line >= above] or free
